@@ -1,0 +1,46 @@
+# codesign: `make demo` runs the main job end to end, `make test` runs the tests.
+# Both set up what they need first (ngspice from the distribution, a virtualenv in .venv).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.codesign-installed
+DEMO_DIR ?= runs/demo
+JOBS ?= auto
+
+.PHONY: setup ngspice venv demo test test-fast bench lint golden clean
+
+setup: ngspice venv
+
+ngspice:
+	@.ci/install-ngspice
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	@# torch's CPU wheel first where no torch is installed (a bare requirement would pull a CUDA build)
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q "torch==2.13.0"
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/codesign train --task digits --out $(DEMO_DIR)/digits.pt
+	$(BIN)/codesign export $(DEMO_DIR)/digits.pt --neuron opamp --out $(DEMO_DIR)/netlist
+	$(BIN)/codesign verify $(DEMO_DIR)/digits.pt --neuron opamp --samples 256 --analysis tran \
+		--out $(DEMO_DIR)/verify
+
+test: setup
+	$(BIN)/python -m pytest -n $(JOBS) -q
+
+bench: setup
+	$(BIN)/python benchmarks/run.py
+
+lint: setup
+	$(BIN)/ruff check codesign tests benchmarks
+
+# Rewrite the golden decks in netlists/golden from the current writer (review the diff!).
+golden: setup
+	$(BIN)/python -m tests.golden
+
+clean:
+	rm -rf runs .pytest_cache

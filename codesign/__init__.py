@@ -1,0 +1,2 @@
+"""codesign."""
+__version__ = "0.1.0"

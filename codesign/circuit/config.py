@@ -1,0 +1,159 @@
+"""Typed, frozen configs of the compiled circuit, with units in every name.
+
+Presets: :data:`NEURON_LEVELS` maps a fidelity level name to its :class:`NeuronConfig`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, replace
+
+from codesign.errors import InputError
+
+
+@dataclass(frozen=True)
+class OpAmpParams:
+    """The summing amplifier of a neuron (a subcircuit of netlists/codesign_amplifiers.lib)."""
+
+    model: str = "cd_opamp_1p"
+    """Subcircuit name: cd_opamp_1p (single-pole macromodel) or cd_opamp_ideal."""
+    dc_gain: float = 1e5
+    """A0, open-loop DC gain [V/V]."""
+    gbw_hz: float = 100e6
+    """Gain-bandwidth product [Hz] (ignored by cd_opamp_ideal)."""
+    offset_v: float = 0.0
+    """Input offset voltage [V], referred to the non-inverting input."""
+    quiescent_a: float = 20e-6
+    """Quiescent supply current [A], drawn from vdd to vss."""
+    rail_high_v: float = 1.55
+    """Highest output voltage [V]."""
+    rail_low_v: float = -1.55
+    """Lowest output voltage [V]."""
+
+    def __post_init__(self) -> None:
+        if not self.dc_gain > 0:
+            raise InputError(f"op-amp dc_gain must be > 0 V/V, got {self.dc_gain}")
+        if not self.gbw_hz > 0:
+            raise InputError(f"op-amp gbw_hz must be > 0 Hz, got {self.gbw_hz}")
+        if not self.rail_low_v < 0 < self.rail_high_v:
+            raise InputError(
+                f"op-amp rails must straddle 0 V, got [{self.rail_low_v}, {self.rail_high_v}]"
+            )
+
+
+IDEAL_OPAMP = OpAmpParams(
+    model="cd_opamp_ideal",
+    dc_gain=1e9,
+    gbw_hz=math.inf,
+    offset_v=0.0,
+    quiescent_a=0.0,
+    rail_high_v=math.inf,
+    rail_low_v=-math.inf,
+)
+
+
+@dataclass(frozen=True)
+class NeuronConfig:
+    """A neuron: op-amp summing node with Rf || Cf feedback, then the activation driver."""
+
+    level: str
+    """Fidelity level name (a key of NEURON_LEVELS)."""
+    opamp: OpAmpParams
+    tau_s: float = 100e-9
+    """Neuron time constant Rf * Cf [s]; Cf is sized per row to give it."""
+
+    def __post_init__(self) -> None:
+        if not self.tau_s > 0:
+            raise InputError(f"neuron tau_s must be > 0 s, got {self.tau_s}")
+
+    def with_opamp(self, **changes: float | str) -> NeuronConfig:
+        """A copy with some op-amp parameters changed (e.g. dc_gain=1e3)."""
+        return replace(self, opamp=replace(self.opamp, **changes))
+
+
+NEURON_LEVELS: dict[str, NeuronConfig] = {
+    "ideal": NeuronConfig("ideal", IDEAL_OPAMP),
+    "opamp": NeuronConfig("opamp", OpAmpParams()),
+}
+
+
+def get_neuron(level: str) -> NeuronConfig:
+    """The preset neuron of fidelity ``level``; InputError lists the valid names."""
+    try:
+        return NEURON_LEVELS[level]
+    except KeyError:
+        valid = ", ".join(NEURON_LEVELS)
+        raise InputError(f"unknown neuron level {level!r}; use one of: {valid}") from None
+
+
+@dataclass(frozen=True)
+class MappingConfig:
+    """How weights become conductances and values become volts.
+
+    Weight w of row i is the difference of two cells, w = (G_plus - G_minus) / G_f,i: G_plus is
+    driven by the inverted copy -phi (the inverting summer turns it into +w), G_minus by +phi.
+    In ``differential`` mode both cells exist and lie in [g_min_s, g_max_s]; the larger |w| of a
+    row maps to g_max_s. In ``single`` mode only the cell of the weight's sign exists, at |w| G_f
+    (an idealised array with no lower conductance bound).
+    """
+
+    g_min_s: float = 0.25e-6
+    """Lowest programmable conductance [S] (the off state of a differential pair)."""
+    g_max_s: float = 25e-6
+    """Highest programmable conductance [S] (PCM-like, after aihwkit's 25 uS)."""
+    v_fs: float = 0.5
+    """Voltage full scale [V]: a value of 1.0 (activation, input, bias) is v_fs volts."""
+    mode: str = "differential"
+    """differential or single (see the class docstring)."""
+    per_row: bool = True
+    """Scale each row to use the whole window (per-row feedback conductance G_f,i)."""
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.g_min_s < self.g_max_s:
+            raise InputError(
+                f"need 0 <= g_min_s < g_max_s, got [{self.g_min_s}, {self.g_max_s}] S"
+            )
+        if not self.v_fs > 0:
+            raise InputError(f"v_fs must be > 0 V, got {self.v_fs}")
+        if self.mode not in ("differential", "single"):
+            raise InputError(f"mapping mode must be differential or single, got {self.mode!r}")
+
+
+@dataclass(frozen=True)
+class SupplyConfig:
+    """Supply rails [V]: the neurons' (core) and the input DACs' and bias reference's (inputs)."""
+
+    vdd_v: float = 1.65
+    vss_v: float = -1.65
+    input_vdd_v: float = 1.65
+    input_vss_v: float = -1.65
+
+
+@dataclass(frozen=True)
+class CircuitConfig:
+    """Everything the compiler needs besides the weights."""
+
+    neuron: NeuronConfig = field(default_factory=lambda: NEURON_LEVELS["opamp"])
+    mapping: MappingConfig = field(default_factory=MappingConfig)
+    supplies: SupplyConfig = field(default_factory=SupplyConfig)
+
+    def __post_init__(self) -> None:
+        amp, sup = self.neuron.opamp, self.supplies
+        if math.isfinite(amp.rail_high_v) and not (
+            sup.vss_v <= amp.rail_low_v and amp.rail_high_v <= sup.vdd_v
+        ):
+            raise InputError(
+                f"op-amp rails [{amp.rail_low_v}, {amp.rail_high_v}] V must lie within the "
+                f"supplies [{sup.vss_v}, {sup.vdd_v}] V"
+            )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def circuit_config(level: str, **opamp_changes: float) -> CircuitConfig:
+    """The default circuit at neuron ``level``, with op-amp parameters overridden."""
+    neuron = get_neuron(level)
+    if opamp_changes:
+        neuron = neuron.with_opamp(**opamp_changes)
+    return CircuitConfig(neuron=neuron)

@@ -1,0 +1,61 @@
+"""How long the circuit takes to settle: the contraction's rigorous bound and a linearised
+estimate that sizes transient simulations.
+
+Neuron i obeys tau dx_i/dt = -x_i + sum_j w_ij phi(x_j) + u_i (ideal op-amp). With ||W||_2 <= rho
+< 1 and phi 1-Lipschitz, ||x(t) - x*||_2 <= exp(-(1 - rho) t / tau) ||x(0) - x*||_2, and
+|z_i - z_i*| <= |x_i - x_i*|: from the reset x(0) = 0 every activation is within tol of its
+equilibrium after tau ln(||x*||_2 / tol) / (1 - rho). Near x* the decay rate is set by the
+slowest eigenvalue of -I + W diag(phi'(x*)), usually much faster than the bound.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from codesign.circuit.description import CrossbarCircuit
+from codesign.circuit.predict import CircuitPrediction
+from codesign.deq.activations import SLOPES
+
+
+def settling_bound_s(tau_s: float, rho: float, distance_fs: float, tol_fs: float) -> float:
+    """tau ln(distance / tol) / (1 - rho) [s]; inf when rho >= 1."""
+    if rho >= 1.0:
+        return math.inf
+    return tau_s * math.log(max(distance_fs / tol_fs, 1.0)) / (1.0 - rho)
+
+
+def opamp_delay_s(circuit: CrossbarCircuit) -> float:
+    """Closed-loop time constant of the slowest op-amp, NG / (2 pi GBW) [s] (0 if ideal)."""
+    gbw = circuit.config.neuron.opamp.gbw_hz
+    return float(circuit.noise_gain().max() / (2 * math.pi * gbw)) if math.isfinite(gbw) else 0.0
+
+
+def bound_stop_s(circuit: CrossbarCircuit, prediction: CircuitPrediction, tol_fs: float,
+                 safety: float = 1.5) -> np.ndarray:
+    """(K,) transient lengths that contain the rigorous settling bound of every sample."""
+    W, _, _ = circuit.effective_weights()
+    rho = float(np.linalg.norm(W, 2))
+    tau = circuit.time_constant_s()
+    delay = 10 * opamp_delay_s(circuit)
+    return np.array([
+        safety * settling_bound_s(tau, rho, float(np.linalg.norm(x)), tol_fs) + delay
+        for x in prediction.x
+    ])
+
+
+def estimated_stop_s(circuit: CrossbarCircuit, prediction: CircuitPrediction, tol_fs: float,
+                     safety: float = 1.5) -> np.ndarray:
+    """(K,) transient lengths from the linearised decay rate at each equilibrium, times
+    ``safety``; never longer than the rigorous bound."""
+    W, _, _ = circuit.effective_weights()
+    slope = SLOPES[circuit.activation](torch.from_numpy(prediction.x)).numpy()
+    jac = W[None, :, :] * slope[:, None, :]
+    rate = 1.0 - np.linalg.eigvals(jac).real.max(axis=1)
+    tau = circuit.time_constant_s()
+    dist = np.maximum(np.linalg.norm(prediction.x, axis=1) / tol_fs, 1.0)
+    estimate = safety * tau * np.log(dist) / np.clip(rate, 1e-3, None)
+    estimate += 10 * opamp_delay_s(circuit)
+    return np.minimum(estimate, bound_stop_s(circuit, prediction, tol_fs))

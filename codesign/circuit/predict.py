@@ -1,0 +1,54 @@
+"""What the compiled circuit's DC equilibrium should be, from its element values.
+
+For the inverting summer of row i with open-loop gain A, offset V_os and rails [lo, hi]
+(noise gain NG_i = 1 + sum of the row's conductances / G_f,i), KCL at s_i gives exactly
+
+    x_i = clip( (sum_j w_ij phi(x_j) + sum_k u_ik e_k + b_i + NG_i V_os,i / v_fs) / (1 + NG_i / A),
+                lo / v_fs, hi / v_fs )
+
+in units of v_fs, and z_i = phi(x_i). The map is a contraction whenever ||W||_2 < 1, so the
+fixed-point iteration below converges to the circuit's unique equilibrium.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from codesign.circuit.description import CrossbarCircuit
+from codesign.deq.activations import get_activation
+from codesign.deq.solvers import fixed_point
+
+
+@dataclass(frozen=True, eq=False)
+class CircuitPrediction:
+    """Predicted DC equilibrium, in units of v_fs: x (pre-activation) and z = phi(x)."""
+
+    x: np.ndarray
+    z: np.ndarray
+    converged: bool
+
+
+def predict_equilibrium(
+    circuit: CrossbarCircuit, e: np.ndarray, tol: float = 1e-14, max_iter: int = 100_000
+) -> CircuitPrediction:
+    """The equilibrium of ``circuit`` for core inputs ``e`` (K x m), accounting for finite
+    gain, offsets and rails."""
+    W, U, b = circuit.effective_weights()
+    amp = circuit.config.neuron.opamp
+    ng = circuit.noise_gain()
+    gain = 1.0 / (1.0 + ng / amp.dc_gain)
+    drive = e @ U.T + b + ng * circuit.offset_v / circuit.v_fs
+    lo, hi = amp.rail_low_v / circuit.v_fs, amp.rail_high_v / circuit.v_fs
+    phi = get_activation(circuit.activation)
+    Wt = torch.from_numpy(W.T.copy())
+    gain_t, drive_t = torch.from_numpy(gain), torch.from_numpy(drive)
+
+    def step(x: torch.Tensor) -> torch.Tensor:
+        return ((phi(x) @ Wt + drive_t) * gain_t).clamp(lo, hi)
+
+    x, info = fixed_point(step, torch.zeros_like(drive_t), max_iter, tol)
+    x_np = x.numpy()
+    return CircuitPrediction(x_np, phi(x).numpy(), info.converged)

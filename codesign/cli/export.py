@@ -1,0 +1,57 @@
+"""codesign export: a checkpoint or bare core -> ngspice netlist, libraries and manifest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import torch
+
+from codesign.cli import options
+from codesign.errors import NgspiceNotFoundError
+from codesign.export import export_core
+from codesign.simulator.ngspice import find_ngspice
+from codesign.tasks import get_task
+
+
+@click.command()
+@options.source_argument
+@options.neuron_option
+@options.dc_gain_option
+@options.gbw_option
+@options.offset_option
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for crossbar.cir, the .lib files, conductances.npz, manifest.json.")
+@options.unstable_option
+def export(source, neuron, dc_gain, gbw, offset, out, allow_unstable) -> None:
+    """Compile the equilibrium core of SOURCE to an ngspice crossbar/op-amp netlist.
+
+    SOURCE is a checkpoint from `codesign train`, or a bare core .npz with arrays W (n x n),
+    U (n x m), b (n) and optionally a string `activation` (tanh, identity, hardclip).
+    The deck runs by itself: `cd OUT && ngspice crossbar.cir` (op, then a transient from reset,
+    for the first test sample of a checkpoint's task, or zero inputs for a bare core).
+
+    \b
+    Examples:
+      codesign export runs/digits.pt --neuron opamp --out runs/netlist
+      codesign export core.npz --neuron ideal --out runs/core-ideal
+    """
+    core, ckpt = options.load_checked_source(source, allow_unstable)
+    config = options.circuit_from_options(neuron, dc_gain, gbw, offset)
+    inputs = None
+    if ckpt is not None and ckpt.task:
+        x = get_task(ckpt.task).x_test[:1]
+        inputs = ckpt.model.encode(torch.from_numpy(x)).detach().double().numpy()
+    try:
+        ngspice = find_ngspice()
+    except NgspiceNotFoundError:
+        ngspice = None
+    manifest = export_core(core, config, out, ngspice=ngspice, inputs=inputs, source=str(source))
+    elements = manifest["elements"]
+    click.echo(
+        f"core n={core.n} m={core.m} ({core.activation}), ||W||_2 = {core.spectral_norm:.3f}: "
+        f"{elements['devices']} crossbar devices, neuron {neuron}"
+    )
+    click.echo(f"wrote {out / manifest['files']['deck']} and manifest.json; run: {manifest['run']}")
+    if ngspice is None:
+        click.echo("note: ngspice not found; the deck was written without `.options klu`")

@@ -1,0 +1,29 @@
+"""codesign info: what this installation runs on."""
+
+from __future__ import annotations
+
+import click
+import torch
+
+from codesign import __version__
+from codesign.errors import CodesignError
+from codesign.netlist.library import library_dir
+from codesign.simulator.ngspice import find_ngspice
+
+
+@click.command()
+def info() -> None:
+    """Show the versions in use: codesign, torch, ngspice (and KLU), the model libraries."""
+    click.echo(f"codesign {__version__}, torch {torch.__version__}")
+    click.echo(f"SPICE model libraries: {library_dir()}")
+    try:
+        ng = find_ngspice()
+        click.echo(f"ngspice {ng.version} at {ng.executable}, KLU {'yes' if ng.klu else 'no'}")
+    except CodesignError as exc:
+        click.echo(f"ngspice: {exc}")
+    try:
+        from codesign.simulator.shared import find_libngspice
+
+        click.echo(f"libngspice (shared backend): {find_libngspice()}")
+    except CodesignError as exc:
+        click.echo(f"libngspice: {exc}")

@@ -1,0 +1,70 @@
+"""What a simulation is, as data: the deck of a circuit and the jobs to run on it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from codesign.errors import InputError
+
+ANALYSES = ("op", "tran")
+
+
+@dataclass(frozen=True, eq=False)
+class Deck:
+    """A netlist of one compiled core, without analyses: the same for every sample.
+
+    Vector names follow the raw file: ``v(node)`` for voltages, ``i(source)`` for currents.
+    """
+
+    title: str
+    text: str
+    """Netlist body: title line, includes, elements, options, saves (no control, no .end)."""
+    n: int
+    m: int
+    v_fs: float
+    """Voltage full scale [V]."""
+    tau_s: float
+    """Neuron time constant [s]."""
+    input_sources: tuple[str, ...]
+    """Names of the m DAC voltage sources, set per sample with ``alter``."""
+    z_vectors: tuple[str, ...]
+    """v(zp_i): the activations phi(x_i) in volts, the core's state."""
+    x_vectors: tuple[str, ...]
+    """v(x_i): the pre-activations (op-amp outputs) in volts."""
+    core_supplies: dict[str, float]
+    """Supply sources of the neurons: name -> voltage [V]."""
+    input_supplies: dict[str, float]
+    """Supply sources of the input DACs and bias reference: name -> voltage [V]."""
+
+    @property
+    def supply_currents(self) -> tuple[str, ...]:
+        return tuple(f"i({name})" for name in {**self.core_supplies, **self.input_supplies})
+
+
+@dataclass(frozen=True)
+class SampleJob:
+    """One sample: core inputs e (m values, units of full scale) and a transient stop time."""
+
+    index: int
+    inputs: tuple[float, ...]
+    t_stop_s: float | None = None
+    """Transient length [s] (required when the analysis is tran)."""
+
+
+def make_jobs(e: np.ndarray, t_stop_s: np.ndarray | float | None = None) -> list[SampleJob]:
+    """One SampleJob per row of ``e`` (K x m), indexed 0..K-1."""
+    stops = np.broadcast_to(np.asarray(t_stop_s if t_stop_s is not None else np.nan, float),
+                            (len(e),))
+    return [
+        SampleJob(k, tuple(float(v) for v in row), None if np.isnan(t) else float(t))
+        for k, (row, t) in enumerate(zip(np.asarray(e, float), stops, strict=True))
+    ]
+
+
+def check_analysis(analysis: str) -> str:
+    """``analysis`` if it is op or tran; InputError otherwise."""
+    if analysis not in ANALYSES:
+        raise InputError(f"unknown analysis {analysis!r}; use one of: {', '.join(ANALYSES)}")
+    return analysis

@@ -1,0 +1,163 @@
+"""ngspice in-process, through PySpice's shared-library interface (``libngspice``).
+
+One simulator per process (the library holds global state), so this backend runs samples one
+after another; it exists for users who already drive ngspice through PySpice, and to cross-check
+the process backend. PySpice 1.5 needs the library path spelt out with ngspice >= 39 (there is no
+unversioned libngspice.so); it is found with ctypes. After each sample the backend sends
+``destroy all``, and after each deck ``remcirc`` (spice.RESET, spice.UNLOAD), or memory grows
+and runs slow down.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes.util
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from codesign.errors import NgspiceNotFoundError, SimulationError
+from codesign.netlist.deck import Deck, SampleJob, check_analysis
+from codesign.netlist.spice import (
+    RESET,
+    UNLOAD,
+    VERSION,
+    alter_commands,
+    analysis_commands,
+    circuit_text,
+)
+from codesign.simulator.base import SampleResult, SimulatorInfo, op_values, trace_from
+from codesign.simulator.ngspice import error_lines
+
+HINT = (
+    "install ngspice's shared library (`sudo apt-get install libngspice0`) and PySpice "
+    "(`pip install codesign[pyspice]`), or set NGSPICE_LIBRARY_PATH to libngspice.so"
+)
+
+
+def find_libngspice() -> str:
+    """Path or soname of libngspice: $NGSPICE_LIBRARY_PATH, else what ctypes finds."""
+    found = os.environ.get("NGSPICE_LIBRARY_PATH") or ctypes.util.find_library("ngspice")
+    if not found:
+        raise NgspiceNotFoundError(f"ngspice shared library not found; {HINT}")
+    return found
+
+
+def _ngspice_shared():
+    try:
+        from PySpice.Spice.NgSpice.Shared import NgSpiceShared
+    except ImportError:
+        raise NgspiceNotFoundError(f"PySpice is not installed; {HINT}") from None
+    logging.getLogger("PySpice").setLevel(logging.CRITICAL)  # we read its output ourselves
+    NgSpiceShared.LIBRARY_PATH = find_libngspice()
+    try:
+        return NgSpiceShared.new_instance()
+    except OSError as exc:
+        raise NgspiceNotFoundError(f"cannot load libngspice ({exc}); {HINT}") from None
+
+
+def _canonical(name: str) -> str:
+    """PySpice vector names to raw-file names: 'x0' -> 'v(x0)', 'vdd#branch' -> 'i(vdd)'."""
+    name = name.lower()
+    if name.endswith("#branch"):
+        return f"i({name[: -len('#branch')]})"
+    return name if name == "time" else f"v({name})"
+
+
+class NgspiceShared:
+    """In-process backend over PySpice's NgSpiceShared."""
+
+    def __init__(self) -> None:
+        self.ngspice = _ngspice_shared()
+        version = str(self.ngspice.ngspice_version)
+        self.log: list[str] = []
+        self.info = SimulatorInfo("shared", version, self._has_klu())
+
+    def _has_klu(self) -> bool:
+        self.ngspice.clear_output()
+        self.ngspice.exec_command(VERSION)
+        return any("KLU" in line for line in self.ngspice.stdout.splitlines())
+
+    def run(
+        self, deck: Deck, jobs: list[SampleJob], analysis: str, run_dir: Path
+    ) -> Iterator[SampleResult]:
+        """Simulate every job in order, in this process."""
+        check_analysis(analysis)
+        for job in jobs:
+            analysis_commands(analysis, job)
+        run_dir = Path(run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        text = circuit_text(deck)
+        (run_dir / "deck.cir").write_text(text)
+        self.log = []
+        try:
+            self._load(text, run_dir)
+            for job in jobs:
+                yield self._run_job(deck, job, analysis, run_dir)
+        finally:
+            self._quiet(RESET)
+            self._quiet(UNLOAD)
+            (run_dir / "ngspice.log").write_text("\n".join(self.log))
+
+    def _load(self, text: str, run_dir: Path) -> None:
+        self.ngspice.clear_output()
+        try:
+            self.ngspice.load_circuit(text)
+            failure = ""
+        except Exception as exc:  # PySpice raises its own NgSpiceCircuitError
+            failure = str(exc)
+        output = self.ngspice.stdout + "\n" + self.ngspice.stderr
+        self.log.append(f"> (load circuit)\n{output}")
+        problems = error_lines(output)
+        if failure or problems:
+            raise SimulationError(
+                f"libngspice rejected the deck: {problems[0] if problems else failure}",
+                command="(load circuit)", stdout="\n".join(self.log),
+                stderr=self.ngspice.stderr, run_dir=run_dir,
+            )
+
+    def _run_job(self, deck: Deck, job: SampleJob, analysis: str, run_dir: Path) -> SampleResult:
+        plots = {}
+        for command in alter_commands(deck, job):
+            self._exec(command, run_dir)
+        for kind, command in analysis_commands(analysis, job):
+            self._exec(RESET, run_dir)
+            self._exec(command, run_dir)
+            plot = self.ngspice.last_plot
+            if not plot.startswith(kind):
+                raise SimulationError(
+                    f"ngspice gave no {kind} result for sample {job.index}", command=command,
+                    stdout="\n".join(self.log), run_dir=run_dir,
+                )
+            plots[kind] = {
+                _canonical(name): np.array(vec._data, dtype=float).real
+                for name, vec in self.ngspice.plot(None, plot).items()
+            }
+        tran = trace_from(plots["tran"]) if "tran" in plots else None
+        return SampleResult(job.index, op_values(plots["op"]), tran)
+
+    def _exec(self, command: str, run_dir: Path) -> None:
+        """Run one command; raise on the same error lines as the process backend.
+
+        PySpice's own check (exec_command) treats every stderr line but warnings as an error,
+        including ngspice's notes, so the command goes to libngspice directly.
+        """
+        self.ngspice.clear_output()
+        status = self.ngspice._ngspice_shared.ngSpice_Command(command.encode("ascii"))
+        output = self.ngspice.stdout + "\n" + self.ngspice.stderr
+        self.log.append(f"> {command}\n{output}")
+        problems = error_lines(output)
+        if status != 0 or problems:
+            detail = problems[0] if problems else f"status {status}"
+            raise SimulationError(
+                f"ngspice failed on '{command}': {detail}", command=command,
+                stdout="\n".join(self.log), stderr=self.ngspice.stderr, run_dir=run_dir,
+            )
+
+    def _quiet(self, command: str) -> None:
+        """Clean-up command whose failure must not mask the real error."""
+        with contextlib.suppress(Exception):
+            self.ngspice.exec_command(command)

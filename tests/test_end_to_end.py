@@ -1,0 +1,34 @@
+"""The demo's claims as a test: the default digits model reaches >= 94 % test accuracy, and
+its opamp circuit (A0 = 1e5) classifies 200 test samples within 0.5 points of the digital
+model."""
+
+import numpy as np
+import pytest
+import torch
+
+from codesign.circuit import circuit_config
+from codesign.deq import DEQConfig
+from codesign.tasks import get_task
+from codesign.training import TrainConfig, train_classifier
+from codesign.verify import VerifySettings, add_accuracy, verify_core
+
+
+@pytest.mark.slow
+def test_digits_model_and_its_opamp_circuit(process_sim, tmp_path):
+    task = get_task("digits")
+    result = train_classifier(task, DEQConfig(), TrainConfig(seed=0))
+    assert result.test_accuracy >= 0.94
+    model = result.model
+    with torch.no_grad():
+        e = model.encode(torch.from_numpy(task.x_test[:200])).double().numpy()
+    core = model.core.to_weights()
+    verified = verify_core(core, e, circuit_config("opamp"), process_sim, tmp_path,
+                           VerifySettings(analysis="op"))
+
+    def decode(z: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return model.decode(torch.from_numpy(z).float()).numpy()
+
+    acc = add_accuracy(verified, decode, task.y_test[:200])
+    assert abs(acc["circuit"] - acc["digital"]) <= 0.005
+    assert verified.summary["model_error_fs"]["max"] < 1e-6
