@@ -99,6 +99,13 @@ def _stats(values: np.ndarray) -> dict:
             "max": float(finite.max())}
 
 
+def _clipped_fraction(circuit: CrossbarCircuit, pred: CircuitPrediction) -> float:
+    """Fraction of neuron outputs (all samples) that sit on an op-amp rail."""
+    amp = circuit.config.neuron.opamp
+    rails = np.array([amp.rail_low_v, amp.rail_high_v]) / circuit.v_fs
+    return float(np.isclose(pred.x[..., None], rails, rtol=0, atol=1e-9).any(-1).mean())
+
+
 def _error_stats(diff: np.ndarray) -> dict:
     return {"max": float(np.abs(diff).max()), "rms": float(np.sqrt(np.mean(diff**2)))}
 
@@ -186,6 +193,7 @@ def _summary(core, circuit, simulator, settings, z_torch, pred, z_spice, transie
         "equilibrium_error_fs": _error_stats(z_spice - z_torch),
         "model_error_fs": _error_stats(z_spice - pred.z),
         "model_converged": pred.converged,
+        "rail_clipped_fraction": _clipped_fraction(circuit, pred),
     }
     if transients is not None:
         tau = circuit.time_constant_s()

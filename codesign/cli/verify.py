@@ -67,7 +67,8 @@ def _report(summary: dict) -> list[str]:
         f"equilibrium error vs PyTorch: max {s['equilibrium_error_fs']['max']:.2e} FS, "
         f"RMS {s['equilibrium_error_fs']['rms']:.2e} FS",
         f"vs the circuit-aware prediction (finite gain, offsets, rails): max "
-        f"{s['model_error_fs']['max']:.2e} FS",
+        f"{s['model_error_fs']['max']:.2e} FS; {100 * s['rail_clipped_fraction']:.2f} % of "
+        "neuron outputs on an op-amp rail",
     ]
     if "accuracy" in s:
         a = s["accuracy"]

@@ -1,0 +1,125 @@
+"""codesign benchmarks (make bench): every ratio is measured side by side in one run.
+
+1. Equilibria per second, N = 64, 256 samples, .op, opamp neurons: codesign's process backend
+   (one deck per ngspice process, alter + op per sample, all cores), its shared-library backend
+   (same loop in-process, one core), and the naive way: one PySpice-built circuit and one
+   PySpice operating_point() per sample.
+2. Writing an N = 512 deck: codesign's writer against building and printing PySpice's elements.
+
+Writes runs/bench/bench.json and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from codesign.circuit import circuit_config, compile_core, predict_equilibrium
+from codesign.deq import random_core
+from codesign.netlist.deck import make_jobs
+from codesign.netlist.pyspice import to_pyspice
+from codesign.netlist.spice import RESET, UNLOAD, write_deck
+from codesign.simulator import get_simulator
+from codesign.traces import op_state
+
+
+def codesign_rate(backend: str, circuit, e: np.ndarray) -> tuple[float, np.ndarray]:
+    sim = get_simulator(backend)
+    deck = write_deck(circuit, klu=sim.info.klu)
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        results = {r.index: r for r in sim.run(deck, make_jobs(e), "op", Path(tmp))}
+        seconds = time.perf_counter() - start
+    z = np.stack([op_state(results[k], deck)[0] for k in range(len(e))])
+    return len(e) / seconds, z
+
+
+def naive_rate(circuit, e: np.ndarray) -> tuple[float, np.ndarray]:
+    """One PySpice circuit and one operating_point() per sample (with the clean-up PySpice
+    needs to keep its speed: destroy all, remcirc)."""
+    get_simulator("shared")  # sets PySpice's library path
+    z = np.zeros((len(e), circuit.n))
+    start = time.perf_counter()
+    for k, row in enumerate(e):
+        pys = to_pyspice(circuit, row)
+        simulator = pys.simulator(simulator="ngspice-shared")
+        analysis = simulator.operating_point()
+        z[k] = [float(analysis.nodes[f"zp{i}"][0]) / circuit.v_fs for i in range(circuit.n)]
+        simulator.ngspice.exec_command(RESET)
+        simulator.ngspice.exec_command(UNLOAD)
+    return len(e) / (time.perf_counter() - start), z
+
+
+def writer_seconds(n: int, rng: np.random.Generator) -> tuple[float, float]:
+    circuit = compile_core(random_core(n, n // 4, 0.9, rng), circuit_config("opamp"))
+    start = time.perf_counter()
+    write_deck(circuit)
+    ours = time.perf_counter() - start
+    start = time.perf_counter()
+    str(to_pyspice(circuit))
+    return ours, time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=64)
+    parser.add_argument("--samples", type=int, default=256)
+    parser.add_argument("--writer-n", type=int, default=512)
+    parser.add_argument("--out", type=Path, default=Path("runs/bench/bench.json"))
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    core = random_core(args.n, 16, 0.9, rng)
+    e = rng.uniform(-1, 1, (args.samples, 16))
+    circuit = compile_core(core, circuit_config("opamp"))
+    reference = predict_equilibrium(circuit, e).z
+
+    rows = {}
+    for name, fn in [("process", lambda: codesign_rate("process", circuit, e)),
+                     ("shared", lambda: codesign_rate("shared", circuit, e)),
+                     ("naive_pyspice", lambda: naive_rate(circuit, e))]:
+        rate, z = fn()
+        rows[name] = {"equilibria_per_s": rate,
+                      "max_error_vs_prediction_fs": float(np.abs(z - reference).max())}
+    ours, theirs = writer_seconds(args.writer_n, rng)
+    report = {
+        "cores": os.cpu_count(),
+        "n": args.n,
+        "samples": args.samples,
+        "neuron": "opamp",
+        "analysis": "op",
+        "ngspice": get_simulator("process").info.__dict__,
+        "equilibria": rows,
+        "speedup_process_vs_naive": rows["process"]["equilibria_per_s"]
+        / rows["naive_pyspice"]["equilibria_per_s"],
+        "speedup_shared_vs_naive": rows["shared"]["equilibria_per_s"]
+        / rows["naive_pyspice"]["equilibria_per_s"],
+        "writer": {"n": args.writer_n, "codesign_s": ours, "pyspice_s": theirs,
+                   "ratio": theirs / ours},
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"N = {args.n}, {args.samples} samples, .op, opamp neurons, {os.cpu_count()} cores, "
+          f"ngspice {report['ngspice']['ngspice_version']} (KLU {report['ngspice']['klu']})")
+    print(f"{'path':<48} {'equilibria/s':>12} {'max err [FS]':>13}")
+    labels = {"process": "codesign, process backend (all cores)",
+              "shared": "codesign, shared backend (1 core, in-process)",
+              "naive_pyspice": "naive: one PySpice circuit + .op per sample"}
+    for name, row in rows.items():
+        print(f"{labels[name]:<48} {row['equilibria_per_s']:>12.1f} "
+              f"{row['max_error_vs_prediction_fs']:>13.1e}")
+    print(f"speed-up over naive: process x{report['speedup_process_vs_naive']:.1f}, "
+          f"shared x{report['speedup_shared_vs_naive']:.1f}")
+    w = report["writer"]
+    print(f"deck for N = {w['n']}: codesign writer {w['codesign_s']:.2f} s, PySpice elements "
+          f"{w['pyspice_s']:.2f} s (x{w['ratio']:.1f})")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
