@@ -34,6 +34,7 @@ test: setup
 
 bench: setup
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/accuracy_grid.py
 
 lint: setup
 	$(BIN)/ruff check codesign tests benchmarks

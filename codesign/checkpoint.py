@@ -64,13 +64,13 @@ def _read_payload(path: Path) -> dict:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        if "global" in str(exc).lower():
-            raise CheckpointError(
-                f"{path} holds pickled objects other than tensors; codesign only loads "
-                "checkpoints with weights_only=True: re-save it with `codesign train` or pass "
-                "the core as .npz"
-            ) from None
-        raise CheckpointError(f"{path} is not a readable torch checkpoint; check the file") from None
+        pickled = "global" in str(exc).lower()  # a class or function, not a tensor
+        reason = (
+            "holds pickled objects other than tensors; codesign only loads checkpoints with "
+            "weights_only=True: re-save it with `codesign train` or pass the core as .npz"
+            if pickled else "is not a readable torch checkpoint; check the file"
+        )
+        raise CheckpointError(f"{path} {reason}") from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as exc:
         raise CheckpointError(
             f"{path} is not a readable torch checkpoint ({type(exc).__name__}); check the file"

@@ -52,12 +52,3 @@ class SimulationError(CodesignError):
         self.run_dir = run_dir
         where = f"; deck, stdout and stderr kept in {run_dir}" if run_dir else ""
         super().__init__(f"{reason}{where}")
-
-    @property
-    def first_error_line(self) -> str:
-        """The first line of ngspice's output that reports an error, or ''."""
-        for line in (self.stderr + "\n" + self.stdout).splitlines():
-            low = line.lower()
-            if "error" in low or "abort" in low or "singular" in low or "too small" in low:
-                return line.strip()
-        return ""

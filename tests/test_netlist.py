@@ -56,8 +56,8 @@ def test_golden_opamp_pair_matches_the_finite_gain_prediction(tmp_path):
 
 
 def test_spice_text_is_written_in_one_module_only():
-    pattern = re.compile(r"""["'](\.include|\.options|\.save|\.subckt|\.tran|\.control|alter |tran |"""
-                         r"""destroy all|write s)""")
+    pattern = re.compile(r"""["'](\.include|\.options|\.save|\.subckt|\.tran|\.control"""
+                         r"""|alter |tran |destroy all|write s)""")
     offenders = [
         str(path.relative_to(PACKAGE))
         for path in PACKAGE.rglob("*.py")

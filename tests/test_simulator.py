@@ -25,7 +25,7 @@ def test_single_neuron_matches_its_scalar_fixed_point(simulator, tmp_path):
     e = np.array([[-1.0], [-0.3], [0.2], [1.0]])
     z = simulate_op(simulator, compile_core(core, circuit_config("ideal")), e, tmp_path)
     for k, (ek,) in enumerate(e):
-        oracle = brentq(lambda z: z - math.tanh(w * z + u * ek + b), -1, 1, xtol=1e-15)
+        oracle = brentq(lambda z, ek=ek: z - math.tanh(w * z + u * ek + b), -1, 1, xtol=1e-15)
         assert z[k, 0] == pytest.approx(oracle, abs=1e-6)
 
 
@@ -66,7 +66,8 @@ def test_rc_step_trace_settling_time_and_supply_energy(simulator, tmp_path):
     # Supply power from the element values (virtual ground at 0 V, class-B drivers, 1.65 V):
     g = circuit
     X = e * vfs
-    p_in = 1.65 * (X * (g.g_u_plus[0, 0] + g.g_u_minus[0, 0]) + vfs * (g.g_b_plus[0] + g.g_b_minus[0]))
+    p_in = 1.65 * (X * (g.g_u_plus[0, 0] + g.g_u_minus[0, 0])
+                   + vfs * (g.g_b_plus[0] + g.g_b_minus[0]))
     gf, gw = g.g_feedback[0], g.g_w_plus[0, 0] + g.g_w_minus[0, 0]
     # op-amp output current x Gf + Cf dx/dt = Gf X (Cf = tau Gf); activation drives the W cells
     e_core = 1.65 * (gf * X * t_s + gw * X * (t_s - tau * (1 - math.exp(-t_s / tau))))

@@ -88,6 +88,6 @@ class CrossbarCircuit:
 
     def device_count(self) -> int:
         """Number of crossbar conductances (devices) in the array."""
-        cells = (self.g_w_plus, self.g_w_minus, self.g_u_plus, self.g_u_minus)
-        return int(sum((g > 0).sum() for g in cells) + (self.g_b_plus > 0).sum()
-                   + (self.g_b_minus > 0).sum())
+        cells = (self.g_w_plus, self.g_w_minus, self.g_u_plus, self.g_u_minus,
+                 self.g_b_plus, self.g_b_minus)
+        return int(sum(np.count_nonzero(g) for g in cells))

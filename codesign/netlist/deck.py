@@ -38,10 +38,6 @@ class Deck:
     input_supplies: dict[str, float]
     """Supply sources of the input DACs and bias reference: name -> voltage [V]."""
 
-    @property
-    def supply_currents(self) -> tuple[str, ...]:
-        return tuple(f"i({name})" for name in {**self.core_supplies, **self.input_supplies})
-
 
 @dataclass(frozen=True)
 class SampleJob:
@@ -55,11 +51,11 @@ class SampleJob:
 
 def make_jobs(e: np.ndarray, t_stop_s: np.ndarray | float | None = None) -> list[SampleJob]:
     """One SampleJob per row of ``e`` (K x m), indexed 0..K-1."""
-    stops = np.broadcast_to(np.asarray(t_stop_s if t_stop_s is not None else np.nan, float),
-                            (len(e),))
+    e = np.asarray(e, dtype=float)
+    stops = np.broadcast_to(np.nan if t_stop_s is None else np.asarray(t_stop_s, float), len(e))
     return [
-        SampleJob(k, tuple(float(v) for v in row), None if np.isnan(t) else float(t))
-        for k, (row, t) in enumerate(zip(np.asarray(e, float), stops, strict=True))
+        SampleJob(k, tuple(row.tolist()), None if np.isnan(t) else float(t))
+        for k, (row, t) in enumerate(zip(e, stops, strict=True))
     ]
 
 

@@ -153,22 +153,27 @@ class NgspiceProcess:
                 path.unlink()
         return results
 
-    def _collect(self, job, analysis, run_dir, command, proc) -> SampleResult:
+    def _collect(self, job: SampleJob, analysis: str, run_dir: Path, command: list[str],
+                 proc: subprocess.CompletedProcess) -> SampleResult:
+        """The sample's results from its raw files; SimulationError if one is missing or wrong."""
         plots = {}
         for kind, _ in analysis_commands(analysis, job):
-            path = run_dir / raw_name(job, kind)
+            problem = ""
             try:
-                found = read_raw(path) if path.exists() else []
-            except (RawFileError, KeyError, ValueError) as exc:
-                found, reason = [], str(exc)
+                plot = read_raw(run_dir / raw_name(job, kind))[0]
+            except FileNotFoundError:
+                problem = "no raw file written"
+            except (RawFileError, IndexError, KeyError, ValueError) as exc:
+                problem = f"unreadable raw file: {exc}"
             else:
-                reason = "no raw file written"
-            if not found or found[0].plotname.lower() != PLOTNAMES[kind]:
+                if plot.plotname.lower() != PLOTNAMES[kind]:
+                    problem = f"raw file holds {plot.plotname!r}"
+            if problem:
                 raise SimulationError(
-                    f"ngspice gave no {kind} result for sample {job.index} ({reason})",
+                    f"ngspice gave no {kind} result for sample {job.index} ({problem})",
                     command=command, stdout=proc.stdout, stderr=proc.stderr, run_dir=run_dir,
                 )
-            plots[kind] = found[0].vectors
+            plots[kind] = plot.vectors
         tran = trace_from(plots["tran"]) if "tran" in plots else None
         return SampleResult(job.index, op_values(plots["op"]), tran)
 
