@@ -6,7 +6,11 @@ status 2; library users catch :class:`CodesignError`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class CodesignError(Exception):
@@ -52,3 +56,12 @@ class SimulationError(CodesignError):
         self.run_dir = run_dir
         where = f"; deck, stdout and stderr kept in {run_dir}" if run_dir else ""
         super().__init__(f"{reason}{where}")
+
+
+def lookup(registry: Mapping[str, T], name: str, what: str, *, ordered: bool = False) -> T:
+    """``registry[name]``, or InputError naming the valid choices (sorted unless ``ordered``)."""
+    try:
+        return registry[name]
+    except KeyError:
+        valid = ", ".join(registry if ordered else sorted(registry))
+        raise InputError(f"unknown {what} {name!r}; use one of: {valid}") from None

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field, replace
 
-from codesign.errors import InputError
+from codesign.errors import InputError, lookup
 
 
 @dataclass(frozen=True)
@@ -79,11 +79,7 @@ NEURON_LEVELS: dict[str, NeuronConfig] = {
 
 def get_neuron(level: str) -> NeuronConfig:
     """The preset neuron of fidelity ``level``; InputError lists the valid names."""
-    try:
-        return NEURON_LEVELS[level]
-    except KeyError:
-        valid = ", ".join(NEURON_LEVELS)
-        raise InputError(f"unknown neuron level {level!r}; use one of: {valid}") from None
+    return lookup(NEURON_LEVELS, level, "neuron level", ordered=True)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import torch
 
-from codesign.errors import InputError
+from codesign.errors import lookup
 
 Activation = Callable[[torch.Tensor], torch.Tensor]
 
@@ -37,8 +37,4 @@ SLOPES: dict[str, Activation] = {
 
 def get_activation(name: str) -> Activation:
     """The activation called ``name``; raises InputError listing the valid names."""
-    try:
-        return ACTIVATIONS[name]
-    except KeyError:
-        valid = ", ".join(sorted(ACTIVATIONS))
-        raise InputError(f"unknown activation {name!r}; use one of: {valid}") from None
+    return lookup(ACTIVATIONS, name, "activation")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from codesign.errors import InputError
+from codesign.errors import lookup
 
 Func = Callable[[torch.Tensor], torch.Tensor]
 
@@ -112,8 +112,4 @@ def register_solver(name: str, solver: Solver) -> None:
 
 def get_solver(name: str) -> Solver:
     """The solver called ``name``; raises InputError listing the valid names."""
-    try:
-        return SOLVERS[name]
-    except KeyError:
-        valid = ", ".join(sorted(SOLVERS))
-        raise InputError(f"unknown solver {name!r}; use one of: {valid}") from None
+    return lookup(SOLVERS, name, "solver")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from codesign.errors import InputError
+from codesign.errors import lookup
 
 ANALYSES = ("op", "tran")
 
@@ -61,6 +61,5 @@ def make_jobs(e: np.ndarray, t_stop_s: np.ndarray | float | None = None) -> list
 
 def check_analysis(analysis: str) -> str:
     """``analysis`` if it is op or tran; InputError otherwise."""
-    if analysis not in ANALYSES:
-        raise InputError(f"unknown analysis {analysis!r}; use one of: {', '.join(ANALYSES)}")
+    lookup(dict.fromkeys(ANALYSES), analysis, "analysis", ordered=True)
     return analysis

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from codesign.errors import InputError
+from codesign.errors import lookup
 from codesign.tasks.base import Task
 from codesign.tasks.digits import load_digits_task
 
@@ -13,12 +13,7 @@ TASKS: dict[str, Callable[[], Task]] = {"digits": load_digits_task}
 
 def get_task(name: str) -> Task:
     """Load the task called ``name``; raises InputError listing the valid names."""
-    try:
-        loader = TASKS[name]
-    except KeyError:
-        valid = ", ".join(sorted(TASKS))
-        raise InputError(f"unknown task {name!r}; use one of: {valid}") from None
-    return loader()
+    return lookup(TASKS, name, "task")()
 
 
 __all__ = ["TASKS", "Task", "get_task"]
