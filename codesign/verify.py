@@ -72,7 +72,9 @@ def _transients(
     """Op + transient per sample, sized by the linearised estimate; samples that have not
     settled by then are rerun up to the rigorous bound."""
     tol = settings.settle_tol_fs
-    plans = (estimated_stop_s(circuit, pred, tol), bound_stop_s(circuit, pred, tol))
+    estimate = estimated_stop_s(circuit, pred, tol)
+    bound = bound_stop_s(circuit, pred, tol)  # inf for a non-contractive core
+    plans = (estimate, np.where(np.isfinite(bound), bound, 10 * estimate))
     used = plans[0].copy()
     z_op = np.zeros((len(e), circuit.n))
     metrics: list[TransientMetrics] = [None] * len(e)  # type: ignore[list-item]
@@ -207,7 +209,8 @@ def _summary(core, circuit, simulator, settings, z_torch, pred, z_spice, transie
             "time_s": _stats(t_s),
             "unsettled_samples": int((~np.isfinite(t_s)).sum()),
             "bound_s": _stats(transients["settling_bound_s"]),
-            "within_bound": bool(np.all(t_s <= transients["settling_bound_s"])),
+            "within_bound": bool(np.all(t_s <= transients["settling_bound_s"]))
+            if core.spectral_norm < 1 else None,  # no bound without a contraction
             "bound_unit_distance_s": bound_simple,
             "final_error_fs_max": float(transients["final_error_fs"].max()),
         }

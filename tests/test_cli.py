@@ -107,6 +107,10 @@ def test_non_contractive_core_needs_allow_unstable(tmp_path, rng):
     assert_one_line_error(run("verify", path, "--out", tmp_path / "v", ok=False),
                           "spectral norm", "--allow-unstable")
     run("export", path, "--allow-unstable", "--neuron", "ideal", "--out", tmp_path / "o")
+    run("verify", path, "--allow-unstable", "--analysis", "tran", "--samples", "2", "--out",
+        tmp_path / "v")
+    summary = json.loads((tmp_path / "v" / "summary.json").read_text())
+    assert summary["spectral_norm"] > 1 and summary["settling"]["within_bound"] is None
 
 
 def test_missing_ngspice_says_how_to_install(tmp_path, rng, monkeypatch):

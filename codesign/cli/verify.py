@@ -80,7 +80,8 @@ def _report(summary: dict) -> list[str]:
         lines.append(
             f"settling to {st['tol_fs']:g} FS from reset: median "
             f"{1e6 * med:.2f} us, max {1e6 * st['time_s']['max']:.2f} us (tau "
-            f"{1e6 * st['tau_s']:.2f} us); within the contraction bound: {st['within_bound']}"
+            f"{1e6 * st['tau_s']:.2f} us); within the contraction bound: "
+            f"{'n/a, ||W||_2 >= 1' if st['within_bound'] is None else st['within_bound']}"
             if med is not None else "settling: no sample settled within the simulated time")
         if en["mean"] is not None:
             lines.append(
