@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import torch
 
-from codesign.deq.activations import ACTIVATIONS, get_activation
+from codesign.deq.activations import get_activation
 from codesign.deq.solvers import fixed_point
 from codesign.errors import InputError, UnstableCoreError
 
@@ -54,7 +55,7 @@ class CoreWeights:
         """Number of core inputs."""
         return self.U.shape[1]
 
-    @property
+    @cached_property
     def spectral_norm(self) -> float:
         """||W||_2, the contraction factor of z -> phi(W z + u) for 1-Lipschitz phi."""
         return float(np.linalg.norm(self.W, 2))
@@ -114,8 +115,6 @@ def random_core(
     input_scale: float = 1.0,
 ) -> CoreWeights:
     """A random core with ||W||_2 = rho exactly (Gaussian W rescaled), for tests and benchmarks."""
-    if activation not in ACTIVATIONS:
-        get_activation(activation)
     W = generator.standard_normal((n, n))
     W *= rho / np.linalg.norm(W, 2)
     U = generator.standard_normal((n, m)) * input_scale / np.sqrt(m)

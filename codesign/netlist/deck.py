@@ -18,15 +18,12 @@ class Deck:
     Vector names follow the raw file: ``v(node)`` for voltages, ``i(source)`` for currents.
     """
 
-    title: str
     text: str
     """Netlist body: title line, includes, elements, options, saves (no control, no .end)."""
     n: int
     m: int
     v_fs: float
     """Voltage full scale [V]."""
-    tau_s: float
-    """Neuron time constant [s]."""
     input_sources: tuple[str, ...]
     """Names of the m DAC voltage sources, set per sample with ``alter``."""
     z_vectors: tuple[str, ...]

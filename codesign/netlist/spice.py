@@ -89,12 +89,10 @@ def write_deck(
     lines.append(f".save {saves}")
     sup = circuit.config.supplies
     return Deck(
-        title=title,
         text="\n".join(lines) + "\n",
         n=n,
         m=m,
         v_fs=circuit.v_fs,
-        tau_s=circuit.config.neuron.tau_s,
         input_sources=tuple(input_source(k) for k in range(m)),
         z_vectors=z,
         x_vectors=x,
