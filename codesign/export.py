@@ -12,7 +12,7 @@ from codesign import __version__
 from codesign.circuit.compile import compile_core
 from codesign.circuit.config import CircuitConfig
 from codesign.circuit.description import CrossbarCircuit
-from codesign.circuit.dynamics import estimated_stop_s
+from codesign.circuit.dynamics import transient_stops_s
 from codesign.circuit.predict import predict_equilibrium
 from codesign.deq.weights import CoreWeights
 from codesign.jsonio import write_json
@@ -56,8 +56,8 @@ def export_core(
     out_dir.mkdir(parents=True, exist_ok=True)
     e = np.zeros((1, core.m)) if inputs is None else core.check_inputs(inputs)[:1]
     circuit = compile_core(core, config)
-    deck = write_deck(circuit, klu=bool(ngspice and ngspice.klu), library=Path("."))
-    t_stop = float(estimated_stop_s(circuit, predict_equilibrium(circuit, e), settle_tol_fs)[0])
+    deck = write_deck(circuit, klu=bool(ngspice and ngspice.klu), library=Path("."), inputs=e[0])
+    t_stop = float(transient_stops_s(circuit, predict_equilibrium(circuit, e), settle_tol_fs)[0][0])
     text = standalone_deck(deck, SampleJob(0, tuple(e[0]), t_stop), "tran")
     (out_dir / DECK_NAME).write_text(text)
     libs = copy_library(out_dir)

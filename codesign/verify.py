@@ -20,7 +20,7 @@ import pandas as pd
 from codesign.circuit.compile import compile_core
 from codesign.circuit.config import CircuitConfig
 from codesign.circuit.description import CrossbarCircuit
-from codesign.circuit.dynamics import bound_stop_s, estimated_stop_s, settling_bound_s
+from codesign.circuit.dynamics import settling_bound_s, transient_stops_s
 from codesign.circuit.predict import CircuitPrediction, predict_equilibrium
 from codesign.deq.weights import CoreWeights
 from codesign.netlist.deck import Deck, make_jobs
@@ -72,9 +72,7 @@ def _transients(
     """Op + transient per sample, sized by the linearised estimate; samples that have not
     settled by then are rerun up to the rigorous bound."""
     tol = settings.settle_tol_fs
-    estimate = estimated_stop_s(circuit, pred, tol)
-    bound = bound_stop_s(circuit, pred, tol)  # inf for a non-contractive core
-    plans = (estimate, np.where(np.isfinite(bound), bound, 10 * estimate))
+    plans = transient_stops_s(circuit, pred, tol)
     used = plans[0].copy()
     z_op = np.zeros((len(e), circuit.n))
     metrics: list[TransientMetrics] = [None] * len(e)  # type: ignore[list-item]

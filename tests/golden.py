@@ -41,7 +41,8 @@ def golden_text(name: str) -> str:
     """The deck the current writer produces for golden case ``name``."""
     core, level, inputs = CASES[name]
     circuit = compile_core(core, circuit_config(level))
-    deck = write_deck(circuit, klu=False, library=Path(".."), title=f"codesign golden {name}")
+    deck = write_deck(circuit, klu=False, library=Path(".."), title=f"codesign golden {name}",
+                      inputs=inputs)
     return standalone_deck(deck, SampleJob(0, inputs, T_STOP_S), "tran")
 
 

@@ -33,29 +33,22 @@ def opamp_delay_s(circuit: CrossbarCircuit) -> float:
     return float(circuit.noise_gain().max() / (2 * math.pi * gbw)) if math.isfinite(gbw) else 0.0
 
 
-def bound_stop_s(circuit: CrossbarCircuit, prediction: CircuitPrediction, tol_fs: float,
-                 safety: float = 1.5) -> np.ndarray:
-    """(K,) transient lengths that contain the rigorous settling bound of every sample."""
+def transient_stops_s(circuit: CrossbarCircuit, prediction: CircuitPrediction, tol_fs: float,
+                      safety: float = 1.5) -> tuple[np.ndarray, np.ndarray]:
+    """(K,) transient lengths to try first, and (K,) to fall back on for samples not settled by
+    then. First: the linearised decay rate at each equilibrium, times ``safety``. Fallback: the
+    rigorous bound times ``safety`` (10x the first try for a non-contractive core, which has no
+    bound). Both add 10 closed-loop op-amp time constants."""
     W, _, _ = circuit.effective_weights()
-    rho = float(np.linalg.norm(W, 2))
     tau = circuit.time_constant_s()
     delay = 10 * opamp_delay_s(circuit)
-    return np.array([
-        safety * settling_bound_s(tau, rho, float(np.linalg.norm(x)), tol_fs) + delay
-        for x in prediction.x
-    ])
-
-
-def estimated_stop_s(circuit: CrossbarCircuit, prediction: CircuitPrediction, tol_fs: float,
-                     safety: float = 1.5) -> np.ndarray:
-    """(K,) transient lengths from the linearised decay rate at each equilibrium, times
-    ``safety``; never longer than the rigorous bound."""
-    W, _, _ = circuit.effective_weights()
+    rho = float(np.linalg.norm(W, 2))
+    bound = np.array([settling_bound_s(tau, rho, float(np.linalg.norm(x)), tol_fs)
+                      for x in prediction.x])
     slope = SLOPES[circuit.activation](torch.from_numpy(prediction.x)).numpy()
-    jac = W[None, :, :] * slope[:, None, :]
-    rate = 1.0 - np.linalg.eigvals(jac).real.max(axis=1)
-    tau = circuit.time_constant_s()
+    rate = 1.0 - np.linalg.eigvals(W[None, :, :] * slope[:, None, :]).real.max(axis=1)
     dist = np.maximum(np.linalg.norm(prediction.x, axis=1) / tol_fs, 1.0)
-    estimate = safety * tau * np.log(dist) / np.clip(rate, 1e-3, None)
-    estimate += 10 * opamp_delay_s(circuit)
-    return np.minimum(estimate, bound_stop_s(circuit, prediction, tol_fs))
+    estimate = np.minimum(tau * np.log(dist) / np.clip(rate, 1e-3, None), bound)
+    first = safety * estimate + delay
+    fallback = np.where(np.isfinite(bound), safety * bound + delay, 10 * first)
+    return first, fallback

@@ -7,7 +7,7 @@ cell. The SPICE writer (codesign.netlist.spice) formats these as text, the PySpi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -95,7 +95,7 @@ def _crossbar(circuit: CrossbarCircuit) -> Iterator[Item]:
     yield from _cells("bm", circuit.g_b_minus[:, None], ["refp"])
 
 
-def _sources(circuit: CrossbarCircuit) -> Iterator[Item]:
+def _sources(circuit: CrossbarCircuit, inputs: Sequence[float]) -> Iterator[Item]:
     sup = circuit.config.supplies
     yield Comment("supplies: neurons (vdd, vss), input DACs and bias reference (vddi, vssi)")
     yield Element("vdd", ("vdd", "0"), sup.vdd_v)
@@ -104,7 +104,7 @@ def _sources(circuit: CrossbarCircuit) -> Iterator[Item]:
     yield Element("vssi", ("vssi", "0"), sup.input_vss_v)
     yield Comment("input DACs: ve_k sets e_k * vfs (per sample), a driver makes +e_k and -e_k")
     for k in range(circuit.m):
-        yield Element(input_source(k), (f"d{k}", "0"), 0.0)
+        yield Element(input_source(k), (f"d{k}", "0"), float(inputs[k]) * circuit.v_fs)
         yield Element(f"xdac{k}", (f"d{k}", f"ep{k}", f"en{k}", "vddi", "vssi"),
                       model="cd_pm_driver")
     yield Comment("bias reference: +vfs and -vfs")
@@ -112,8 +112,10 @@ def _sources(circuit: CrossbarCircuit) -> Iterator[Item]:
     yield Element("xref", ("dref", "refp", "refn", "vddi", "vssi"), model="cd_pm_driver")
 
 
-def circuit_elements(circuit: CrossbarCircuit) -> Iterator[Item]:
-    """Every element of ``circuit``: sources, neurons, crossbar cells."""
-    yield from _sources(circuit)
+def circuit_elements(circuit: CrossbarCircuit,
+                     inputs: Sequence[float] | None = None) -> Iterator[Item]:
+    """Every element of ``circuit``: sources (DACs at ``inputs``, units of full scale, zeros by
+    default), neurons, crossbar cells."""
+    yield from _sources(circuit, [0.0] * circuit.m if inputs is None else inputs)
     yield from _neurons(circuit)
     yield from _crossbar(circuit)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from codesign.circuit.description import CrossbarCircuit
 from codesign.errors import NgspiceNotFoundError
-from codesign.netlist.elements import Element, circuit_elements, input_source
+from codesign.netlist.elements import Element, circuit_elements
 from codesign.netlist.library import LIBRARY_FILES, library_dir
 
 
@@ -29,7 +29,7 @@ def _node(name: str):
     return 0 if name == "0" else name
 
 
-def _add(circuit, element: Element, values: dict[str, float]) -> None:
+def _add(circuit, element: Element) -> None:
     kind, suffix = element.name[0], element.name[1:]
     nodes = [_node(n) for n in element.nodes]
     if kind == "x":
@@ -39,7 +39,7 @@ def _add(circuit, element: Element, values: dict[str, float]) -> None:
     elif kind == "c":
         circuit.C(suffix, *nodes, element.value)
     elif kind == "v":
-        circuit.V(suffix, *nodes, values.get(element.name, element.value))
+        circuit.V(suffix, *nodes, element.value)
     else:  # pragma: no cover - circuit_elements only yields the kinds above
         raise ValueError(f"unknown element kind {element.name!r}")
 
@@ -49,12 +49,10 @@ def to_pyspice(circuit: CrossbarCircuit, inputs: Sequence[float] | None = None,
     """A PySpice Circuit of ``circuit`` with the DAC sources set to ``inputs`` (units of full
     scale; zeros by default)."""
     Circuit = _circuit_class()
-    inputs = [0.0] * circuit.m if inputs is None else list(inputs)
-    values = {input_source(k): v * circuit.v_fs for k, v in enumerate(inputs)}
     result = Circuit(title)
     for name in LIBRARY_FILES:
         result.include(str(library_dir() / name))
-    for item in circuit_elements(circuit):
+    for item in circuit_elements(circuit, inputs):
         if isinstance(item, Element):
-            _add(result, item, values)
+            _add(result, item)
     return result

@@ -10,6 +10,7 @@ files.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 from codesign.circuit.description import CrossbarCircuit
@@ -73,9 +74,12 @@ def write_deck(
     klu: bool = False,
     library: Path | None = None,
     title: str = "codesign crossbar equilibrium core",
+    inputs: Sequence[float] | None = None,
 ) -> Deck:
     """The netlist of ``circuit``. ``library``: folder of the .lib files (absolute by default;
-    pass Path('.') for a deck that includes them from its own folder)."""
+    pass Path('.') for a deck that includes them from its own folder). ``inputs``: the DAC
+    values written into the deck (units of full scale; zeros by default, set per sample with
+    ``alter`` in batch runs)."""
     lib = library_dir() if library is None else library
     n, m = circuit.n, circuit.m
     z = tuple(f"v(zp{i})" for i in range(n))
@@ -83,7 +87,7 @@ def write_deck(
     saves = " ".join(z + x + tuple(f"i({s})" for s in CORE_SUPPLIES + INPUT_SUPPLIES))
     lines = _header(circuit, title)
     lines += [f'.include "{lib / name}"' for name in LIBRARY_FILES]
-    lines += [element_line(item) for item in circuit_elements(circuit)]
+    lines += [element_line(item) for item in circuit_elements(circuit, inputs)]
     lines.append(".options klu" if klu else "* no .options klu: Sparse 1.3 solver")
     lines.append(".options reltol=1e-6 vntol=1e-9 abstol=1e-14")
     lines.append(f".save {saves}")
@@ -113,6 +117,13 @@ def alter_commands(deck: Deck, job: SampleJob) -> list[str]:
         f"alter {name} dc = {fmt(value * deck.v_fs)}"
         for name, value in zip(deck.input_sources, job.inputs, strict=True)
     ]
+
+
+def check_jobs(analysis: str, jobs: list[SampleJob]) -> None:
+    """Raise before anything runs if ``analysis`` is unknown or a job cannot run it."""
+    check_analysis(analysis)
+    for job in jobs:
+        analysis_commands(analysis, job)
 
 
 def analysis_commands(analysis: str, job: SampleJob) -> list[tuple[str, str]]:
@@ -153,14 +164,7 @@ def batch_deck(deck: Deck, jobs: list[SampleJob], analysis: str) -> str:
 
 
 def standalone_deck(deck: Deck, job: SampleJob, analysis: str) -> str:
-    """A deck that runs one sample by itself: DAC values baked in, .op or .tran cards."""
-    values = dict(zip(deck.input_sources, job.inputs, strict=True))
-    lines = []
-    for line in deck.text.splitlines():
-        name = line.split(" ", 1)[0]
-        if name in values:
-            node = line.split()[1]
-            line = f"{name} {node} 0 dc {fmt(values[name] * deck.v_fs)}"
-        lines.append(line)
+    """A deck that runs by itself: ``deck`` (written with the job's ``inputs``) and .op / .tran
+    cards for ``job``."""
     cards = [f".{command}" for _, command in analysis_commands(analysis, job)]
-    return "\n".join(lines + cards + [".end"]) + "\n"
+    return deck.text + "\n".join(cards + [".end"]) + "\n"

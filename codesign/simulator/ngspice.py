@@ -20,8 +20,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from codesign.errors import NgspiceNotFoundError, SimulationError
-from codesign.netlist.deck import Deck, SampleJob, check_analysis
-from codesign.netlist.spice import analysis_commands, batch_deck, raw_name
+from codesign.netlist.deck import Deck, SampleJob
+from codesign.netlist.spice import analysis_commands, batch_deck, check_jobs, raw_name
 from codesign.simulator.base import SampleResult, SimulatorInfo, op_values, trace_from
 from codesign.simulator.rawfile import RawFileError, read_raw
 
@@ -101,9 +101,7 @@ class NgspiceProcess:
         self, deck: Deck, jobs: list[SampleJob], analysis: str, run_dir: Path
     ) -> Iterator[SampleResult]:
         """Simulate every job; yields results as chunks finish."""
-        check_analysis(analysis)
-        for job in jobs:
-            analysis_commands(analysis, job)  # validates t_stop_s before anything runs
+        check_jobs(analysis, jobs)
         chunks = chunk_jobs(jobs, self.workers)
         pool = ThreadPoolExecutor(max_workers=self.workers)
         futures: list[Future] = [

@@ -20,13 +20,14 @@ from pathlib import Path
 import numpy as np
 
 from codesign.errors import NgspiceNotFoundError, SimulationError
-from codesign.netlist.deck import Deck, SampleJob, check_analysis
+from codesign.netlist.deck import Deck, SampleJob
 from codesign.netlist.spice import (
     RESET,
     UNLOAD,
     VERSION,
     alter_commands,
     analysis_commands,
+    check_jobs,
     circuit_text,
 )
 from codesign.simulator.base import SampleResult, SimulatorInfo, op_values, trace_from
@@ -85,9 +86,7 @@ class NgspiceShared:
         self, deck: Deck, jobs: list[SampleJob], analysis: str, run_dir: Path
     ) -> Iterator[SampleResult]:
         """Simulate every job in order, in this process."""
-        check_analysis(analysis)
-        for job in jobs:
-            analysis_commands(analysis, job)
+        check_jobs(analysis, jobs)
         run_dir = Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
         text = circuit_text(deck)
