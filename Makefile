@@ -35,6 +35,7 @@ test: setup
 bench: setup
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/accuracy_grid.py
+	$(BIN)/python benchmarks/calibration.py
 
 lint: setup
 	$(BIN)/ruff check codesign tests benchmarks

@@ -49,13 +49,15 @@ def export_core(
     inputs: np.ndarray | None = None,
     source: str = "",
     settle_tol_fs: float = 1e-4,
+    seed: int = 0,
 ) -> dict:
     """Write the deck (op + transient from reset for one input vector ``inputs``, zeros by
-    default), the .lib files, conductances.npz and manifest.json into ``out_dir``."""
+    default), the .lib files, conductances.npz and manifest.json into ``out_dir``. ``seed``
+    draws the device mismatch when the config sets a sigma."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     e = np.zeros((1, core.m)) if inputs is None else core.check_inputs(inputs)[:1]
-    circuit = compile_core(core, config)
+    circuit = compile_core(core, config, np.random.default_rng(seed))
     deck = write_deck(circuit, klu=bool(ngspice and ngspice.klu), library=Path("."), inputs=e[0])
     t_stop = float(transient_stops_s(circuit, predict_equilibrium(circuit, e), settle_tol_fs)[0][0])
     text = standalone_deck(deck, SampleJob(0, tuple(e[0]), t_stop), "tran")
@@ -67,6 +69,7 @@ def export_core(
         g_w_plus=circuit.g_w_plus, g_w_minus=circuit.g_w_minus,
         g_u_plus=circuit.g_u_plus, g_u_minus=circuit.g_u_minus,
         g_b_plus=circuit.g_b_plus, g_b_minus=circuit.g_b_minus, offset_v=circuit.offset_v,
+        **({} if circuit.pair_area is None else {"pair_area": circuit.pair_area}),
     )
     manifest = {
         "codesign_version": __version__,
@@ -79,6 +82,7 @@ def export_core(
         "activation": core.activation,
         "spectral_norm": core.spectral_norm,
         "circuit": config.to_dict(),
+        "mismatch_seed": seed,
         "elements": conductance_summary(circuit),
         "sample_inputs": e[0].tolist(),
         "t_stop_s": t_stop,

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from codesign.circuit.compile import compile_core
 from codesign.circuit.config import CircuitConfig
@@ -25,6 +26,9 @@ from codesign.circuit.predict import CircuitPrediction, predict_equilibrium
 from codesign.deq.weights import CoreWeights
 from codesign.netlist.deck import Deck, make_jobs
 from codesign.netlist.spice import write_deck
+from codesign.proxy.crossbar import from_circuit
+from codesign.proxy.model import CircuitProxy
+from codesign.proxy.params import ProxyParams, library_sha256, neuron_model
 from codesign.simulator.base import SampleResult, Simulator
 from codesign.traces import TransientMetrics, op_state, transient_metrics
 
@@ -39,6 +43,10 @@ class VerifySettings:
     """op (equilibria) or tran (equilibria, then a transient from reset for settling/energy)."""
     settle_tol_fs: float = 1e-4
     """Settling tolerance, a fraction of full scale."""
+    proxy: ProxyParams | None = None
+    """Proxy parameters whose prediction is reported beside SPICE's (z_proxy); None: none."""
+    seed: int = 0
+    """Seed of the device mismatch drawn at compile time (when the config sets a sigma)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -122,7 +130,7 @@ def verify_core(
     """Compile ``core``, simulate it on the core inputs ``e`` (K x m) and compare."""
     start = time.perf_counter()
     e = core.check_inputs(e)
-    circuit = compile_core(core, config)
+    circuit = compile_core(core, config, np.random.default_rng(settings.seed))
     deck = write_deck(circuit, klu=simulator.info.klu)
     z_torch = core.equilibrium(e)
     pred = predict_equilibrium(circuit, e)
@@ -138,8 +146,27 @@ def verify_core(
         z_spice = np.stack([op_state(results[k], deck)[0] for k in range(len(e))])
     equilibria = _equilibrium_table(z_torch, pred.z, z_spice, config.neuron.level)
     summary = _summary(core, circuit, simulator, settings, z_torch, pred, z_spice, transients)
+    if settings.proxy is not None:
+        z_proxy = proxy_equilibrium(settings.proxy, circuit, e)
+        equilibria["z_proxy"] = z_proxy.ravel()
+        equilibria["error_proxy"] = (z_spice - z_proxy).ravel()
+        summary["proxy_error_fs"] = _error_stats(z_spice - z_proxy)
+        summary["proxy"] = _proxy_summary(settings.proxy, circuit)
     summary["wall_s"] = time.perf_counter() - start
     return Verification(equilibria, transients, summary, z_torch, z_spice)
+
+
+def proxy_equilibrium(params: ProxyParams, circuit: CrossbarCircuit, e: np.ndarray) -> np.ndarray:
+    """The proxy's z* (K, n) for the compiled instance ``circuit`` (its exact conductances)."""
+    with torch.no_grad():
+        proxy = CircuitProxy(params, circuit.v_fs)
+        return proxy.equilibrium(from_circuit(circuit), torch.from_numpy(e))[1].numpy()
+
+
+def _proxy_summary(params: ProxyParams, circuit: CrossbarCircuit) -> dict:
+    return {"neuron_model": params.neuron_model,
+            "matches_circuit": params.neuron_model == neuron_model(circuit.config),
+            "library_current": params.library_sha256 == library_sha256()}
 
 
 def _equilibrium_table(z_torch, z_model, z_spice, level: str) -> pd.DataFrame:

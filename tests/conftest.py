@@ -3,16 +3,24 @@ and a missing ngspice fails these tests instead of skipping them."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from codesign.circuit import CrossbarCircuit
 from codesign.netlist.deck import make_jobs
 from codesign.netlist.spice import write_deck
 from codesign.simulator import get_simulator
 from codesign.traces import op_state
+
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # one torch thread per xdist worker: two workers x two threads on two cores oversubscribe
+    # and slow the torch-heavy tests (training, calibration fits) several-fold
+    torch.set_num_threads(1)
 
 
 @pytest.fixture

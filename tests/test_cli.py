@@ -30,7 +30,7 @@ def checkpoint(tmp_path_factory):
 
 
 def test_help_has_examples():
-    for command in ("train", "export", "verify"):
+    for command in ("train", "export", "verify", "calibrate"):
         assert "Example" in run(command, "--help").output
 
 
@@ -51,8 +51,21 @@ def test_train_export_verify(checkpoint, tmp_path):
     assert summary["settling"]["within_bound"] is True
     table = pd.read_parquet(tmp_path / "v" / "equilibria.parquet")
     assert len(table) == 12 * 8
-    assert {"sample", "neuron", "z_torch", "z_spice", "error"} <= set(table.columns)
+    assert {"sample", "neuron", "z_torch", "z_spice", "z_proxy", "error"} <= set(table.columns)
     assert (tmp_path / "v" / "transients.csv").is_file()
+    # the shipped calibrated opamp parameters predict this (never fitted) core closely
+    assert summary["proxy"]["matches_circuit"] and summary["proxy"]["library_current"]
+    assert summary["proxy_error_fs"]["rms"] < 1e-3
+
+
+def test_verify_transistor_neuron_with_mismatch_reports_the_proxy(checkpoint, tmp_path):
+    out = run("verify", checkpoint, "--samples", "6", "--neuron", "transistor", "--mismatch",
+              "0.05", "--levels", "32", "--line-ohm", "2", "--seed", "3",
+              "--out", tmp_path / "v").output
+    assert "calibrated proxy (transistor" in out
+    summary = json.loads((tmp_path / "v" / "summary.json").read_text())
+    assert summary["circuit"]["array"] == {"levels": 32, "mismatch_sigma": 0.05, "line_ohm": 2.0}
+    assert summary["proxy_error_fs"]["rms"] < 0.3 * summary["equilibrium_error_fs"]["rms"]
 
 
 def test_verify_a_bare_core_with_given_inputs_on_the_shared_backend(tmp_path, rng):
@@ -111,6 +124,17 @@ def test_non_contractive_core_needs_allow_unstable(tmp_path, rng):
         tmp_path / "v")
     summary = json.loads((tmp_path / "v" / "summary.json").read_text())
     assert summary["spectral_norm"] > 1 and summary["settling"]["within_bound"] is None
+
+
+def test_bad_calibration_input(tmp_path, checkpoint):
+    spec = tmp_path / "s.toml"
+    spec.write_text("[circuit]\nneuron = 'opamp'\nwidth = 3\n")
+    result = run("calibrate", "--spec", spec, "--out", tmp_path / "p.json", ok=False)
+    assert_one_line_error(result, "unknown circuit settings", "dc_gain")
+    (tmp_path / "p.json").write_text("{}")
+    result = run("verify", checkpoint, "--samples", "2", "--proxy", tmp_path / "p.json",
+                 "--out", tmp_path / "v", ok=False)
+    assert_one_line_error(result, "not a codesign proxy parameter file")
 
 
 def test_missing_ngspice_says_how_to_install(tmp_path, rng, monkeypatch):

@@ -52,6 +52,9 @@ IDEAL_OPAMP = OpAmpParams(
 )
 
 
+ACTIVATION_CIRCUITS = ("behavioural", "bjt_pair")
+
+
 @dataclass(frozen=True)
 class NeuronConfig:
     """A neuron: op-amp summing node with Rf || Cf feedback, then the activation driver."""
@@ -61,10 +64,20 @@ class NeuronConfig:
     opamp: OpAmpParams
     tau_s: float = 100e-9
     """Neuron time constant Rf * Cf [s]; Cf is sized per row to give it."""
+    activation_circuit: str = "behavioural"
+    """behavioural (a B-source phi, exact) or bjt_pair (a BJT differential pair, tanh only)."""
+    pair_mismatch_sigma: float = 0.0
+    """Relative sigma of each pair transistor's emitter area (bjt_pair only; seeded at compile)."""
 
     def __post_init__(self) -> None:
         if not self.tau_s > 0:
             raise InputError(f"neuron tau_s must be > 0 s, got {self.tau_s}")
+        if self.activation_circuit not in ACTIVATION_CIRCUITS:
+            raise InputError(f"activation_circuit must be one of {ACTIVATION_CIRCUITS}, "
+                             f"got {self.activation_circuit!r}")
+        if not 0 <= self.pair_mismatch_sigma < 0.5:
+            raise InputError(f"pair_mismatch_sigma must lie in [0, 0.5), got "
+                             f"{self.pair_mismatch_sigma}")
 
     def with_opamp(self, **changes: float | str) -> NeuronConfig:
         """A copy with some op-amp parameters changed (e.g. dc_gain=1e3)."""
@@ -74,6 +87,7 @@ class NeuronConfig:
 NEURON_LEVELS: dict[str, NeuronConfig] = {
     "ideal": NeuronConfig("ideal", IDEAL_OPAMP),
     "opamp": NeuronConfig("opamp", OpAmpParams()),
+    "transistor": NeuronConfig("transistor", OpAmpParams(), activation_circuit="bjt_pair"),
 }
 
 
@@ -116,6 +130,26 @@ class MappingConfig:
 
 
 @dataclass(frozen=True)
+class ArrayConfig:
+    """Non-idealities of the programmed crossbar (applied at compile time, in this order)."""
+
+    levels: int = 0
+    """Programmable conductance levels over [g_min_s, g_max_s] (0: continuous)."""
+    mismatch_sigma: float = 0.0
+    """Relative programming error sigma per device: G -> G (1 + sigma N(0, 1)), seeded."""
+    line_ohm: float = 0.0
+    """Wire resistance of the summing (row) line per cell pitch [Ohm] (0: ideal wires)."""
+
+    def __post_init__(self) -> None:
+        if self.levels == 1 or self.levels < 0:
+            raise InputError(f"levels must be 0 (continuous) or >= 2, got {self.levels}")
+        if not 0 <= self.mismatch_sigma < 0.5:
+            raise InputError(f"mismatch_sigma must lie in [0, 0.5), got {self.mismatch_sigma}")
+        if not 0 <= self.line_ohm < 1e4:
+            raise InputError(f"line_ohm must lie in [0, 1e4) Ohm, got {self.line_ohm}")
+
+
+@dataclass(frozen=True)
 class SupplyConfig:
     """Supply rails [V]: the neurons' (core) and the input DACs' and bias reference's (inputs)."""
 
@@ -131,6 +165,7 @@ class CircuitConfig:
 
     neuron: NeuronConfig = field(default_factory=lambda: NEURON_LEVELS["opamp"])
     mapping: MappingConfig = field(default_factory=MappingConfig)
+    array: ArrayConfig = field(default_factory=ArrayConfig)
     supplies: SupplyConfig = field(default_factory=SupplyConfig)
 
     def __post_init__(self) -> None:
@@ -147,9 +182,11 @@ class CircuitConfig:
         return asdict(self)
 
 
-def circuit_config(level: str, **opamp_changes: float) -> CircuitConfig:
+def circuit_config(level: str, array: ArrayConfig | None = None,
+                   mapping: MappingConfig | None = None, **opamp_changes: float) -> CircuitConfig:
     """The default circuit at neuron ``level``, with op-amp parameters overridden."""
     neuron = get_neuron(level)
     if opamp_changes:
         neuron = neuron.with_opamp(**opamp_changes)
-    return CircuitConfig(neuron=neuron)
+    return CircuitConfig(neuron=neuron, mapping=mapping or MappingConfig(),
+                         array=array or ArrayConfig())

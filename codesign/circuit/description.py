@@ -18,8 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from codesign.circuit.config import CircuitConfig
+from codesign.circuit.lines import ladder, row_positions
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,6 +50,8 @@ class CrossbarCircuit:
     """(n,) input offset voltage of each neuron's op-amp [V]."""
     weights_sha256: str
     """Hash of the CoreWeights this was compiled from."""
+    pair_area: np.ndarray | None = None
+    """(n, 2) relative emitter areas of each bjt_pair neuron's two transistors (None: 1)."""
 
     @property
     def n(self) -> int:
@@ -61,26 +65,36 @@ class CrossbarCircuit:
     def v_fs(self) -> float:
         return self.config.mapping.v_fs
 
+    @property
+    def line_ohm(self) -> float:
+        return self.config.array.line_ohm
+
+    def row_cells(self) -> tuple[np.ndarray, np.ndarray]:
+        """(n, n + m + 1) plus and minus conductances of each row over [W | U | b]."""
+        plus = np.concatenate([self.g_w_plus, self.g_u_plus, self.g_b_plus[:, None]], axis=1)
+        minus = np.concatenate([self.g_w_minus, self.g_u_minus, self.g_b_minus[:, None]], axis=1)
+        return plus, minus
+
+    def _lines(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Line-attenuated plus and minus conductances, and each row's Thevenin conductance."""
+        plus, minus = self.row_cells()
+        cells = row_positions(torch.from_numpy(plus), torch.from_numpy(minus))
+        att, g_th = ladder(cells, self.line_ohm)
+        att = att.reshape(plus.shape + (2,)).numpy()
+        return plus * att[..., 0], minus * att[..., 1], g_th.numpy()
+
     def effective_weights(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(W, U, b) realised by the conductances (the inverse of the mapping)."""
-        gf = self.g_feedback
-        return (
-            (self.g_w_plus - self.g_w_minus) / gf[:, None],
-            (self.g_u_plus - self.g_u_minus) / gf[:, None],
-            (self.g_b_plus - self.g_b_minus) / gf,
-        )
+        """(W, U, b) realised by the conductances (the inverse of the mapping), including the
+        row lines' wire resistance (codesign.circuit.lines)."""
+        plus, minus, _ = self._lines()
+        full = (plus - minus) / self.g_feedback[:, None]
+        n, m = self.n, self.m
+        return full[:, :n], full[:, n : n + m], full[:, n + m]
 
     def noise_gain(self) -> np.ndarray:
-        """(n,) 1 + (sum of all conductances into s_i) / G_f,i: the op-amp's noise gain."""
-        total = (
-            self.g_w_plus.sum(1)
-            + self.g_w_minus.sum(1)
-            + self.g_u_plus.sum(1)
-            + self.g_u_minus.sum(1)
-            + self.g_b_plus
-            + self.g_b_minus
-        )
-        return 1.0 + total / self.g_feedback
+        """(n,) 1 + G_th,i / G_f,i: the op-amp's noise gain, G_th the conductance the crossbar
+        row presents to s_i (the sum of its cells with ideal wires)."""
+        return 1.0 + self._lines()[2] / self.g_feedback
 
     def time_constant_s(self) -> float:
         """The neuron time constant tau = R_f C_f [s] (equal for all rows by construction)."""

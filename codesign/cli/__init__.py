@@ -37,10 +37,12 @@ def main() -> None:
       codesign train --task digits --out runs/digits.pt
       codesign export runs/digits.pt --neuron opamp --out runs/netlist
       codesign verify runs/digits.pt --neuron opamp --samples 200 --analysis tran --out runs/verify
+      codesign calibrate --spec calibration/transistor.toml --out calibration/transistor.json
     """
 
 
 def _register() -> None:
+    from codesign.cli.calibrate import calibrate_command
     from codesign.cli.export import export
     from codesign.cli.info import info
     from codesign.cli.train import train
@@ -48,6 +50,7 @@ def _register() -> None:
 
     for command in (train, export, verify, info):
         main.add_command(command)
+    main.add_command(calibrate_command, "calibrate")
 
 
 _register()

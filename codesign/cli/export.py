@@ -22,8 +22,12 @@ from codesign.tasks import get_task
 @options.offset_option
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for crossbar.cir, the .lib files, conductances.npz, manifest.json.")
+@options.array_options
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the device mismatch (with --mismatch).")
 @options.unstable_option
-def export(source, neuron, dc_gain, gbw, offset, out, allow_unstable) -> None:
+def export(source, neuron, dc_gain, gbw, offset, out, levels, mismatch, line_ohm, seed,
+           allow_unstable) -> None:
     """Compile the equilibrium core of SOURCE to an ngspice crossbar/op-amp netlist.
 
     SOURCE is a checkpoint from `codesign train`, or a bare core .npz with arrays W (n x n),
@@ -37,7 +41,8 @@ def export(source, neuron, dc_gain, gbw, offset, out, allow_unstable) -> None:
       codesign export core.npz --neuron ideal --out runs/core-ideal
     """
     core, ckpt = options.load_checked_source(source, allow_unstable)
-    config = options.circuit_from_options(neuron, dc_gain, gbw, offset)
+    config = options.circuit_from_options(neuron, dc_gain, gbw, offset, levels, mismatch,
+                                          line_ohm)
     inputs = None
     if ckpt is not None and ckpt.task:
         x = get_task(ckpt.task).x_test[:1]
@@ -46,7 +51,8 @@ def export(source, neuron, dc_gain, gbw, offset, out, allow_unstable) -> None:
         ngspice = find_ngspice()
     except NgspiceNotFoundError:
         ngspice = None
-    manifest = export_core(core, config, out, ngspice=ngspice, inputs=inputs, source=str(source))
+    manifest = export_core(core, config, out, ngspice=ngspice, inputs=inputs, source=str(source),
+                           seed=seed)
     elements = manifest["elements"]
     click.echo(
         f"core n={core.n} m={core.m} ({core.activation}), ||W||_2 = {core.spectral_norm:.3f}: "

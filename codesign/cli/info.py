@@ -6,8 +6,10 @@ import click
 import torch
 
 from codesign import __version__
+from codesign.circuit.config import NEURON_LEVELS
 from codesign.errors import CodesignError
 from codesign.netlist.library import library_dir
+from codesign.proxy.params import default_params_path, library_sha256, load_params
 from codesign.simulator.ngspice import find_ngspice
 
 
@@ -27,3 +29,14 @@ def info() -> None:
         click.echo(f"libngspice (shared backend): {find_libngspice()}")
     except CodesignError as exc:
         click.echo(f"libngspice: {exc}")
+    for level in NEURON_LEVELS:
+        try:
+            path = default_params_path(level)
+            params, provenance = load_params(path)
+        except CodesignError as exc:
+            click.echo(f"proxy parameters ({level}): {exc}")
+            continue
+        rms = provenance.get("holdout_rms_fs", {}).get("calibrated")
+        stale = "" if params.library_sha256 == library_sha256() else " (STALE: libraries changed)"
+        click.echo(f"proxy parameters ({level}): {path}, held-out RMS "
+                   f"{'n/a' if rms is None else f'{100 * rms:.3f} % FS'}{stale}")

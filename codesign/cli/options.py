@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from codesign.checkpoint import Checkpoint, load_source
-from codesign.circuit.config import NEURON_LEVELS, CircuitConfig, circuit_config
+from codesign.circuit.config import NEURON_LEVELS, ArrayConfig, CircuitConfig, circuit_config
 from codesign.deq.weights import CoreWeights
 from codesign.simulator import BACKENDS
 
@@ -16,8 +16,26 @@ source_argument = click.argument(
 )
 neuron_option = click.option(
     "--neuron", type=click.Choice(list(NEURON_LEVELS)), default="opamp", show_default=True,
-    help="Neuron fidelity level: ideal (behavioural) or opamp (single-pole macromodel).",
+    help="Neuron fidelity level: ideal (behavioural), opamp (single-pole macromodel) or "
+         "transistor (BJT differential-pair activation after the op-amp).",
 )
+levels_option = click.option(
+    "--levels", type=click.IntRange(min=0), default=0, show_default=True,
+    help="Conductance levels over the window (0: continuous).",
+)
+mismatch_option = click.option(
+    "--mismatch", type=click.FloatRange(0, 0.5, max_open=True), default=0.0, show_default=True,
+    help="Relative programming error sigma per device (drawn with --seed).",
+)
+line_option = click.option(
+    "--line-ohm", type=click.FloatRange(min=0), default=0.0, show_default=True,
+    help="Wire resistance of the row lines per cell pitch [Ohm].",
+)
+
+
+def array_options(func):
+    """--levels, --mismatch, --line-ohm."""
+    return levels_option(mismatch_option(line_option(func)))
 dc_gain_option = click.option(
     "--dc-gain", type=float, default=None, help="Op-amp DC gain A0 [V/V] (opamp default 1e5)."
 )
@@ -37,14 +55,16 @@ workers_option = click.option(
 )
 
 
-def circuit_from_options(neuron: str, dc_gain, gbw, offset) -> CircuitConfig:
-    """The circuit config of ``neuron`` with any op-amp overrides given on the command line."""
+def circuit_from_options(neuron: str, dc_gain, gbw, offset, levels: int = 0,
+                         mismatch: float = 0.0, line_ohm: float = 0.0) -> CircuitConfig:
+    """The circuit config of ``neuron`` with the op-amp and array options of the command line."""
     overrides = {
         key: value
         for key, value in (("dc_gain", dc_gain), ("gbw_hz", gbw), ("offset_v", offset))
         if value is not None
     }
-    return circuit_config(neuron, **overrides)
+    array = ArrayConfig(levels=levels, mismatch_sigma=mismatch, line_ohm=line_ohm)
+    return circuit_config(neuron, array=array, **overrides)
 
 
 def load_checked_source(path: Path, allow_unstable: bool) -> tuple[CoreWeights, Checkpoint | None]:

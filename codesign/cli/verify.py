@@ -13,6 +13,7 @@ from codesign.cli import options
 from codesign.deq.weights import CoreWeights
 from codesign.errors import InputError
 from codesign.jsonio import write_json
+from codesign.proxy.params import default_params_path, load_params
 from codesign.simulator import get_simulator
 from codesign.tasks import get_task
 from codesign.verify import Verification, VerifySettings, add_accuracy, verify_core
@@ -70,6 +71,12 @@ def _report(summary: dict) -> list[str]:
         f"{s['model_error_fs']['max']:.2e} FS; {100 * s['rail_clipped_fraction']:.2f} % of "
         "neuron outputs on an op-amp rail",
     ]
+    if "proxy_error_fs" in s:
+        p = s["proxy_error_fs"]
+        lines.append(f"vs the calibrated proxy ({s['proxy']['neuron_model']}): max "
+                     f"{p['max']:.2e} FS, RMS {p['rms']:.2e} FS"
+                     + ("" if s["proxy"]["matches_circuit"] else
+                        " (WARNING: fitted to another neuron model)"))
     if "accuracy" in s:
         a = s["accuracy"]
         lines.append(f"accuracy on these samples: digital {100 * a['digital']:.2f} %, circuit "
@@ -107,18 +114,25 @@ def _report(summary: dict) -> list[str]:
 @click.option("--settle-tol", type=float, default=1e-4, show_default=True,
               help="Settling tolerance, fraction of full scale.")
 @click.option("--seed", type=int, default=0, show_default=True,
-              help="Seed of the random inputs used for a bare core without --inputs.")
+              help="Seed of the device mismatch, and of the random inputs of a bare core "
+                   "without --inputs.")
 @click.option("--table-format", type=click.Choice(["parquet", "csv"]), default="parquet",
               show_default=True)
+@options.array_options
+@click.option("--proxy", "proxy_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Proxy parameters (JSON from `codesign calibrate`) whose "
+              "prediction is reported beside SPICE's; default calibration/NEURON.json.")
 @options.backend_option
 @options.workers_option
 @options.unstable_option
 def verify(source, inputs, samples, neuron, dc_gain, gbw, offset, analysis, out, settle_tol,
-           seed, table_format, backend, workers, allow_unstable) -> None:
+           seed, table_format, levels, mismatch, line_ohm, proxy_path, backend, workers,
+           allow_unstable) -> None:
     """Verify SOURCE at circuit level: SPICE equilibria against the PyTorch fixed point.
 
-    Writes OUT/equilibria.parquet (sample, unit, neuron, z_torch, z_model, z_spice, error,
-    error_model; z in units of full scale), OUT/summary.json, with --analysis tran also
+    Writes OUT/equilibria.parquet (sample, unit, neuron, z_torch, z_model, z_spice, z_proxy,
+    error, error_model, error_proxy; z in units of full scale), OUT/summary.json, with
+    --analysis tran also
     OUT/transients.csv, and keeps the decks and ngspice logs under OUT/spice.
 
     \b
@@ -129,13 +143,18 @@ def verify(source, inputs, samples, neuron, dc_gain, gbw, offset, analysis, out,
     if not 0 < settle_tol < 1:
         raise InputError(f"--settle-tol must lie in (0, 1) of full scale, got {settle_tol}")
     core, ckpt = options.load_checked_source(source, allow_unstable)
-    config = options.circuit_from_options(neuron, dc_gain, gbw, offset)
+    config = options.circuit_from_options(neuron, dc_gain, gbw, offset, levels, mismatch,
+                                          line_ohm)
+    proxy, proxy_path = _proxy(proxy_path, neuron)
     e, labels = _samples(core, ckpt, inputs, samples, seed)
     simulator = get_simulator(backend, **({"workers": workers} if workers else {}))
-    settings = VerifySettings(analysis=analysis, settle_tol_fs=settle_tol)
+    settings = VerifySettings(analysis=analysis, settle_tol_fs=settle_tol, proxy=proxy,
+                              seed=seed)
     with click.progressbar(length=len(e), label=f"SPICE {analysis} ({neuron})") as bar:
         result = verify_core(core, e, config, simulator, out / "spice", settings, bar.update)
     result.summary["source"] = str(source)
+    if proxy is not None:
+        result.summary["proxy"]["path"] = str(proxy_path)
     if ckpt is not None and labels is not None:
         decode = _decoder(ckpt)
         add_accuracy(result, decode, labels)
@@ -144,6 +163,18 @@ def verify(source, inputs, samples, neuron, dc_gain, gbw, offset, analysis, out,
         click.echo(line)
     for path in _write(result, out, table_format):
         click.echo(f"wrote {path}")
+
+
+def _proxy(path: Path | None, neuron: str):
+    """(params, path) of --proxy, else of the shipped set of ``neuron`` (None when there is
+    none: the verification runs without a proxy column)."""
+    if path is None:
+        try:
+            path = default_params_path(neuron)
+        except InputError as exc:
+            click.echo(f"note: {exc}", err=True)
+            return None, None
+    return load_params(path)[0], path
 
 
 def _decoder(ckpt: Checkpoint):

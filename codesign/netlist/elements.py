@@ -40,7 +40,14 @@ class Comment(NamedTuple):
     text: str
 
 
-Item = Element | Comment
+class Nodeset(NamedTuple):
+    """An initial guess for the DC solution [V] (a hint to Newton's method, not a constraint)."""
+
+    node: str
+    volts: float
+
+
+Item = Element | Comment | Nodeset
 
 
 def input_source(k: int) -> str:
@@ -63,36 +70,88 @@ def _opamp(circuit: CrossbarCircuit, i: int) -> Element:
                    params=params)
 
 
+BJT_PAIR_SUBCKT = "cd_act_bjt_pair"
+
+
+def _activation(circuit: CrossbarCircuit, i: int) -> Element:
+    nodes = (f"x{i}", f"zp{i}", f"zn{i}", "vdd", "vss")
+    params: tuple[tuple[str, float], ...] = (("vfs", circuit.v_fs),)
+    if circuit.config.neuron.activation_circuit == "bjt_pair":
+        area = circuit.pair_area[i]
+        params += (("a1", float(area[0])), ("a2", float(area[1])))
+        return Element(f"xact{i}", nodes, model=BJT_PAIR_SUBCKT, params=params)
+    return Element(f"xact{i}", nodes, model=ACTIVATION_SUBCKT[circuit.activation], params=params)
+
+
 def _neurons(circuit: CrossbarCircuit) -> Iterator[Item]:
-    act = ACTIVATION_SUBCKT[circuit.activation]
     for i in range(circuit.n):
         yield Comment(f"neuron {i}")
         yield _opamp(circuit, i)
         yield Element(f"rf{i}", (f"s{i}", f"x{i}"), 1.0 / float(circuit.g_feedback[i]))
         yield Element(f"cf{i}", (f"s{i}", f"x{i}"), float(circuit.c_feedback[i]))
-        yield Element(f"xact{i}", (f"x{i}", f"zp{i}", f"zn{i}", "vdd", "vss"), model=act,
-                      params=(("vfs", circuit.v_fs),))
+        yield _activation(circuit, i)
 
 
-def _cells(prefix: str, g: np.ndarray, sources: list[str]) -> Iterator[Element]:
-    """A resistor from ``sources[j]`` into summing node s_i for every g[i, j] > 0."""
+BJT_PAIR_BIAS = {"ra": 8.66e3, "rb": 1e3, "rc": 12.4e3, "rref": 66.5e3, "vbe": 0.65}
+"""Nominal component values of cd_act_bjt_pair (netlists/codesign_neurons.lib) and a V_BE [V],
+for the bias-point guess below."""
+
+
+def bias_guesses(circuit: CrossbarCircuit) -> Iterator[Nodeset]:
+    """The bjt_pair neurons' bias nodes at the hand-calculated bias point (mirror, emitters,
+    collectors). Without them ngspice's Newton starts from all-off transistors and falls back on
+    gmin, source and transient stepping for most samples (16 s for 16 samples at N = 64, and a
+    failed .op on a small core); with them it converges directly (1.4 s)."""
+    if circuit.config.neuron.activation_circuit != "bjt_pair":
+        return
+    sup, b = circuit.config.supplies, BJT_PAIR_BIAS
+    tail = (sup.vdd_v - sup.vss_v - b["vbe"]) / b["rref"]
+    guesses = {"r": sup.vss_v + b["vbe"], "e": -b["vbe"],
+               "c1": sup.vdd_v - b["rc"] * tail / 2, "c2": sup.vdd_v - b["rc"] * tail / 2}
+    for i in range(circuit.n):
+        for node, volts in guesses.items():
+            yield Nodeset(f"xact{i}.{node}", volts)
+
+
+def line_node(circuit: CrossbarCircuit, i: int, position: int) -> str:
+    """The node where the cell at wire ``position`` of row i connects (s_i with ideal wires)."""
+    return f"l{i}_{position}" if circuit.line_ohm > 0 else f"s{i}"
+
+
+def _cells(circuit: CrossbarCircuit, prefix: str, g: np.ndarray, sources: list[str],
+           first_column: int, side: int) -> Iterator[Element]:
+    """A resistor from ``sources[j]`` into row i's line for every g[i, j] > 0; the cell sits at
+    wire position 2 (first_column + j) + side (side 0: plus cell, 1: minus cell)."""
     rows, cols = np.nonzero(g)
     ohms = 1.0 / g[rows, cols]
     for i, j, r in zip(rows.tolist(), cols.tolist(), ohms.tolist(), strict=True):
-        yield Element(f"r{prefix}{i}_{j}", (sources[j], f"s{i}"), r)
+        node = line_node(circuit, i, 2 * (first_column + j) + side)
+        yield Element(f"r{prefix}{i}_{j}", (sources[j], node), r)
+
+
+def _lines(circuit: CrossbarCircuit) -> Iterator[Item]:
+    """Each row line as a ladder of wire segments from s_i past every cell position."""
+    positions = 2 * (circuit.n + circuit.m + 1)
+    yield Comment(f"row lines: {circuit.line_ohm:g} Ohm per cell pitch, from s_i outwards")
+    for i in range(circuit.n):
+        nodes = [f"s{i}"] + [line_node(circuit, i, p) for p in range(positions)]
+        for p in range(positions):
+            yield Element(f"rl{i}_{p}", (nodes[p], nodes[p + 1]), circuit.line_ohm)
 
 
 def _crossbar(circuit: CrossbarCircuit) -> Iterator[Item]:
     n, m = circuit.n, circuit.m
     yield Comment("recurrent crossbar W: plus cells from -phi_j, minus cells from +phi_j")
-    yield from _cells("wp", circuit.g_w_plus, [f"zn{j}" for j in range(n)])
-    yield from _cells("wm", circuit.g_w_minus, [f"zp{j}" for j in range(n)])
+    yield from _cells(circuit, "wp", circuit.g_w_plus, [f"zn{j}" for j in range(n)], 0, 0)
+    yield from _cells(circuit, "wm", circuit.g_w_minus, [f"zp{j}" for j in range(n)], 0, 1)
     yield Comment("input crossbar U: plus cells from -e_k, minus cells from +e_k")
-    yield from _cells("up", circuit.g_u_plus, [f"en{k}" for k in range(m)])
-    yield from _cells("um", circuit.g_u_minus, [f"ep{k}" for k in range(m)])
+    yield from _cells(circuit, "up", circuit.g_u_plus, [f"en{k}" for k in range(m)], n, 0)
+    yield from _cells(circuit, "um", circuit.g_u_minus, [f"ep{k}" for k in range(m)], n, 1)
     yield Comment("bias column b: plus cells from -vfs, minus cells from +vfs")
-    yield from _cells("bp", circuit.g_b_plus[:, None], ["refn"])
-    yield from _cells("bm", circuit.g_b_minus[:, None], ["refp"])
+    yield from _cells(circuit, "bp", circuit.g_b_plus[:, None], ["refn"], n + m, 0)
+    yield from _cells(circuit, "bm", circuit.g_b_minus[:, None], ["refp"], n + m, 1)
+    if circuit.line_ohm > 0:
+        yield from _lines(circuit)
 
 
 def _sources(circuit: CrossbarCircuit, inputs: Sequence[float]) -> Iterator[Item]:
@@ -119,3 +178,4 @@ def circuit_elements(circuit: CrossbarCircuit,
     yield from _sources(circuit, [0.0] * circuit.m if inputs is None else inputs)
     yield from _neurons(circuit)
     yield from _crossbar(circuit)
+    yield from bias_guesses(circuit)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from codesign.errors import CodesignError
 
-LIBRARY_FILES = ("codesign_amplifiers.lib", "codesign_neurons.lib")
+LIBRARY_FILES = ("codesign_devices.lib", "codesign_amplifiers.lib", "codesign_neurons.lib")
 
 
 def library_dir() -> Path:

@@ -20,10 +20,17 @@ from codesign.netlist.elements import (
     INPUT_SUPPLIES,
     Comment,
     Item,
+    Nodeset,
     circuit_elements,
     input_source,
 )
 from codesign.netlist.library import LIBRARY_FILES, library_dir
+
+OPTIONS = "reltol=1e-6 vntol=1e-9 abstol=1e-14 xmu=0.49"
+"""Simulator options of every deck. xmu=0.49 damps the trapezoidal rule slightly: with the plain
+rule (0.5) ngspice 46 stalled for ever at one time point of a transient from reset, when an
+op-amp output reached a rail (a clamp's kink), on a 64-neuron core; Gear integration also steps
+through it but is less accurate on the RC-step test."""
 
 TRAN_POINTS = 100
 """Output points of a transient; the largest time step is t_stop / TRAN_POINTS."""
@@ -65,6 +72,9 @@ def _header(circuit: CrossbarCircuit, title: str) -> list[str]:
         f"* full scale vfs={fmt(circuit.v_fs)} V; tau=Rf*Cf={fmt(cfg.neuron.tau_s)} s; "
         f"conductance window [{fmt(cfg.mapping.g_min_s)}, {fmt(cfg.mapping.g_max_s)}] S "
         f"({cfg.mapping.mode})",
+        f"* array: levels={cfg.array.levels or 'continuous'} "
+        f"mismatch sigma={fmt(cfg.array.mismatch_sigma)} line={fmt(cfg.array.line_ohm)} Ohm/cell; "
+        f"activation circuit={cfg.neuron.activation_circuit}",
     ]
 
 
@@ -87,9 +97,15 @@ def write_deck(
     saves = " ".join(z + x + tuple(f"i({s})" for s in CORE_SUPPLIES + INPUT_SUPPLIES))
     lines = _header(circuit, title)
     lines += [f'.include "{lib / name}"' for name in LIBRARY_FILES]
-    lines += [element_line(item) for item in circuit_elements(circuit, inputs)]
+    items = list(circuit_elements(circuit, inputs))
+    lines += [element_line(item) for item in items if not isinstance(item, Nodeset)]
+    guesses = [item for item in items if isinstance(item, Nodeset)]
+    if guesses:
+        lines.append("* bias-point guesses for the transistor neurons (Newton's starting point)")
+        lines += [f".nodeset {' '.join(f'v({g.node})={fmt(g.volts)}' for g in guesses[k:k + 8])}"
+                  for k in range(0, len(guesses), 8)]
     lines.append(".options klu" if klu else "* no .options klu: Sparse 1.3 solver")
-    lines.append(".options reltol=1e-6 vntol=1e-9 abstol=1e-14")
+    lines.append(f".options {OPTIONS}")
     lines.append(f".save {saves}")
     sup = circuit.config.supplies
     return Deck(

@@ -1,0 +1,162 @@
+"""The fit report of a calibration: Markdown, JSON, the sweep table (Parquet) and plots, each
+plot with the CSV of the numbers behind it."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from codesign.calibration.calibrate import Calibration, PointResult  # noqa: E402
+from codesign.calibration.evaluate import predict  # noqa: E402
+from codesign.jsonio import write_json  # noqa: E402
+from codesign.proxy.params import ideal_params  # noqa: E402
+
+
+def _parity_frame(point: PointResult) -> pd.DataFrame:
+    frames = []
+    for d in point.data["holdout"]:
+        config = d.probe.config
+        v_fs = config.mapping.v_fs
+        frames.append(pd.DataFrame({
+            "n": d.probe.n, "rho": d.probe.rho, "core": d.probe.core_index,
+            "z_spice": d.z.numpy().ravel(),
+            "z_calibrated": predict(point.params, d, v_fs).ravel(),
+            "z_ideal": predict(ideal_params(config), d, v_fs).ravel(),
+        }))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _figure(path: Path, frame: pd.DataFrame, draw) -> list[Path]:
+    fig, ax = plt.subplots(figsize=(5.5, 4.2), constrained_layout=True)
+    draw(ax, frame)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    csv = path.with_suffix(".csv")
+    frame.to_csv(csv, index=False)
+    return [path, csv]
+
+
+def _parity(ax, f: pd.DataFrame) -> None:
+    ax.plot(f.z_spice, f.z_ideal, ".", ms=2, alpha=0.5, label="ideal proxy (uncalibrated)")
+    ax.plot(f.z_spice, f.z_calibrated, ".", ms=2, alpha=0.5, label="calibrated proxy")
+    ax.plot([-1, 1], [-1, 1], "k-", lw=0.5)
+    ax.set(xlabel="z SPICE [FS]", ylabel="z proxy [FS]", title="held-out equilibria")
+    ax.legend(loc="upper left")
+
+
+def _residuals(ax, f: pd.DataFrame) -> None:
+    for col, label in (("z_ideal", "ideal proxy"), ("z_calibrated", "calibrated proxy")):
+        err = (f[col] - f.z_spice).to_numpy()
+        rms = 100 * np.sqrt(np.mean(err**2))
+        ax.hist(err * 100, bins=80, alpha=0.6, label=f"{label}: RMS {rms:.3f} % FS")
+    ax.set(xlabel="z proxy - z SPICE [% FS]", ylabel="count", yscale="log",
+           title="held-out residuals")
+    ax.legend()
+
+
+def _spread(ax, f: pd.DataFrame) -> None:
+    ax.plot(100 * f.spice_sd, 100 * f.proxy_sd, ".", ms=3, alpha=0.6)
+    top = 100 * max(f.spice_sd.max(), f.proxy_sd.max())
+    ax.plot([0, top], [0, top], "k-", lw=0.5)
+    ax.plot([0, top], [0, 1.2 * top], "k:", lw=0.5)
+    ax.plot([0, top], [0, 0.8 * top], "k:", lw=0.5)
+    ax.set(xlabel="sd of z* over SPICE instances [% FS]", ylabel="proxy sd [% FS]",
+           title="Monte Carlo spread per neuron (dotted: +-20 %)")
+
+
+def summary_only(mismatch: dict) -> dict:
+    """The mismatch evaluation without its per-neuron arrays."""
+    return {k: v for k, v in mismatch.items() if k != "per_neuron"}
+
+
+def _sweep_plot(path: Path, table: pd.DataFrame, swept: list[str]) -> list[Path]:
+    fitted = ["fit_amplitude", "fit_slope", "fit_dc_gain", "fit_rail_high_fs", "holdout_rms_fs",
+              "ideal_rms_fs"]
+    if table["fit_delay_s"].max() > 0:
+        fitted += ["fit_tau_s", "fit_output_tau_s", "fit_delay_s"]
+    fig, axes = plt.subplots(len(swept), len(fitted), figsize=(3 * len(fitted), 2.6 * len(swept)),
+                             squeeze=False, constrained_layout=True)
+    for r, setting in enumerate(swept):
+        for c, name in enumerate(fitted):
+            ax = axes[r][c]
+            ax.plot(table[f"set_{setting}"], table[name], "o")
+            ax.set(xlabel=setting, ylabel=name.removeprefix("fit_"))
+            if setting in ("dc_gain", "gbw_hz"):
+                ax.set_xscale("log")
+            if name in ("fit_dc_gain", "holdout_rms_fs", "ideal_rms_fs"):
+                ax.set_yscale("log")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return [path]
+
+
+def _markdown(cal: Calibration, params_path: Path | None) -> str:
+    base = cal.base
+    ev = base.evaluation
+    hold, st, mc = ev["holdout"], ev["settling_holdout"], ev["mismatch"]
+    s = cal.sweep
+    lines = [
+        f"# Calibration `{cal.spec.name}`", "", cal.spec.description, "",
+        f"Sweep: {s.total} SPICE jobs ({s.ran} run, {s.skipped} already done, "
+        f"{len(s.failed)} failed) on {s.workers} workers ({s.scheduler}), {s.wall_s:.1f} s.",
+        f"Parameters: `{params_path}`" if params_path else "", "",
+        "## Held-out equilibria (cores never used in the fit)", "",
+        "| proxy | RMS [% FS] | max [% FS] |", "|---|---|---|",
+    ]
+    for name in ("ideal", "nominal", "calibrated"):
+        lines.append(f"| {name} | {100 * hold[name]['rms']:.4f} | {100 * hold[name]['max']:.4f} |")
+    gain = hold["ideal"]["rms"] / hold["calibrated"]["rms"]
+    lines += ["", f"Improvement over the ideal proxy: x{gain:.1f} (RMS).", ""]
+    if st.get("samples"):
+        lines += ["## Settling time (held-out transients, 1e-4 FS from reset)", "",
+                  f"median |error| {100 * st['median_abs_rel_error']:.2f} %, max "
+                  f"{100 * st['max_abs_rel_error']:.2f} %, within 10 %: "
+                  f"{100 * st['within_10pct']:.0f} % of {st['samples']} samples.", ""]
+    if mc.get("instances"):
+        lines += ["## Monte Carlo spread", "",
+                  f"{mc['instances']} SPICE instances per core, {mc['cores']} cores, "
+                  f"{mc['neurons']} neuron-samples: RMS spread SPICE "
+                  f"{100 * mc['spice_rms_sd_fs']:.3f} % FS, "
+                  f"proxy {100 * mc['proxy_rms_sd_fs']:.3f} % FS (ratio {mc['rms_sd_ratio']:.3f}); "
+                  f"per neuron, median ratio {mc['median_ratio']:.3f}, within 20 %: "
+                  f"{100 * mc['within_20pct']:.0f} % (an exact proxy would reach about "
+                  f"{100 * mc['within_20pct_if_exact']:.0f} %: {mc['instances']} instances "
+                  "estimate each SPICE spread to about +-"
+                  f"{100 / math.sqrt(2 * (mc['instances'] - 1)):.0f} %).", ""]
+    lines += ["## Fitted parameters (base point)", "", "| parameter | value |", "|---|---|"]
+    lines += [f"| {k} | {v:.6g} |" for k, v in asdict(base.params).items() if isinstance(v, float)]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(cal: Calibration, out: Path, params_path: Path | None = None) -> list[Path]:
+    """Write the report of ``cal`` into the folder ``out``; the written paths."""
+    out.mkdir(parents=True, exist_ok=True)
+    frame = _parity_frame(cal.base)
+    written = _figure(out / "parity.png", frame, _parity)
+    written += _figure(out / "residuals.png", frame, _residuals)
+    table = cal.table()
+    table.to_parquet(out / "sweep.parquet", index=False)
+    written.append(out / "sweep.parquet")
+    swept = list(cal.spec.sweep)
+    if swept and len(table) > 1:
+        written += _sweep_plot(out / "sweep.png", table.iloc[1:], swept)
+    if cal.base.evaluation["mismatch"].get("instances"):
+        per = cal.base.evaluation["mismatch"]["per_neuron"]
+        written += _figure(out / "mismatch.png", pd.DataFrame(per), _spread)
+    evaluation = {p.index: {**p.evaluation, "settings": p.settings, "fit_s": p.fit_s,
+                            "mismatch": summary_only(p.evaluation["mismatch"])}
+                  for p in cal.points}
+    written.append(write_json(out / "fit.json", {
+        "spec": cal.spec.name, "sweep": asdict(cal.sweep), "failed": cal.failed,
+        "points": evaluation}))
+    (out / "fit_report.md").write_text(_markdown(cal, params_path))
+    written.append(out / "fit_report.md")
+    return written

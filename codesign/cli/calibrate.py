@@ -1,0 +1,74 @@
+"""codesign calibrate: fit the proxy's parameters to SPICE runs described by a sweep spec."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import click
+
+from codesign import __version__
+from codesign.calibration.calibrate import calibrate, plan
+from codesign.calibration.report import summary_only, write_report
+from codesign.calibration.runner import LOCAL_DASK
+from codesign.calibration.spec import load_spec
+from codesign.cli import options
+from codesign.proxy.params import save_params
+from codesign.simulator.ngspice import find_ngspice
+
+
+def _provenance(spec_path: Path, cal) -> dict:
+    ev = cal.base.evaluation
+    return {
+        "spec": str(spec_path), "spec_sha256": hashlib.sha256(spec_path.read_bytes()).hexdigest(),
+        "codesign": __version__, "ngspice": find_ngspice().version,
+        "settings": cal.base.settings, "probes": cal.spec.probes.__dict__,
+        "holdout_rms_fs": {k: v["rms"] for k, v in ev["holdout"].items()},
+        "holdout_max_fs": {k: v["max"] for k, v in ev["holdout"].items()},
+        "settling_holdout": ev["settling_holdout"], "mismatch": summary_only(ev["mismatch"]),
+    }
+
+
+@click.command()
+@click.option("--spec", "spec_path", type=click.Path(dir_okay=False, path_type=Path),
+              required=True, help="Sweep spec (TOML), e.g. calibration/transistor.toml.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Where to write the fitted parameters of the base point (JSON).")
+@click.option("--work", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Sweep store and report folder (default runs/calibrate/NAME). Re-running "
+                   "with the same folder skips the SPICE jobs already finished.")
+@click.option("--scheduler", default=None, metavar="ADDRESS|local-dask",
+              help=f"Run the SPICE jobs on a Dask cluster (tcp://host:8786), or on a "
+                   f"{LOCAL_DASK} LocalCluster; default: a local process pool.")
+@options.workers_option
+def calibrate_command(spec_path, out, work, scheduler, workers) -> None:
+    """Run the SPICE sweep of SPEC and fit the proxy's parameters to it.
+
+    Writes OUT (the base point's parameters, with the held-out residuals as provenance) and,
+    under WORK/report, fit_report.md, fit.json, sweep.parquet and plots.
+
+    \b
+    Example:
+      codesign calibrate --spec calibration/transistor.toml --out calibration/transistor.json
+    """
+    spec = load_spec(spec_path)
+    work = work or Path("runs") / "calibrate" / spec.name
+    planned = plan(spec)
+    label = f"SPICE jobs ({scheduler or 'process pool'})"
+    with click.progressbar(length=planned.jobs, label=label) as bar:
+        cal = calibrate(spec, work, scheduler, workers, bar.update, planned)
+    s = cal.sweep
+    click.echo(f"sweep: {s.total} jobs, {s.ran} run, {s.skipped} already done, "
+               f"{len(s.failed)} failed ({s.runs_per_s:.1f} runs/s on {s.workers} workers)")
+    for key, record in cal.failed.items():
+        click.echo(f"failed job {key}: {record['error']}", err=True)
+    if not cal.points:
+        raise click.ClickException("no grid point has finished fit probes; see the errors above")
+    ev = cal.base.evaluation["holdout"]
+    click.echo(f"held-out equilibrium error: calibrated {100 * ev['calibrated']['rms']:.4f} % FS "
+               f"RMS, ideal proxy {100 * ev['ideal']['rms']:.4f} % FS RMS")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_params(out, cal.base.params, _provenance(spec_path, cal))
+    click.echo(f"wrote {out}")
+    for path in write_report(cal, work / "report", out):
+        click.echo(f"wrote {path}")

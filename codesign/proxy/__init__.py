@@ -1,0 +1,28 @@
+"""The physics-aware proxy: a differentiable model of the compiled circuit (crossbar and
+neurons), with typed, serialisable parameters fitted to SPICE by codesign.calibration."""
+
+from codesign.proxy.crossbar import EffectiveCore, from_circuit, from_weights, stack
+from codesign.proxy.model import CircuitProxy, NeuronSpread
+from codesign.proxy.params import (
+    ProxyParams,
+    default_params_path,
+    ideal_params,
+    load_params,
+    nominal_params,
+    save_params,
+)
+
+__all__ = [
+    "CircuitProxy",
+    "EffectiveCore",
+    "NeuronSpread",
+    "ProxyParams",
+    "default_params_path",
+    "from_circuit",
+    "from_weights",
+    "ideal_params",
+    "load_params",
+    "nominal_params",
+    "save_params",
+    "stack",
+]

@@ -1,0 +1,95 @@
+"""The crossbar half of the proxy: weights -> the effective (W, U, b) and noise gain the array
+realises, in torch and differentiable.
+
+Two entry points give the same EffectiveCore: :func:`from_circuit` reads a compiled instance's
+conductances (exactly what SPICE simulates); :func:`from_weights` maps trainable weights the way
+the compiler does (codesign.circuit.compile), with quantization as a straight-through estimator
+and programming mismatch drawn from an explicit generator. Both add read noise when asked and
+the row lines' wire resistance (codesign.circuit.lines).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+
+from codesign.circuit.config import ArrayConfig, MappingConfig
+from codesign.circuit.description import CrossbarCircuit
+from codesign.circuit.lines import ladder, row_positions
+
+
+class EffectiveCore(NamedTuple):
+    """What one row of the array computes: x_i ~ W z + U e + b, and the op-amp noise gain."""
+
+    W: torch.Tensor
+    U: torch.Tensor
+    b: torch.Tensor
+    noise_gain: torch.Tensor
+
+
+def _relative_noise(g: torch.Tensor, sigma: float, generator: torch.Generator | None):
+    if sigma <= 0:
+        return g
+    noise = torch.randn(g.shape, generator=generator, dtype=g.dtype, device=g.device)
+    return torch.clamp(g * (1.0 + sigma * noise), min=0.0) * (g > 0)
+
+
+def effective(plus: torch.Tensor, minus: torch.Tensor, gf: torch.Tensor, n: int, m: int,
+              line_ohm: float) -> EffectiveCore:
+    """(n, n + m + 1) plus/minus conductances over [W | U | b] and (n,) feedback conductances
+    -> EffectiveCore, with the lines' attenuation and Thevenin conductance."""
+    cells = row_positions(plus, minus)
+    att, g_th = ladder(cells, line_ohm)
+    att = att.reshape(plus.shape + (2,))
+    full = (plus * att[..., 0] - minus * att[..., 1]) / gf[:, None]
+    return EffectiveCore(full[:, :n], full[:, n : n + m], full[:, n + m], 1.0 + g_th / gf)
+
+
+def from_circuit(circuit: CrossbarCircuit, read_noise_sigma: float = 0.0,
+                 generator: torch.Generator | None = None) -> EffectiveCore:
+    """The compiled instance ``circuit`` (float64), with optional read noise."""
+    plus, minus = (torch.from_numpy(g) for g in circuit.row_cells())
+    plus = _relative_noise(plus, read_noise_sigma, generator)
+    minus = _relative_noise(minus, read_noise_sigma, generator)
+    gf = torch.from_numpy(circuit.g_feedback)
+    return effective(plus, minus, gf, circuit.n, circuit.m, circuit.line_ohm)
+
+
+def quantize_ste(g: torch.Tensor, mapping: MappingConfig, levels: int) -> torch.Tensor:
+    """Round to ``levels`` conductances (as the compiler does), gradient straight through."""
+    if levels == 0:
+        return g
+    low = mapping.g_min_s if mapping.mode == "differential" else 0.0
+    step = (mapping.g_max_s - low) / (levels - 1)
+    rounded = torch.where(g > 0, low + torch.round((g - low) / step) * step, g)
+    return g + (rounded - g).detach()
+
+
+def from_weights(
+    W: torch.Tensor, U: torch.Tensor, b: torch.Tensor, mapping: MappingConfig,
+    array: ArrayConfig, generator: torch.Generator | None = None, read_noise_sigma: float = 0.0,
+) -> EffectiveCore:
+    """Map weights to conductances like the compiler, then quantize (straight-through), draw a
+    programming error per device (``array.mismatch_sigma``) and read noise from ``generator``."""
+    full = torch.cat([W, U, b[:, None]], dim=1)
+    scale = full.detach().abs().amax(1) if mapping.per_row else full.detach().abs().amax()
+    scale = torch.where(scale > 0, scale, torch.ones_like(scale)).expand(W.shape[0])
+    low = mapping.g_min_s if mapping.mode == "differential" else 0.0
+    gf = (mapping.g_max_s - low) / scale
+    plus = torch.relu(full) * gf[:, None]
+    minus = torch.relu(-full) * gf[:, None]
+    if mapping.mode == "differential":
+        plus, minus = plus + mapping.g_min_s, minus + mapping.g_min_s
+    sigma = array.mismatch_sigma + 0.0
+    plus, minus = (
+        _relative_noise(_relative_noise(quantize_ste(g, mapping, array.levels), sigma, generator),
+                        read_noise_sigma, generator)
+        for g in (plus, minus)
+    )
+    return effective(plus, minus, gf, W.shape[0], U.shape[1], array.line_ohm)
+
+
+def stack(cores: list[EffectiveCore]) -> EffectiveCore:
+    """C cores of the same size as one batched EffectiveCore (W: (C, n, n), ...)."""
+    return EffectiveCore(*(torch.stack(parts) for parts in zip(*cores, strict=True)))

@@ -1,0 +1,173 @@
+"""ProxyParams: the fitted parameters of the physics-aware proxy, typed, with units, serialisable.
+
+A parameter set is versioned with the neuron model it was fitted to: ``neuron_model`` names the
+level and its subcircuits, ``library_sha256`` hashes the SPICE libraries that define them, so a
+set fitted to an older neuron circuit is recognisable as such. Values in units of full scale
+(FS, one FS = v_fs volts) unless the name says otherwise. JSON files hold {"format", "params",
+"provenance"}; infinities are written as "inf" / "-inf".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+
+from codesign.circuit.config import CircuitConfig
+from codesign.errors import InputError, check_keys
+from codesign.jsonio import write_json
+from codesign.netlist.library import LIBRARY_FILES, library_dir
+
+FORMAT = "codesign.proxy/1"
+
+
+@dataclass(frozen=True)
+class ProxyParams:
+    """What the proxy knows about a neuron circuit. Neuron i computes, in FS units,
+
+    x_i = clip((sum_j W_ij z_j + sum_k U_ik e_k + b_i + NG_i V_os / v_fs) / (1 + NG_i / A),
+               rail_low_fs, rail_high_fs)
+    z_i = amplitude * s(slope * g_i (x_i - input_offset_fs - o_i)) + output_offset_fs
+
+    with s the activation blended towards u / sqrt(1 + u^2) by ``softness``, g_i and o_i the
+    per-neuron gain and offset (1 and 0, or drawn with the sigmas below), and the settling
+    dynamics tau dx/dt = -x + (the right-hand side), delayed by ``delay_s``.
+    """
+
+    neuron_model: str
+    """Level and subcircuits fitted, e.g. 'transistor: cd_act_bjt_pair + cd_opamp_1p'."""
+    library_sha256: str
+    """sha256 of the SPICE libraries (netlists/*.lib) the neuron was simulated with."""
+    activation: str = "tanh"
+    amplitude: float = 1.0
+    """Activation output amplitude [FS]."""
+    slope: float = 1.0
+    """Activation input scale [1/FS]."""
+    softness: float = 0.0
+    """Blend from the activation (0) towards the softer u / sqrt(1 + u^2) (1) [-]."""
+    input_offset_fs: float = 0.0
+    """Offset of the activation input [FS]."""
+    output_offset_fs: float = 0.0
+    """Offset of the activation output [FS]."""
+    dc_gain: float = math.inf
+    """Effective open-loop gain A of the summing amplifier [V/V]."""
+    opamp_offset_v: float = 0.0
+    """Op-amp input offset [V]."""
+    rail_high_fs: float = math.inf
+    """Highest pre-activation x [FS] (op-amp output rail / v_fs)."""
+    rail_low_fs: float = -math.inf
+    """Lowest pre-activation x [FS]."""
+    tau_s: float = 100e-9
+    """Time constant of the settling dynamics [s]."""
+    delay_s: float = 0.0
+    """Dead time before the settling dynamics start [s]."""
+    output_tau_s: float = 0.0
+    """Time constant of the activation's output (the neuron's second pole) [s]; 0: none."""
+    neuron_gain_sigma: float = 0.0
+    """Relative sigma of the per-neuron activation gain g_i across chips [-]."""
+    neuron_offset_sigma_fs: float = 0.0
+    """Sigma of the per-neuron activation offset o_i across chips [FS]."""
+    read_noise_sigma: float = 0.0
+    """Relative sigma of each conductance per read (per equilibrium solve) [-]."""
+
+    def __post_init__(self) -> None:
+        if self.amplitude <= 0 or self.slope <= 0 or self.tau_s <= 0 or self.dc_gain <= 0:
+            raise InputError("proxy amplitude, slope, tau_s and dc_gain must be > 0")
+        if self.output_tau_s < 0 or self.delay_s < 0:
+            raise InputError("proxy output_tau_s and delay_s must be >= 0 s")
+        if not 0.0 <= self.softness <= 1.0:
+            raise InputError(f"proxy softness must lie in [0, 1], got {self.softness}")
+        if not self.rail_low_fs < self.rail_high_fs:
+            raise InputError("proxy rail_low_fs must be below rail_high_fs")
+
+    def replace(self, **changes) -> ProxyParams:
+        return replace(self, **changes)
+
+
+def library_sha256() -> str:
+    """Hash of the SPICE libraries every deck includes."""
+    digest = hashlib.sha256()
+    for name in LIBRARY_FILES:
+        digest.update((library_dir() / name).read_bytes())
+    return digest.hexdigest()
+
+
+def neuron_model(config: CircuitConfig) -> str:
+    """'level: activation circuit + op-amp model' of ``config``."""
+    neuron = config.neuron
+    act = "cd_act_bjt_pair" if neuron.activation_circuit == "bjt_pair" else "behavioural phi"
+    return f"{neuron.level}: {act} + {neuron.opamp.model}"
+
+
+def nominal_params(config: CircuitConfig, activation: str = "tanh") -> ProxyParams:
+    """The parameters the circuit is designed to have (before any fit): the op-amp's gain,
+    offset and rails, the neuron's tau, an exact activation."""
+    amp, v_fs = config.neuron.opamp, config.mapping.v_fs
+    return ProxyParams(
+        neuron_model=neuron_model(config),
+        library_sha256=library_sha256(),
+        activation=activation,
+        dc_gain=amp.dc_gain,
+        opamp_offset_v=amp.offset_v,
+        rail_high_fs=amp.rail_high_v / v_fs,
+        rail_low_fs=amp.rail_low_v / v_fs,
+        tau_s=config.neuron.tau_s,
+    )
+
+
+def ideal_params(config: CircuitConfig, activation: str = "tanh") -> ProxyParams:
+    """The uncalibrated ideal proxy: the digital core itself (infinite gain, no rails)."""
+    return ProxyParams(neuron_model=neuron_model(config), library_sha256=library_sha256(),
+                       activation=activation, tau_s=config.neuron.tau_s)
+
+
+def _decode(value, name: str) -> float | str:
+    if value in ("inf", "-inf"):
+        return float(value)
+    return value
+
+
+def save_params(path: Path, params: ProxyParams, provenance: dict | None = None) -> Path:
+    """Write ``params`` (and where they came from) as JSON."""
+    return write_json(Path(path), {"format": FORMAT, "params": asdict(params),
+                                   "provenance": provenance or {}})
+
+
+def load_params(path: Path) -> tuple[ProxyParams, dict]:
+    """(params, provenance) from a JSON file written by :func:`save_params`."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read proxy parameters {path} ({exc}); pass a JSON file "
+                         "written by `codesign calibrate`") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise InputError(f"{path} is not a codesign proxy parameter file (format {FORMAT!r})")
+    raw = data.get("params", {})
+    check_keys(raw, (f.name for f in fields(ProxyParams)), f"{path}: proxy parameters")
+    try:
+        params = ProxyParams(**{k: _decode(v, k) for k, v in raw.items()})
+    except TypeError as exc:
+        raise InputError(f"{path}: incomplete proxy parameters ({exc})") from None
+    return params, data.get("provenance", {})
+
+
+def calibration_dir() -> Path:
+    """The folder of shipped parameter sets: the repository's calibration/ (or its copy inside
+    an installed wheel, codesign/_calibration)."""
+    package = Path(__file__).resolve().parents[1]
+    for candidate in (package / "_calibration", package.parent / "calibration"):
+        if candidate.is_dir():
+            return candidate
+    raise InputError(f"no calibration/ folder next to {package}; reinstall codesign")
+
+
+def default_params_path(level: str) -> Path:
+    """The shipped, calibrated parameter set of neuron ``level`` (calibration/LEVEL.json)."""
+    path = calibration_dir() / f"{level}.json"
+    if not path.is_file():
+        raise InputError(f"no calibrated proxy parameters for the {level!r} neuron at {path}; "
+                         f"run `codesign calibrate --spec calibration/{level}.toml --out {path}`")
+    return path
