@@ -16,7 +16,6 @@ from codesign.netlist.spice import write_deck
 from codesign.simulator import get_simulator
 from codesign.traces import op_state
 
-
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # one torch thread per xdist worker: two workers x two threads on two cores oversubscribe
     # and slow the torch-heavy tests (training, calibration fits) several-fold
