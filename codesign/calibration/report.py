@@ -98,10 +98,39 @@ def _sweep_plot(path: Path, table: pd.DataFrame, swept: list[str]) -> list[Path]
     return [path]
 
 
+def _mismatch_lines(point: PointResult) -> list[str]:
+    mc = point.evaluation["mismatch"]
+    if not mc.get("instances"):
+        return []
+    exact, spread = mc["within_20pct_if_exact"], 1 / math.sqrt(2 * (mc["instances"] - 1))
+    return [f"## Monte Carlo spread at {point.settings}", "",
+            f"{mc['instances']} SPICE instances per held-out core, {mc['cores']} cores, "
+            f"{mc['neurons']} neuron-samples; the proxy draws {mc['proxy_draws']} chips. RMS "
+            f"spread of z*: SPICE {100 * mc['spice_rms_sd_fs']:.3f} % FS, proxy "
+            f"{100 * mc['proxy_rms_sd_fs']:.3f} % FS (ratio {mc['rms_sd_ratio']:.3f}). Per "
+            f"neuron: median ratio {mc['median_ratio']:.3f}, within 20 %: "
+            f"{100 * mc['within_20pct']:.0f} % (an exact proxy would reach about "
+            f"{100 * exact:.0f} %: {mc['instances']} instances estimate each SPICE spread to "
+            f"about +-{100 * spread:.0f} %).", ""]
+
+
+def _points_table(points: list[PointResult]) -> list[str]:
+    lines = ["## Every grid point (held-out cores)", "",
+             "| point | settings | calibrated RMS / max [% FS] | ideal proxy RMS [% FS] | "
+             "settling error max |", "|---|---|---|---|---|"]
+    for p in points:
+        hold, st = p.evaluation["holdout"], p.evaluation["settling_holdout"]
+        settle = (f"{100 * st['max_abs_rel_error']:.1f} %" if st.get("samples") else "n/a")
+        lines.append(f"| {p.index} | {p.settings} | {100 * hold['calibrated']['rms']:.2e} / "
+                     f"{100 * hold['calibrated']['max']:.2e} | {100 * hold['ideal']['rms']:.2e} "
+                     f"| {settle} |")
+    return lines + [""]
+
+
 def _markdown(cal: Calibration, params_path: Path | None) -> str:
     base = cal.base
     ev = base.evaluation
-    hold, st, mc = ev["holdout"], ev["settling_holdout"], ev["mismatch"]
+    hold, st = ev["holdout"], ev["settling_holdout"]
     s = cal.sweep
     lines = [
         f"# Calibration `{cal.spec.name}`", "", cal.spec.description, "",
@@ -120,17 +149,10 @@ def _markdown(cal: Calibration, params_path: Path | None) -> str:
                   f"median |error| {100 * st['median_abs_rel_error']:.2f} %, max "
                   f"{100 * st['max_abs_rel_error']:.2f} %, within 10 %: "
                   f"{100 * st['within_10pct']:.0f} % of {st['samples']} samples.", ""]
-    if mc.get("instances"):
-        lines += ["## Monte Carlo spread", "",
-                  f"{mc['instances']} SPICE instances per core, {mc['cores']} cores, "
-                  f"{mc['neurons']} neuron-samples: RMS spread SPICE "
-                  f"{100 * mc['spice_rms_sd_fs']:.3f} % FS, "
-                  f"proxy {100 * mc['proxy_rms_sd_fs']:.3f} % FS (ratio {mc['rms_sd_ratio']:.3f}); "
-                  f"per neuron, median ratio {mc['median_ratio']:.3f}, within 20 %: "
-                  f"{100 * mc['within_20pct']:.0f} % (an exact proxy would reach about "
-                  f"{100 * mc['within_20pct_if_exact']:.0f} %: {mc['instances']} instances "
-                  "estimate each SPICE spread to about +-"
-                  f"{100 / math.sqrt(2 * (mc['instances'] - 1)):.0f} %).", ""]
+    if len(cal.points) > 1:
+        lines += _points_table(cal.points)
+    for point in cal.points:
+        lines += _mismatch_lines(point)
     lines += ["## Fitted parameters (base point)", "", "| parameter | value |", "|---|---|"]
     lines += [f"| {k} | {v:.6g} |" for k, v in asdict(base.params).items() if isinstance(v, float)]
     return "\n".join(lines) + "\n"

@@ -65,8 +65,8 @@ def calibrate_command(spec_path, out, work, scheduler, workers) -> None:
     if not cal.points:
         raise click.ClickException("no grid point has finished fit probes; see the errors above")
     ev = cal.base.evaluation["holdout"]
-    click.echo(f"held-out equilibrium error: calibrated {100 * ev['calibrated']['rms']:.4f} % FS "
-               f"RMS, ideal proxy {100 * ev['ideal']['rms']:.4f} % FS RMS")
+    click.echo(f"held-out equilibrium error: calibrated {100 * ev['calibrated']['rms']:.3g} % FS "
+               f"RMS, ideal proxy {100 * ev['ideal']['rms']:.3g} % FS RMS")
     out.parent.mkdir(parents=True, exist_ok=True)
     save_params(out, cal.base.params, _provenance(spec_path, cal))
     click.echo(f"wrote {out}")

@@ -39,4 +39,4 @@ def info() -> None:
         rms = provenance.get("holdout_rms_fs", {}).get("calibrated")
         stale = "" if params.library_sha256 == library_sha256() else " (STALE: libraries changed)"
         click.echo(f"proxy parameters ({level}): {path}, held-out RMS "
-                   f"{'n/a' if rms is None else f'{100 * rms:.3f} % FS'}{stale}")
+                   f"{'n/a' if rms is None else f'{100 * rms:.2g} % FS'}{stale}")

@@ -34,6 +34,8 @@ class Deck:
     """Supply sources of the neurons: name -> voltage [V]."""
     input_supplies: dict[str, float]
     """Supply sources of the input DACs and bias reference: name -> voltage [V]."""
+    setup: tuple[str, ...] = ()
+    """Interactive commands run once after loading the deck, before any sample."""
 
 
 @dataclass(frozen=True)

@@ -113,9 +113,10 @@ def bias_guesses(circuit: CrossbarCircuit) -> Iterator[Nodeset]:
             yield Nodeset(f"xact{i}.{node}", volts)
 
 
-def line_node(circuit: CrossbarCircuit, i: int, position: int) -> str:
-    """The node where the cell at wire ``position`` of row i connects (s_i with ideal wires)."""
-    return f"l{i}_{position}" if circuit.line_ohm > 0 else f"s{i}"
+def line_node(i: int, position: int, wired: bool) -> str:
+    """The node where the cell at wire ``position`` of row i connects: on the row line's ladder
+    when the wires have resistance (``wired``), else s_i itself."""
+    return f"l{i}_{position}" if wired else f"s{i}"
 
 
 def _cells(circuit: CrossbarCircuit, prefix: str, g: np.ndarray, sources: list[str],
@@ -124,9 +125,13 @@ def _cells(circuit: CrossbarCircuit, prefix: str, g: np.ndarray, sources: list[s
     wire position 2 (first_column + j) + side (side 0: plus cell, 1: minus cell)."""
     rows, cols = np.nonzero(g)
     ohms = 1.0 / g[rows, cols]
+    if circuit.line_ohm > 0:
+        positions = (2 * (first_column + cols) + side).tolist()
+        for i, j, p, r in zip(rows.tolist(), cols.tolist(), positions, ohms.tolist(), strict=True):
+            yield Element(f"r{prefix}{i}_{j}", (sources[j], line_node(i, p, True)), r)
+        return
     for i, j, r in zip(rows.tolist(), cols.tolist(), ohms.tolist(), strict=True):
-        node = line_node(circuit, i, 2 * (first_column + j) + side)
-        yield Element(f"r{prefix}{i}_{j}", (sources[j], node), r)
+        yield Element(f"r{prefix}{i}_{j}", (sources[j], f"s{i}"), r)
 
 
 def _lines(circuit: CrossbarCircuit) -> Iterator[Item]:
@@ -134,7 +139,7 @@ def _lines(circuit: CrossbarCircuit) -> Iterator[Item]:
     positions = 2 * (circuit.n + circuit.m + 1)
     yield Comment(f"row lines: {circuit.line_ohm:g} Ohm per cell pitch, from s_i outwards")
     for i in range(circuit.n):
-        nodes = [f"s{i}"] + [line_node(circuit, i, p) for p in range(positions)]
+        nodes = [f"s{i}"] + [line_node(i, p, True) for p in range(positions)]
         for p in range(positions):
             yield Element(f"rl{i}_{p}", (nodes[p], nodes[p + 1]), circuit.line_ohm)
 

@@ -94,6 +94,8 @@ class NgspiceShared:
         self.log = []
         try:
             self._load(text, run_dir)
+            for command in deck.setup:
+                self._exec(command, run_dir)
             for job in jobs:
                 yield self._run_job(deck, job, analysis, run_dir)
         finally:
