@@ -1,6 +1,7 @@
 """Calibration against real ngspice runs: specs, the fit (held-out cores), the result store and
 its resumable sweeps (process pool, SIGKILL half way, Dask LocalCluster), failures recorded."""
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -16,7 +17,6 @@ from codesign.calibration.runner import Task, run_sweep
 from codesign.calibration.spec import load_spec
 from codesign.calibration.store import ResultStore
 from codesign.errors import InputError
-from codesign.netlist.deck import SampleJob
 
 SMALL = """
 name = "small-{neuron}"
@@ -80,15 +80,11 @@ def test_low_gain_opamp_with_rails_is_fitted_tightly(tmp_path):
     assert cal.base.params.rail_high_fs == pytest.approx(0.9, abs=0.01)
 
 
-def _task(key: str, deck, inputs) -> Task:
-    return Task(key, deck, (SampleJob(0, tuple(inputs)),), "op")
-
-
 def test_a_failing_job_is_recorded_and_the_sweep_goes_on(tmp_path):
     spec = load_spec(write_spec(tmp_path, "opamp"))
     good = plan(spec).tasks[:2]
-    broken_deck = good[0].deck.__class__(**{**good[0].deck.__dict__,
-                                            "text": good[0].deck.text + "xbad 1 2 nosuchmodel\n"})
+    deck = good[0].deck
+    broken_deck = dataclasses.replace(deck, text=deck.text + "xbad 1 2 nosuchmodel\n")
     broken = Task("broken", broken_deck, good[0].jobs, "op")
     store = ResultStore(tmp_path / "store")
     stats = run_sweep(good + [broken], store, workers=2)

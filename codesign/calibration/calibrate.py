@@ -17,7 +17,7 @@ import pandas as pd
 from codesign.calibration.data import ProbeData, load_probe
 from codesign.calibration.evaluate import mismatch_spread, residual_stats, settling_stats
 from codesign.calibration.fit import fit_dynamics, fit_static
-from codesign.calibration.probes import Probe, spec_probes
+from codesign.calibration.probes import Probe, spec_probes, task_key
 from codesign.calibration.runner import SweepStats, Task, run_sweep
 from codesign.calibration.spec import CalibrationSpec
 from codesign.calibration.store import ResultStore
@@ -43,7 +43,7 @@ def probe_tasks(probes: list[Probe], klu: bool) -> list[Task]:
     tasks = []
     for p in probes:
         deck, jobs = p.deck(klu), p.jobs()
-        tasks.append(Task(p.key(klu), deck, tuple(jobs), p.analysis))
+        tasks.append(Task(task_key(deck, jobs, p.analysis), deck, tuple(jobs), p.analysis))
     return tasks
 
 

@@ -75,10 +75,10 @@ class Probe:
     def deck(self, klu: bool) -> Deck:
         return write_deck(self.circuit, klu=klu, title=f"codesign calibration probe {self.role}")
 
-    def key(self, klu: bool) -> str:
-        """Content hash of the deck and every setting of the run (analyses, inputs, lengths)."""
-        text = batch_deck(self.deck(klu), self.jobs(), self.analysis)
-        return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+def task_key(deck: Deck, jobs: list[SampleJob], analysis: str) -> str:
+    """Content hash of a deck and every setting of its run (analyses, inputs, lengths)."""
+    return hashlib.sha256(batch_deck(deck, jobs, analysis).encode()).hexdigest()[:24]
 
 
 def _point_probes(spec: CalibrationSpec, point: int, settings: dict) -> list[Probe]:
