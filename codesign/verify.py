@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from codesign.circuit.compile import compile_core
 from codesign.circuit.config import CircuitConfig
@@ -158,9 +157,7 @@ def verify_core(
 
 def proxy_equilibrium(params: ProxyParams, circuit: CrossbarCircuit, e: np.ndarray) -> np.ndarray:
     """The proxy's z* (K, n) for the compiled instance ``circuit`` (its exact conductances)."""
-    with torch.no_grad():
-        proxy = CircuitProxy(params, circuit.v_fs)
-        return proxy.equilibrium(from_circuit(circuit), torch.from_numpy(e))[1].numpy()
+    return CircuitProxy(params, circuit.v_fs).predict(from_circuit(circuit), e)
 
 
 def _proxy_summary(params: ProxyParams, circuit: CrossbarCircuit) -> dict:

@@ -72,7 +72,8 @@ def fit_point(index: int, settings: dict, data: dict, spec: CalibrationSpec) -> 
         params, dyn_loss = fit_dynamics(params, data["fit_tran"], v_fs, spec.fit)
     timings["dynamic_fit_s"] = time.perf_counter() - start - timings["static_fit_s"]
     ideal = ideal_params(config)
-    mc = data["mc"] + [d for d in data["holdout"] if data["mc"]]
+    # the held-out cores' own instance joins their Monte Carlo instances
+    mc = data["mc"] + data["holdout"] if data["mc"] else []
     evaluation = {
         "holdout": {name: residual_stats(p, data["holdout"], v_fs)
                     for name, p in (("calibrated", params), ("ideal", ideal),
@@ -81,7 +82,7 @@ def fit_point(index: int, settings: dict, data: dict, spec: CalibrationSpec) -> 
                 for name, p in (("calibrated", params), ("ideal", ideal), ("nominal", nominal))},
         "settling_holdout": settling_stats(params, data["holdout_tran"], v_fs),
         "settling_fit": settling_stats(params, data["fit_tran"], v_fs),
-        "mismatch": mismatch_spread(params, mc, v_fs) if data["mc"] else {"instances": 0},
+        "mismatch": mismatch_spread(params, mc, v_fs) if mc else {"instances": 0},
         "loss": {"static_first": static_loss[0], "static_last": static_loss[-1],
                  "dynamic_first": dyn_loss[0] if dyn_loss else None,
                  "dynamic_last": dyn_loss[-1] if dyn_loss else None},

@@ -33,6 +33,6 @@ class ProbeData:
 
 def load_probe(probe: Probe, key: str, store: ResultStore) -> ProbeData:
     arrays = {k: torch.from_numpy(v) for k, v in store.load(key).items()}
-    e = torch.from_numpy(probe.inputs[: probe.samples])
+    e = torch.from_numpy(probe.inputs)
     return ProbeData(probe, from_circuit(probe.circuit), e, arrays["z"], arrays["x"],
                      arrays.get("t"), arrays.get("zt"), arrays.get("settling_s"))

@@ -18,8 +18,7 @@ from codesign.traces import settling_time
 
 def predict(params: ProxyParams, data: ProbeData, v_fs: float) -> np.ndarray:
     """The proxy's z* (K, n) for one probe."""
-    with torch.no_grad():
-        return CircuitProxy(params, v_fs).equilibrium(data.core, data.e)[1].numpy()
+    return CircuitProxy(params, v_fs).predict(data.core, data.e)
 
 
 def residual_stats(params: ProxyParams, data: list[ProbeData], v_fs: float) -> dict:

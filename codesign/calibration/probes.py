@@ -46,7 +46,7 @@ class Probe:
 
     @cached_property
     def config(self) -> CircuitConfig:
-        return build_circuit({k: v for k, v in self.settings if k != "n"})
+        return build_circuit(dict(self.settings))
 
     @cached_property
     def core(self) -> CoreWeights:

@@ -94,15 +94,19 @@ class ProbeSpec:
 
 @dataclass(frozen=True)
 class FitSpec:
-    """The gradient-descent fit."""
+    """The gradient-descent fits. Each runs ``*_steps`` Adam steps, then L-BFGS iterations;
+    L-BFGS alone (the defaults) starts on the nominal parameters and finds the better minimum."""
 
     adam_steps: int = 0
+    """Adam steps of the equilibrium fit."""
     lr: float = 0.02
+    """Adam learning rate of the equilibrium fit (on the reparametrised values)."""
     lbfgs_steps: int = 100
+    """L-BFGS iterations of the equilibrium fit."""
     tran_steps: int = 0
-    """Adam steps of the transient fit (tau, output tau, delay), then L-BFGS iterations:"""
+    """Adam steps of the transient fit (tau, output tau, dead time)."""
     tran_lbfgs_steps: int = 60
-    """(L-BFGS alone finds the better minimum of this three-parameter fit)."""
+    """L-BFGS iterations of the transient fit."""
 
 
 @dataclass(frozen=True)

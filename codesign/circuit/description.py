@@ -16,6 +16,7 @@ x_i = sum_j w_ij phi(x_j) + sum_k u_ik e_k + b_i (volts / v_fs), w = (G_plus - G
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -75,8 +76,10 @@ class CrossbarCircuit:
         minus = np.concatenate([self.g_w_minus, self.g_u_minus, self.g_b_minus[:, None]], axis=1)
         return plus, minus
 
+    @cached_property
     def _lines(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Line-attenuated plus and minus conductances, and each row's Thevenin conductance."""
+        """Line-attenuated plus and minus conductances, and each row's Thevenin conductance
+        (one ladder solve per circuit; effective_weights and noise_gain both use it)."""
         plus, minus = self.row_cells()
         cells = row_positions(torch.from_numpy(plus), torch.from_numpy(minus))
         att, g_th = ladder(cells, self.line_ohm)
@@ -86,7 +89,7 @@ class CrossbarCircuit:
     def effective_weights(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(W, U, b) realised by the conductances (the inverse of the mapping), including the
         row lines' wire resistance (codesign.circuit.lines)."""
-        plus, minus, _ = self._lines()
+        plus, minus, _ = self._lines
         full = (plus - minus) / self.g_feedback[:, None]
         n, m = self.n, self.m
         return full[:, :n], full[:, n : n + m], full[:, n + m]
@@ -94,7 +97,7 @@ class CrossbarCircuit:
     def noise_gain(self) -> np.ndarray:
         """(n,) 1 + G_th,i / G_f,i: the op-amp's noise gain, G_th the conductance the crossbar
         row presents to s_i (the sum of its cells with ideal wires)."""
-        return 1.0 + self._lines()[2] / self.g_feedback
+        return 1.0 + self._lines[2] / self.g_feedback
 
     def time_constant_s(self) -> float:
         """The neuron time constant tau = R_f C_f [s] (equal for all rows by construction)."""

@@ -22,19 +22,30 @@ def row_positions(g_plus: torch.Tensor, g_minus: torch.Tensor) -> torch.Tensor:
     return torch.stack([g_plus, g_minus], dim=-1).flatten(-2)
 
 
+def _first_column(diag: torch.Tensor, off: float) -> torch.Tensor:
+    """y = M^-1 e_0 for symmetric tridiagonal M (rows of diagonals ``diag``, every off-diagonal
+    entry ``off``), by the Thomas algorithm: O(K) per row, batched over rows. M is diagonally
+    dominant, so no pivoting is needed."""
+    k = diag.shape[-1]
+    pivots = [diag[:, 0]]
+    rhs = [torch.ones_like(diag[:, 0])]
+    for p in range(1, k):
+        w = off / pivots[-1]
+        pivots.append(diag[:, p] - w * off)
+        rhs.append(-w * rhs[-1])
+    y = [rhs[-1] / pivots[-1]]
+    for p in range(k - 2, -1, -1):
+        y.append((rhs[p] - off * y[-1]) / pivots[p])
+    return torch.stack(y[::-1], dim=-1)
+
+
 def ladder(g_cells: torch.Tensor, r_ohm: float) -> tuple[torch.Tensor, torch.Tensor]:
     """(attenuation a (rows, K), Thevenin conductance G_th (rows,)) of resistive row lines with
     cells ``g_cells`` (rows, K) [S] and ``r_ohm`` per segment. r_ohm = 0: a = 1, G_th = sum G."""
     if r_ohm <= 0:
         return torch.ones_like(g_cells), g_cells.sum(-1)
-    rows, k = g_cells.shape
     g_r = 1.0 / r_ohm
-    diag = torch.full((k,), 2 * g_r, dtype=g_cells.dtype, device=g_cells.device)
-    diag[-1] = g_r
-    off = torch.full((k - 1,), -g_r, dtype=g_cells.dtype, device=g_cells.device)
-    laplacian = torch.diag(diag) + torch.diag(off, 1) + torch.diag(off, -1)
-    matrix = laplacian + torch.diag_embed(g_cells)
-    e0 = torch.zeros(rows, k, 1, dtype=g_cells.dtype, device=g_cells.device)
-    e0[:, 0] = 1.0
-    y = torch.linalg.solve(matrix, e0)[..., 0]
+    segments = torch.full_like(g_cells, 2 * g_r)
+    segments[:, -1] = g_r  # the last node has one segment
+    y = _first_column(segments + g_cells, -g_r)
     return g_r * y, g_r * (1.0 - g_r * y[:, 0])

@@ -113,10 +113,10 @@ def bias_guesses(circuit: CrossbarCircuit) -> Iterator[Nodeset]:
             yield Nodeset(f"xact{i}.{node}", volts)
 
 
-def line_node(i: int, position: int, wired: bool) -> str:
-    """The node where the cell at wire ``position`` of row i connects: on the row line's ladder
-    when the wires have resistance (``wired``), else s_i itself."""
-    return f"l{i}_{position}" if wired else f"s{i}"
+def line_node(i: int, position: int) -> str:
+    """The ladder node of row i's line where the cell at wire ``position`` connects (with ideal
+    wires every cell connects to s_i itself)."""
+    return f"l{i}_{position}"
 
 
 def _cells(circuit: CrossbarCircuit, prefix: str, g: np.ndarray, sources: list[str],
@@ -128,7 +128,7 @@ def _cells(circuit: CrossbarCircuit, prefix: str, g: np.ndarray, sources: list[s
     if circuit.line_ohm > 0:
         positions = (2 * (first_column + cols) + side).tolist()
         for i, j, p, r in zip(rows.tolist(), cols.tolist(), positions, ohms.tolist(), strict=True):
-            yield Element(f"r{prefix}{i}_{j}", (sources[j], line_node(i, p, True)), r)
+            yield Element(f"r{prefix}{i}_{j}", (sources[j], line_node(i, p)), r)
         return
     for i, j, r in zip(rows.tolist(), cols.tolist(), ohms.tolist(), strict=True):
         yield Element(f"r{prefix}{i}_{j}", (sources[j], f"s{i}"), r)
@@ -139,7 +139,7 @@ def _lines(circuit: CrossbarCircuit) -> Iterator[Item]:
     positions = 2 * (circuit.n + circuit.m + 1)
     yield Comment(f"row lines: {circuit.line_ohm:g} Ohm per cell pitch, from s_i outwards")
     for i in range(circuit.n):
-        nodes = [f"s{i}"] + [line_node(i, p, True) for p in range(positions)]
+        nodes = [f"s{i}"] + [line_node(i, p) for p in range(positions)]
         for p in range(positions):
             yield Element(f"rl{i}_{p}", (nodes[p], nodes[p + 1]), circuit.line_ohm)
 

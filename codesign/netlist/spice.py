@@ -117,6 +117,7 @@ def write_deck(
     lines.append(f".options {OPTIONS}")
     lines.append(f".save {saves}")
     sup = circuit.config.supplies
+    bjt_pairs = circuit.config.neuron.activation_circuit == "bjt_pair"
     return Deck(
         text="\n".join(lines) + "\n",
         n=n,
@@ -127,7 +128,7 @@ def write_deck(
         x_vectors=x,
         core_supplies={"vdd": sup.vdd_v, "vss": sup.vss_v},
         input_supplies={"vddi": sup.input_vdd_v, "vssi": sup.input_vss_v},
-        setup=(TRANSISTOR_OPTRAN,) if guesses else (),
+        setup=(TRANSISTOR_OPTRAN,) if bjt_pairs else (),
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 
+import numpy as np
 import torch
 
 from codesign.deq.activations import get_activation
@@ -133,6 +134,12 @@ class CircuitProxy:
         below = torch.gather(flat, 1, lo_flat).reshape(times.shape + (n,))
         above = torch.gather(flat, 1, lo_flat + 1).reshape(times.shape + (n,))
         return below * (1 - frac) + above * frac
+
+    def predict(self, core: EffectiveCore, e: torch.Tensor | np.ndarray) -> np.ndarray:
+        """z* (K, n) as numpy, without gradients (for reports and verification)."""
+        e = torch.as_tensor(e, dtype=core.W.dtype)
+        with torch.no_grad():
+            return self.equilibrium(core, e)[1].numpy()
 
     def trajectory(self, core: EffectiveCore, e: torch.Tensor, times: torch.Tensor,
                    spread: NeuronSpread | None = None, steps_per_tau: int = 10) -> torch.Tensor:

@@ -123,7 +123,7 @@ def ideal_params(config: CircuitConfig, activation: str = "tanh") -> ProxyParams
                        activation=activation, tau_s=config.neuron.tau_s)
 
 
-def _decode(value, name: str) -> float | str:
+def _decode(value) -> float | str:
     if value in ("inf", "-inf"):
         return float(value)
     return value
@@ -148,7 +148,7 @@ def load_params(path: Path) -> tuple[ProxyParams, dict]:
     raw = data.get("params", {})
     check_keys(raw, (f.name for f in fields(ProxyParams)), f"{path}: proxy parameters")
     try:
-        params = ProxyParams(**{k: _decode(v, k) for k, v in raw.items()})
+        params = ProxyParams(**{k: _decode(v) for k, v in raw.items()})
     except TypeError as exc:
         raise InputError(f"{path}: incomplete proxy parameters ({exc})") from None
     return params, data.get("provenance", {})
