@@ -1,10 +1,12 @@
-# codesign: `make demo` runs the main job end to end, `make test` runs the tests.
+# codesign: `make demo` runs the co-design loop end to end (default task: control, about
+# 7 minutes on 2 cores) and ends with the report's path; `make test` runs the tests.
 # Both set up what they need first (ngspice from the distribution, a virtualenv in .venv).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.codesign-installed
 DEMO_DIR ?= runs/demo
+DEMO_TASK ?= control
 JOBS ?= auto
 
 .PHONY: setup ngspice venv demo test test-fast bench lint golden clean
@@ -24,10 +26,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: setup
-	$(BIN)/codesign train --task digits --out $(DEMO_DIR)/digits.pt
-	$(BIN)/codesign export $(DEMO_DIR)/digits.pt --neuron opamp --out $(DEMO_DIR)/netlist
-	$(BIN)/codesign verify $(DEMO_DIR)/digits.pt --neuron opamp --samples 256 --analysis tran \
-		--out $(DEMO_DIR)/verify
+	$(BIN)/codesign loop --task $(DEMO_TASK) --out $(DEMO_DIR)
 
 test: setup
 	$(BIN)/python -m pytest -n $(JOBS) -q
@@ -36,6 +35,7 @@ bench: setup
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/accuracy_grid.py
 	$(BIN)/python benchmarks/calibration.py
+	$(BIN)/python benchmarks/training.py
 
 lint: setup
 	$(BIN)/ruff check codesign tests benchmarks

@@ -1,7 +1,10 @@
-"""Digital training of a HybridDEQ on a classification task (implicit gradients)."""
+"""Training a HybridDEQ on a task: naive (digital core) or physics-aware (the core computed by
+the calibrated proxy on a fresh chip instance every step, codesign.aware). Implicit gradients
+either way; fine-tuning starts from a given model."""
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -10,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from codesign.aware import HardwareModel
 from codesign.deq.model import DEQConfig, HybridDEQ
 from codesign.tasks.base import Task
 
@@ -23,6 +27,7 @@ class TrainConfig:
     lr: float = 3e-3
     weight_decay: float = 1e-3
     label_smoothing: float = 0.05
+    """Classification only."""
     input_noise: float = 0.3
     """Std of Gaussian noise added to standardised inputs during training (augmentation)."""
     seed: int = 0
@@ -33,44 +38,76 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class TrainResult:
-    model: HybridDEQ
-    train_accuracy: float
-    test_accuracy: float
+    model: nn.Module
+    train_metric: float
+    test_metric: float
     seconds: float
+
+
+Forward = Callable[[nn.Module, torch.Tensor], torch.Tensor]
+
+
+def predict(model: nn.Module, x: np.ndarray, forward: Forward | None = None) -> np.ndarray:
+    """Model outputs for ``x`` without gradients (``forward(model, x)`` or ``model(x)``)."""
+    model.eval()
+    with torch.no_grad():
+        xt = torch.from_numpy(np.asarray(x, np.float32))
+        return (forward(model, xt) if forward else model(xt)).double().numpy()
+
+
+def evaluate(model: nn.Module, task: Task, split: str = "test",
+             forward: Forward | None = None) -> float:
+    """The task metric of ``model`` on its train or test split."""
+    x, y = (task.x_test, task.y_test) if split == "test" else (task.x_train, task.y_train)
+    return task.score(predict(model, x, forward), y)
 
 
 def accuracy(model: HybridDEQ, x: np.ndarray, y: np.ndarray) -> float:
     """Fraction of ``x`` that ``model`` classifies as ``y``."""
-    model.eval()
-    with torch.no_grad():
-        pred = model(torch.from_numpy(x)).argmax(1).numpy()
-    return float((pred == y).mean())
+    return float((predict(model, x).argmax(1) == y).mean())
 
 
-def train_classifier(
+def loss_function(task: Task, config: TrainConfig) -> Callable:
+    """Cross-entropy for classification; otherwise MSE over the targets' variance."""
+    if task.kind == "classification":
+        return nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    scale = float(np.var(task.y_train)) or 1.0
+    return lambda out, y: ((out - y) ** 2).mean() / scale
+
+
+def new_model(task: Task, deq: DEQConfig, seed: int) -> HybridDEQ:
+    """A freshly initialised model for ``task`` (seeded), its standardisation from the data."""
+    model = HybridDEQ(deq, generator=torch.Generator().manual_seed(seed))
+    model.set_standardisation(torch.from_numpy(task.x_train))
+    return model
+
+
+def train_model(
     task: Task,
-    deq: DEQConfig,
+    model: nn.Module,
     config: TrainConfig = TrainConfig(),
+    hardware: HardwareModel | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> TrainResult:
-    """Train a HybridDEQ on ``task`` from seed ``config.seed``; ``progress(1)`` after each epoch."""
+    """Train a copy of ``model`` (a fresh ``new_model`` or one to fine-tune) on ``task``,
+    shuffling and augmenting from seed ``config.seed``; with ``hardware`` every step runs the
+    core through the proxy on a new chip instance. ``progress(1)`` after each epoch. The
+    metrics are the digital model's."""
     gen = torch.Generator().manual_seed(config.seed)
-    model = HybridDEQ(deq, generator=gen)
+    model = copy.deepcopy(model)
     x = torch.from_numpy(task.x_train)
     y = torch.from_numpy(task.y_train)
-    model.set_standardisation(x)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.epochs)
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    loss_fn = loss_function(task, config)
     start = time.perf_counter()
     for _ in range(config.epochs):
         model.train()
-        order = torch.randperm(len(x), generator=gen)
-        for idx in order.split(config.batch_size):
+        for idx in torch.randperm(len(x), generator=gen).split(config.batch_size):
             xb = x[idx] + config.input_noise * model.x_scale * torch.randn(
-                len(idx), x.shape[1], generator=gen
-            )
-            loss = loss_fn(model(xb), y[idx])
+                len(idx), x.shape[1], generator=gen)
+            out = hardware.forward(model, xb, gen) if hardware else model(xb)
+            loss = loss_fn(out, y[idx])
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -78,9 +115,5 @@ def train_classifier(
         if progress:
             progress(1)
     seconds = time.perf_counter() - start
-    return TrainResult(
-        model,
-        accuracy(model, task.x_train, task.y_train),
-        accuracy(model, task.x_test, task.y_test),
-        seconds,
-    )
+    model.eval()
+    return TrainResult(model, evaluate(model, task, "train"), evaluate(model, task), seconds)

@@ -57,6 +57,10 @@ class Verification:
     summary: dict
     z_torch: np.ndarray
     z_spice: np.ndarray
+    x_spice: np.ndarray
+    """SPICE pre-activations (op-amp outputs) [FS], for calibration on these traces."""
+    circuit: CrossbarCircuit
+    """The compiled instance that was simulated."""
 
 
 def _simulate(
@@ -75,26 +79,27 @@ def _simulate(
 def _transients(
     simulator: Simulator, circuit: CrossbarCircuit, deck: Deck, e: np.ndarray,
     pred: CircuitPrediction, settings: VerifySettings, run_dir: Path, progress: Progress | None,
-) -> tuple[np.ndarray, list[TransientMetrics], np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, list[TransientMetrics], np.ndarray]:
     """Op + transient per sample, sized by the linearised estimate; samples that have not
     settled by then are rerun up to the rigorous bound."""
     tol = settings.settle_tol_fs
     plans = transient_stops_s(circuit, pred, tol)
     used = plans[0].copy()
     z_op = np.zeros((len(e), circuit.n))
+    x_op = np.zeros_like(z_op)
     metrics: list[TransientMetrics] = [None] * len(e)  # type: ignore[list-item]
     todo = np.arange(len(e))
     for attempt, stops in enumerate(plans):
         results = _simulate(simulator, deck, e, "tran", stops, run_dir / f"tran-{attempt}", todo,
                             progress if attempt == 0 else None)
         for k, result in results.items():
-            z_op[k] = op_state(result, deck)[0]
+            z_op[k], x_op[k] = op_state(result, deck)
             metrics[k] = transient_metrics(result, deck, z_op[k], tol)
         used[todo] = stops[todo]
         todo = np.array([k for k in todo if not math.isfinite(metrics[k].settling_time_s)], int)
         if len(todo) == 0:
             break
-    return z_op, metrics, used
+    return z_op, x_op, metrics, used
 
 
 def _stats(values: np.ndarray) -> dict:
@@ -136,13 +141,14 @@ def verify_core(
     run_dir = Path(run_dir)
     transients = None
     if settings.analysis == "tran":
-        z_spice, metrics, stops = _transients(
+        z_spice, x_spice, metrics, stops = _transients(
             simulator, circuit, deck, e, pred, settings, run_dir, progress)
         transients = _transient_table(circuit, core, pred, metrics, stops, settings)
     else:
         results = _simulate(simulator, deck, e, "op", None, run_dir / "op",
                             np.arange(len(e)), progress)
-        z_spice = np.stack([op_state(results[k], deck)[0] for k in range(len(e))])
+        states = [op_state(results[k], deck) for k in range(len(e))]
+        z_spice, x_spice = (np.stack(part) for part in zip(*states, strict=True))
     equilibria = _equilibrium_table(z_torch, pred.z, z_spice, config.neuron.level)
     summary = _summary(core, circuit, simulator, settings, z_torch, pred, z_spice, transients)
     if settings.proxy is not None:
@@ -152,7 +158,7 @@ def verify_core(
         summary["proxy_error_fs"] = _error_stats(z_spice - z_proxy)
         summary["proxy"] = _proxy_summary(settings.proxy, circuit)
     summary["wall_s"] = time.perf_counter() - start
-    return Verification(equilibria, transients, summary, z_torch, z_spice)
+    return Verification(equilibria, transients, summary, z_torch, z_spice, x_spice, circuit)
 
 
 def proxy_equilibrium(params: ProxyParams, circuit: CrossbarCircuit, e: np.ndarray) -> np.ndarray:
@@ -246,15 +252,17 @@ def _summary(core, circuit, simulator, settings, z_torch, pred, z_spice, transie
     return summary
 
 
-def add_accuracy(result: Verification, decode: Callable[[np.ndarray], np.ndarray],
-                 labels: np.ndarray) -> dict:
-    """Task accuracy from the digital and the circuit equilibria, into the summary."""
-    digital = decode(result.z_torch).argmax(1)
-    circuit = decode(result.z_spice).argmax(1)
-    acc = {
-        "digital": float((digital == labels).mean()),
-        "circuit": float((circuit == labels).mean()),
-        "agreement": float((digital == circuit).mean()),
-    }
-    result.summary["accuracy"] = acc
-    return acc
+def add_task_metric(result: Verification, task, decode: Callable[[np.ndarray], np.ndarray],
+                    targets: np.ndarray) -> dict:
+    """The task's metric (accuracy, relative L2 error, ...) from the digital and the circuit
+    equilibria, into the summary ("task_metric"; classification also "accuracy" with the
+    fraction of samples given the same class)."""
+    digital, circuit = decode(result.z_torch), decode(result.z_spice)
+    metric = {"name": task.metric_name, "digital": task.score(digital, targets),
+              "circuit": task.score(circuit, targets)}
+    result.summary["task_metric"] = metric
+    if task.kind == "classification":
+        result.summary["accuracy"] = {
+            "digital": metric["digital"], "circuit": metric["circuit"],
+            "agreement": float((digital.argmax(1) == circuit.argmax(1)).mean())}
+    return metric

@@ -30,7 +30,7 @@ def checkpoint(tmp_path_factory):
 
 
 def test_help_has_examples():
-    for command in ("train", "export", "verify", "calibrate"):
+    for command in ("train", "export", "verify", "calibrate", "loop", "report"):
         assert "Example" in run(command, "--help").output
 
 
@@ -56,6 +56,21 @@ def test_train_export_verify(checkpoint, tmp_path):
     # the shipped calibrated opamp parameters predict this (never fitted) core closely
     assert summary["proxy"]["matches_circuit"] and summary["proxy"]["library_current"]
     assert summary["proxy_error_fs"]["rms"] < 1e-3
+
+
+def test_a_regression_checkpoint_is_verified_on_its_task_metric(tmp_path):
+    ckpt = tmp_path / "physics.pt"
+    out = run("train", "--task", "physics", "--epochs", "1", "--core-size", "6",
+              "--core-inputs", "4", "--out", ckpt).output
+    assert "relative L2 error" in out
+    out = run("verify", ckpt, "--samples", "5", "--neuron", "opamp", "--out",
+              tmp_path / "v").output
+    assert "relative L2 error on these samples: digital" in out
+    summary = json.loads((tmp_path / "v" / "summary.json").read_text())
+    metric = summary["task_metric"]
+    assert metric["name"] == "relative L2 error" and "accuracy" not in summary
+    # the opamp circuit sits within 1e-4 FS of PyTorch, so the metrics agree closely
+    assert metric["circuit"] == pytest.approx(metric["digital"], rel=1e-2)
 
 
 def test_verify_transistor_neuron_with_mismatch_reports_the_proxy(checkpoint, tmp_path):

@@ -9,15 +9,15 @@ import torch
 from codesign.circuit import circuit_config
 from codesign.deq import DEQConfig
 from codesign.tasks import get_task
-from codesign.training import TrainConfig, train_classifier
-from codesign.verify import VerifySettings, add_accuracy, verify_core
+from codesign.training import TrainConfig, new_model, train_model
+from codesign.verify import VerifySettings, add_task_metric, verify_core
 
 
 @pytest.mark.slow
 def test_digits_model_and_its_opamp_circuit(process_sim, tmp_path):
     task = get_task("digits")
-    result = train_classifier(task, DEQConfig(), TrainConfig(seed=0))
-    assert result.test_accuracy >= 0.94
+    result = train_model(task, new_model(task, DEQConfig(), 0), TrainConfig(seed=0))
+    assert result.test_metric >= 0.94
     model = result.model
     with torch.no_grad():
         e = model.encode(torch.from_numpy(task.x_test[:200])).double().numpy()
@@ -29,6 +29,7 @@ def test_digits_model_and_its_opamp_circuit(process_sim, tmp_path):
         with torch.no_grad():
             return model.decode(torch.from_numpy(z).float()).numpy()
 
-    acc = add_accuracy(verified, decode, task.y_test[:200])
-    assert abs(acc["circuit"] - acc["digital"]) <= 0.005
+    add_task_metric(verified, task, decode, task.y_test[:200])
+    acc = verified.summary["accuracy"]
+    assert abs(acc["circuit"] - acc["digital"]) <= 0.005 and acc["agreement"] >= 0.99
     assert verified.summary["model_error_fs"]["max"] < 1e-6

@@ -38,6 +38,7 @@ def main() -> None:
       codesign export runs/digits.pt --neuron opamp --out runs/netlist
       codesign verify runs/digits.pt --neuron opamp --samples 200 --analysis tran --out runs/verify
       codesign calibrate --spec calibration/transistor.toml --out calibration/transistor.json
+      codesign loop --task digits --out runs/loop-digits     # ends with the report's path
     """
 
 
@@ -45,10 +46,12 @@ def _register() -> None:
     from codesign.cli.calibrate import calibrate_command
     from codesign.cli.export import export
     from codesign.cli.info import info
+    from codesign.cli.loop import loop
+    from codesign.cli.report import report
     from codesign.cli.train import train
     from codesign.cli.verify import verify
 
-    for command in (train, export, verify, info):
+    for command in (train, export, verify, loop, report, info):
         main.add_command(command)
     main.add_command(calibrate_command, "calibrate")
 

@@ -16,7 +16,8 @@ from codesign.jsonio import write_json
 from codesign.proxy.params import default_params_path, load_params
 from codesign.simulator import get_simulator
 from codesign.tasks import get_task
-from codesign.verify import Verification, VerifySettings, add_accuracy, verify_core
+from codesign.tasks.base import Task
+from codesign.verify import Verification, VerifySettings, add_task_metric, verify_core
 
 
 def _load_inputs(path: Path) -> np.ndarray:
@@ -28,8 +29,8 @@ def _load_inputs(path: Path) -> np.ndarray:
 
 
 def _samples(core: CoreWeights, ckpt: Checkpoint | None, inputs: Path | None, samples: int,
-             seed: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """Core inputs (K x m) and labels (or None): given inputs, the first K test samples of a
+             seed: int) -> tuple[np.ndarray, Task | None]:
+    """Core inputs (K x m) and the task (or None): given inputs, the first K test samples of a
     checkpoint's task, or K seeded uniform random inputs in [-1, 1] for a bare core."""
     if inputs is not None:
         return core.check_inputs(_load_inputs(inputs)), None
@@ -38,7 +39,7 @@ def _samples(core: CoreWeights, ckpt: Checkpoint | None, inputs: Path | None, sa
         x = torch.from_numpy(task.x_test[:samples])
         with torch.no_grad():
             e = ckpt.model.encode(x).double().numpy()
-        return e, task.y_test[:samples]
+        return e, task
     rng = np.random.default_rng(seed)
     return rng.uniform(-1.0, 1.0, (samples, core.m)), None
 
@@ -81,6 +82,10 @@ def _report(summary: dict) -> list[str]:
         a = s["accuracy"]
         lines.append(f"accuracy on these samples: digital {100 * a['digital']:.2f} %, circuit "
                      f"{100 * a['circuit']:.2f} % (same class on {100 * a['agreement']:.1f} %)")
+    elif "task_metric" in s:
+        t = s["task_metric"]
+        lines.append(f"{t['name']} on these samples: digital {t['digital']:.4g}, circuit "
+                     f"{t['circuit']:.4g}")
     if "settling" in s:
         st, en = s["settling"], s["energy_per_inference_j"]
         med = st["time_s"]["median"]
@@ -146,7 +151,7 @@ def verify(source, inputs, samples, neuron, dc_gain, gbw, offset, analysis, out,
     config = options.circuit_from_options(neuron, dc_gain, gbw, offset, levels, mismatch,
                                           line_ohm)
     proxy, proxy_path = _proxy(proxy_path, neuron)
-    e, labels = _samples(core, ckpt, inputs, samples, seed)
+    e, task = _samples(core, ckpt, inputs, samples, seed)
     simulator = get_simulator(backend, **({"workers": workers} if workers else {}))
     settings = VerifySettings(analysis=analysis, settle_tol_fs=settle_tol, proxy=proxy,
                               seed=seed)
@@ -155,10 +160,9 @@ def verify(source, inputs, samples, neuron, dc_gain, gbw, offset, analysis, out,
     result.summary["source"] = str(source)
     if proxy is not None:
         result.summary["proxy"]["path"] = str(proxy_path)
-    if ckpt is not None and labels is not None:
-        decode = _decoder(ckpt)
-        add_accuracy(result, decode, labels)
-        result.summary["test_accuracy_full_digital"] = ckpt.metrics.get("test_accuracy")
+    if ckpt is not None and task is not None:
+        add_task_metric(result, task, _decoder(ckpt), task.y_test[:len(e)])
+        result.summary["test_metric_full_digital"] = ckpt.metrics.get("test_metric")
     for line in _report(result.summary):
         click.echo(line)
     for path in _write(result, out, table_format):

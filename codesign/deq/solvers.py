@@ -58,7 +58,7 @@ def anderson(
 
     Solves, per sample, the least-squares problem for the mixing weights alpha (sum alpha = 1)
     that minimise the combined residual, as in Walker & Ni (2011), with a Tikhonov term ``lam``
-    relative to the residuals' mean square.
+    relative to the residuals' mean square (at least 10 machine epsilons of the dtype).
     """
     shape = z0.shape
     batch = shape[0]
@@ -71,6 +71,7 @@ def anderson(
     F[:, 0] = func(z0).reshape(batch, -1)
     X[:, 1] = F[:, 0]
     F[:, 1] = func(F[:, 0].reshape(shape)).reshape(batch, -1)
+    reg = max(lam, 10 * torch.finfo(x0.dtype).eps)  # lam below rounding is no regulariser
     H = x0.new_zeros(batch, m + 1, m + 1)
     H[:, 0, 1:] = H[:, 1:, 0] = 1
     y = x0.new_zeros(batch, m + 1, 1)
@@ -83,9 +84,10 @@ def anderson(
         GG = torch.bmm(G, G.transpose(1, 2))
         # Regularise relative to the residuals' size, so the mixing stays a least-squares
         # solution near convergence (an absolute lam would average the history there).
-        scale = GG.diagonal(dim1=1, dim2=2).mean(-1).clamp_min(1e-300)
+        scale = GG.diagonal(dim1=1, dim2=2).mean(-1)
+        scale = torch.where(scale > 0, scale, torch.ones_like(scale))  # an exact fixed point
         eye = torch.eye(n, dtype=x0.dtype, device=x0.device)[None]
-        H[:, 1 : n + 1, 1 : n + 1] = GG + (lam * scale)[:, None, None] * eye
+        H[:, 1 : n + 1, 1 : n + 1] = GG + (reg * scale)[:, None, None] * eye
         alpha = torch.linalg.solve(H[:, : n + 1, : n + 1], y[:, : n + 1])[:, 1 : n + 1, 0]
         xk = beta * (alpha[:, None] @ F[:, :n])[:, 0] + (1 - beta) * (alpha[:, None] @ X[:, :n])[
             :, 0

@@ -1,4 +1,8 @@
-"""Tasks: data from installed packages or generated, never downloaded."""
+"""Tasks: data from installed packages or generated, never downloaded.
+
+digits (classification), physics (steady states of a nonlinear PDE, regression) and control
+(balancing gymnasium's Pendulum-v1, imitation of an LQR expert, judged in closed loop).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,15 @@ from collections.abc import Callable
 
 from codesign.errors import lookup
 from codesign.tasks.base import Task
+from codesign.tasks.control import load_pendulum_task
 from codesign.tasks.digits import load_digits_task
+from codesign.tasks.physics import load_poisson_task
 
-TASKS: dict[str, Callable[[], Task]] = {"digits": load_digits_task}
+TASKS: dict[str, Callable[[], Task]] = {
+    "digits": load_digits_task,
+    "physics": load_poisson_task,
+    "control": load_pendulum_task,
+}
 
 
 def get_task(name: str) -> Task:

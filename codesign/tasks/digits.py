@@ -23,4 +23,5 @@ def load_digits_task() -> Task:
         y_test=y[half:],
         n_classes=10,
         source="sklearn.datasets.load_digits (bundled with scikit-learn)",
+        kind="classification",
     )

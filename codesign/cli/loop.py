@@ -1,0 +1,71 @@
+"""codesign loop: the co-design loop on one task, ending with its report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pandas as pd
+import torch
+
+from codesign.circuit.config import NEURON_LEVELS
+from codesign.cli import options
+from codesign.loop.profiles import PROFILES
+from codesign.loop.run import LoopSettings
+from codesign.simulator import get_simulator
+
+
+@click.command()
+@click.option("--task", type=click.Choice(list(PROFILES)), default="control", show_default=True,
+              help="control (Pendulum-v1 balance), physics (nonlinear PDE steady states) or "
+                   "digits (classification).")
+@click.option("--neuron", type=click.Choice(list(NEURON_LEVELS)), default="transistor",
+              show_default=True, help="Neuron fidelity level of the verified circuit.")
+@click.option("--rounds", type=click.IntRange(min=1), default=3, show_default=True,
+              help="At most this many train -> verify -> calibrate rounds.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Run folder (checkpoints, netlists, tables, report).")
+@click.option("--mismatch", type=click.FloatRange(0, 0.5, max_open=True), default=0.05,
+              show_default=True, help="Relative programming error sigma per device.")
+@options.levels_option
+@click.option("--chip-seed", type=int, default=1, show_default=True,
+              help="Seed of the verified chip instance's mismatch.")
+@click.option("--seeds", type=click.IntRange(min=1), default=None,
+              help="Seeds of the physics-aware vs naive comparison (task default: 3).")
+@click.option("--samples", type=click.IntRange(min=1), default=None,
+              help="Held-out test samples per SPICE verification (task default).")
+@click.option("--params", "params_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Starting proxy parameters (default calibration/NEURON.json).")
+@click.option("--evaluate/--no-evaluate", default=True, show_default=True,
+              help="After the rounds: seeds, robustness curves, energy and latency.")
+@options.backend_option
+@options.workers_option
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
+              help="torch CPU threads (ngspice uses the cores meanwhile).")
+def loop(task, neuron, rounds, out, mismatch, levels, chip_seed, seeds, samples, params_path,
+         evaluate, backend, workers, threads) -> None:
+    """Train through the calibrated proxy, verify in SPICE, re-calibrate, repeat; then
+    compare with digital baselines and write the report.
+
+    \b
+    Examples:
+      codesign loop --task digits --neuron transistor --rounds 3 --out runs/loop-digits
+      codesign loop --task control --out runs/loop-control
+      codesign loop --task physics --out runs/loop-physics
+    """
+    from codesign.loop.pipeline import run_loop
+    from codesign.report import acceptance, write_report
+
+    torch.set_num_threads(threads)
+    settings = LoopSettings(
+        task=task, neuron=neuron, rounds=rounds, mismatch_sigma=mismatch, levels=levels,
+        chip_seed=chip_seed, params_path=str(params_path or ""), evaluate=evaluate,
+        seeds=seeds or 0, verify_samples=samples or 0)
+    simulator = get_simulator(backend, **({"workers": workers} if workers else {}))
+    summary = run_loop(settings, out, simulator, click.echo)
+    seeds = out / "seeds.csv"
+    for item in acceptance(summary, pd.read_csv(seeds) if seeds.is_file() else None):
+        click.echo(f"{'met' if item['met'] else 'MISSED'}: {item['item']}: {item['value']} "
+                   f"(target {item['target']})")
+    for path in write_report(out):
+        click.echo(f"wrote {path}")

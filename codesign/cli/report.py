@@ -1,0 +1,22 @@
+"""codesign report: render a loop run's Markdown and HTML report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.argument("run", type=click.Path(file_okay=False, path_type=Path))
+def report(run: Path) -> None:
+    """Write RUN/report/report.md and report.html (plots beside them, each from a CSV of RUN).
+
+    \b
+    Example:
+      codesign report runs/loop-digits
+    """
+    from codesign.report import write_report
+
+    for path in write_report(run):
+        click.echo(f"wrote {path}")

@@ -1,0 +1,89 @@
+"""The tasks against analytic oracles: the PDE solver on a manufactured solution and the linear
+case, the pendulum against its closed-form step and the LQR against its Riccati equation."""
+
+import numpy as np
+import pytest
+
+from codesign.tasks import get_task
+from codesign.tasks.base import relative_l2
+from codesign.tasks.control import (
+    MAX_TORQUE,
+    PendulumConfig,
+    expert_policy,
+    lqr_gain,
+    observe,
+    rollout,
+)
+from codesign.tasks.physics import PoissonConfig, laplacian, load_poisson_task, solve_steady_state
+
+
+def test_laplacian_eigenvalues_match_the_closed_form():
+    g = 6
+    h = 1 / (g + 1)
+    k = np.arange(1, g + 1)
+    one_d = 4 / h**2 * np.sin(k * np.pi * h / 2) ** 2
+    expected = np.sort((one_d[:, None] + one_d[None, :]).ravel())
+    np.testing.assert_allclose(np.sort(np.linalg.eigvalsh(laplacian(g))), expected, rtol=1e-12)
+
+
+def test_newton_recovers_a_manufactured_solution(rng):
+    lap, kappa = laplacian(8), 40.0
+    u_true = rng.uniform(-1.5, 1.5, 64)
+    s = lap @ u_true + kappa * u_true**3
+    np.testing.assert_allclose(solve_steady_state(s, kappa, lap), u_true, atol=1e-10)
+
+
+def test_without_reaction_the_steady_state_is_the_linear_solve(rng):
+    lap = laplacian(5)
+    s = rng.normal(size=25)
+    np.testing.assert_allclose(solve_steady_state(s, 0.0, lap), np.linalg.solve(lap, s),
+                               rtol=1e-12)
+
+
+def test_physics_task_is_seeded_and_nonlinear():
+    a, b = load_poisson_task(PoissonConfig(train=8, test=4)), load_poisson_task(
+        PoissonConfig(train=8, test=4))
+    np.testing.assert_array_equal(a.x_train, b.x_train)
+    lap = laplacian(8)
+    linear = np.linalg.solve(lap, a.x_test.T.astype(float)).T
+    assert relative_l2(linear, a.y_test).mean() > 0.2  # the cubic term matters
+    assert a.kind == "regression" and a.out_features == 64
+
+
+def test_pendulum_step_is_gymnasiums_closed_form():
+    config = PendulumConfig(steps=1, success_steps=1)
+    runs = rollout(lambda obs: np.full(len(obs), 1.0), config, 3, seed=5)
+    th, w = runs.theta[:, 0], runs.speed[:, 0]
+    w1 = np.clip(w + (15.0 * np.sin(th) + 3.0 * 1.0) * 0.05, -8, 8)
+    np.testing.assert_allclose(runs.speed[:, 1], w1, rtol=1e-12)
+    np.testing.assert_allclose(runs.theta[:, 1], th + w1 * 0.05, rtol=1e-12)
+    cost = th**2 + 0.1 * w**2 + 0.001
+    np.testing.assert_allclose(runs.cost, cost, rtol=1e-9)
+
+
+def test_lqr_gain_solves_the_riccati_equation_and_stabilises():
+    config = PendulumConfig()
+    K = lqr_gain(config)
+    dt = 0.05
+    A = np.array([[1 + 15 * dt * dt, dt], [15 * dt, 1.0]])
+    B = np.array([[3 * dt * dt], [3 * dt]])
+    assert np.abs(np.linalg.eigvals(A - B @ K[None])).max() < 1
+    runs = rollout(expert_policy(config), config, 40, seed=0)
+    assert runs.stabilised.all() and runs.cost.mean() < 1.0
+
+
+def test_control_task_targets_are_the_normalised_expert():
+    task = get_task("control")
+    theta = np.arctan2(task.x_train[:, 1], task.x_train[:, 0])
+    act = expert_policy(PendulumConfig())(observe(theta, task.x_train[:, 2]))
+    np.testing.assert_allclose(task.y_train[:, 0], act / MAX_TORQUE, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind,outputs,targets,expected", [
+    ("classification", [[0.1, 0.9], [0.8, 0.2]], [1, 1], 0.5),
+    ("regression", [[3.0, 4.0], [1.0, 0.0]], [[3.0, 5.0], [2.0, 0.0]], (34**-0.5 + 0.5) / 2),
+])
+def test_scores(kind, outputs, targets, expected):
+    task = get_task("digits") if kind == "classification" else get_task("physics")
+    value = task.score(np.array(outputs), np.array(targets))
+    assert value == pytest.approx(expected, rel=1e-12)
