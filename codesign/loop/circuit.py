@@ -14,10 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
 from codesign.aware import HardwareModel
 from codesign.circuit.compile import compile_core
+from codesign.circuit.description import CrossbarCircuit
+from codesign.circuit.dynamics import transient_stops_s
+from codesign.circuit.predict import predict_equilibrium
 from codesign.deq.model import HybridDEQ
 from codesign.netlist.deck import make_jobs
 from codesign.netlist.spice import write_deck
@@ -27,6 +31,7 @@ from codesign.simulator.base import Simulator
 from codesign.tasks.base import Task
 from codesign.tasks.control import PendulumConfig, Rollouts, model_policy, rollout
 from codesign.traces import op_state
+from codesign.training import predict
 from codesign.verify import VerifySettings, verify_core
 
 
@@ -43,8 +48,8 @@ class CircuitRun:
     """(K, n) SPICE equilibria [FS]."""
     x: np.ndarray
     """(K, n) SPICE pre-activations [FS]."""
-    compiled: object
-    """The CrossbarCircuit simulated."""
+    compiled: CrossbarCircuit
+    """The compiled chip instance that was simulated."""
     summary: dict = field(default_factory=dict)
     """verify's summary (settling, energy, errors) where a verification ran."""
     rollouts: dict = field(default_factory=dict)
@@ -129,8 +134,6 @@ def closed_loop(model: HybridDEQ, hardware: HardwareModel, simulator: Simulator,
                 run_dir: Path, chip_seed: int, episodes: int, episode_seed: int,
                 config: PendulumConfig | None = None) -> CircuitRun:
     """Digital, proxy and SPICE policies of ``model`` over the same seeded episodes."""
-    from codesign.training import predict
-
     config = config or PendulumConfig()
     spice = SpicePolicy(model, hardware, simulator, run_dir, chip_seed)
     runs = {
@@ -151,10 +154,7 @@ def settling_trace(model: HybridDEQ, hardware: HardwareModel, simulator: Simulat
                    run_dir: Path, x_row: np.ndarray, chip_seed: int, neurons: int = 4):
     """One transient from reset in SPICE beside the proxy's trajectory, for the neurons with
     the largest |z*|: a long table (time_s, neuron, z_spice, z_proxy) [FS]."""
-    import pandas as pd
 
-    from codesign.circuit.dynamics import transient_stops_s
-    from codesign.circuit.predict import predict_equilibrium
 
     e = encode(model, np.asarray(x_row)[None])
     circuit = compile_core(model.core.to_weights(), hardware.circuit,

@@ -153,8 +153,9 @@ def _robustness(summary: dict, run: Path, out: Path) -> list[Block]:
         "The metric against conductance mismatch (other settings as the loop's), weight bits "
         "(conductance levels 2^bits, at the loop's mismatch) and op-amp DC gain, predicted by "
         "the proxy over seeded chip instances (error bars: sd over chips), for the final "
-        "physics-aware model and the naive one (neither re-trained per point); stars: the same "
-        "points in SPICE."),
+        "physics-aware model and the naive one (neither re-trained per point); stars: three "
+        "points in SPICE, on one chip (chip seed of the run) and the first verified samples "
+        "(control: half the episodes, for the curves too)."),
         Figure(path.name, "Robustness curves (proxy) with SPICE-verified points.",
                "../robustness.csv")]
     if len(points):
