@@ -66,6 +66,16 @@ def test_loop_runs_rounds_and_writes_a_report(tiny_profiles, process_sim, tmp_pa
     assert "Acceptance" in text and "<table>" in page.read_text()
 
 
+def test_rounds_only_run_reports_without_the_evaluation(tiny_profiles, process_sim, tmp_path):
+    settings = LoopSettings(task="physics", neuron="opamp", rounds=1, evaluate=False)
+    summary = run_loop(settings, tmp_path, process_sim, lambda line: None)
+    assert len(summary["rounds"]) == 1 and "energy" not in summary
+    md, _ = write_report(tmp_path)
+    text = md.read_text()
+    assert "## Rounds" in text
+    assert "## Robustness" not in text and "## Physics-aware vs naive" not in text
+
+
 @pytest.mark.slow
 def test_closed_loop_with_the_circuit_follows_the_proxy(process_sim, tmp_path):
     task = get_task("control")
