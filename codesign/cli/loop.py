@@ -33,7 +33,8 @@ from codesign.simulator import get_simulator
 @click.option("--seeds", type=click.IntRange(min=1), default=None,
               help="Seeds of the physics-aware vs naive comparison (task default: 3).")
 @click.option("--samples", type=click.IntRange(min=1), default=None,
-              help="Held-out test samples per SPICE verification (task default).")
+              help="Held-out test samples per SPICE verification (digits 256, physics 128; "
+                   "control runs 32 closed-loop episodes instead).")
 @click.option("--params", "params_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Starting proxy parameters (default calibration/NEURON.json).")
 @click.option("--evaluate/--no-evaluate", default=True, show_default=True,
