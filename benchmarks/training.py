@@ -25,12 +25,11 @@ from codesign.aware import HardwareModel
 from codesign.circuit.config import ArrayConfig, circuit_config
 from codesign.deq.model import DEQConfig
 from codesign.jsonio import jsonable
-from codesign.loop.circuit import encode
 from codesign.loop.profiles import get_profile
 from codesign.proxy import CircuitProxy, default_params_path, from_circuit, load_params
 from codesign.simulator import get_simulator
 from codesign.tasks import get_task
-from codesign.training import new_model, train_model
+from codesign.training import encode, new_model, train_model
 from codesign.verify import VerifySettings, verify_core
 
 ROOT = Path(__file__).resolve().parents[1]

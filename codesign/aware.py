@@ -12,6 +12,7 @@ chip of the distribution (Wright et al., Nature 2022; Rasch et al., Nat. Commun.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import torch
 
@@ -45,6 +46,11 @@ class HardwareModel:
         return replace(self, params=self.params.replace(dc_gain=dc_gain),
                        circuit=replace(self.circuit, neuron=neuron))
 
+    @cached_property
+    def proxy(self) -> CircuitProxy:
+        """The proxy of ``params`` (built once per HardwareModel, not per training step)."""
+        return CircuitProxy(self.params, self.circuit.mapping.v_fs)
+
     def core(self, model: HybridDEQ, generator: torch.Generator | None) -> EffectiveCore:
         """One chip instance of ``model``'s core (float64, differentiable in the weights)."""
         core = model.core
@@ -55,11 +61,10 @@ class HardwareModel:
     def forward(self, model: HybridDEQ, x: torch.Tensor,
                 generator: torch.Generator | None) -> torch.Tensor:
         """Model outputs with the core computed by the proxy on a fresh chip instance."""
-        proxy = CircuitProxy(self.params, self.circuit.mapping.v_fs)
         spread = None
         if self.params.neuron_gain_sigma > 0 or self.params.neuron_offset_sigma_fs > 0:
             spread = NeuronSpread.sample(self.params, model.config.core_size, generator)
         e = model.encode(x).double()
-        _, z = proxy.equilibrium(self.core(model, generator), e, spread, tol=self.tol,
+        _, z = self.proxy.equilibrium(self.core(model, generator), e, spread, tol=self.tol,
                                  max_iter=self.max_iter)
         return model.decode(z.to(x.dtype))

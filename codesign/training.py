@@ -62,9 +62,16 @@ def evaluate(model: nn.Module, task: Task, split: str = "test",
     return task.score(predict(model, x, forward), y)
 
 
-def accuracy(model: HybridDEQ, x: np.ndarray, y: np.ndarray) -> float:
-    """Fraction of ``x`` that ``model`` classifies as ``y``."""
-    return float((predict(model, x).argmax(1) == y).mean())
+def encode(model: HybridDEQ, x: np.ndarray) -> np.ndarray:
+    """Core inputs e (K, m) in float64, as the input DACs receive them."""
+    with torch.no_grad():
+        return model.encode(torch.from_numpy(np.asarray(x, np.float32))).double().numpy()
+
+
+def decode(model: HybridDEQ, z: np.ndarray) -> np.ndarray:
+    """Model outputs from core states z (K, n) [FS]."""
+    with torch.no_grad():
+        return model.decode(torch.from_numpy(np.asarray(z, np.float32))).double().numpy()
 
 
 def loss_function(task: Task, config: TrainConfig) -> Callable:

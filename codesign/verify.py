@@ -61,6 +61,8 @@ class Verification:
     """SPICE pre-activations (op-amp outputs) [FS], for calibration on these traces."""
     circuit: CrossbarCircuit
     """The compiled instance that was simulated."""
+    z_proxy: np.ndarray | None = None
+    """The proxy's equilibria [FS] when the settings name proxy parameters."""
 
 
 def _simulate(
@@ -151,6 +153,7 @@ def verify_core(
         z_spice, x_spice = (np.stack(part) for part in zip(*states, strict=True))
     equilibria = _equilibrium_table(z_torch, pred.z, z_spice, config.neuron.level)
     summary = _summary(core, circuit, simulator, settings, z_torch, pred, z_spice, transients)
+    z_proxy = None
     if settings.proxy is not None:
         z_proxy = proxy_equilibrium(settings.proxy, circuit, e)
         equilibria["z_proxy"] = z_proxy.ravel()
@@ -158,7 +161,8 @@ def verify_core(
         summary["proxy_error_fs"] = _error_stats(z_spice - z_proxy)
         summary["proxy"] = _proxy_summary(settings.proxy, circuit)
     summary["wall_s"] = time.perf_counter() - start
-    return Verification(equilibria, transients, summary, z_torch, z_spice, x_spice, circuit)
+    return Verification(equilibria, transients, summary, z_torch, z_spice, x_spice, circuit,
+                        z_proxy)
 
 
 def proxy_equilibrium(params: ProxyParams, circuit: CrossbarCircuit, e: np.ndarray) -> np.ndarray:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import click
 import numpy as np
-import torch
 
 from codesign.checkpoint import Checkpoint
 from codesign.cli import options
@@ -17,6 +17,7 @@ from codesign.proxy.params import default_params_path, load_params
 from codesign.simulator import get_simulator
 from codesign.tasks import get_task
 from codesign.tasks.base import Task
+from codesign.training import decode, encode
 from codesign.verify import Verification, VerifySettings, add_task_metric, verify_core
 
 
@@ -36,10 +37,7 @@ def _samples(core: CoreWeights, ckpt: Checkpoint | None, inputs: Path | None, sa
         return core.check_inputs(_load_inputs(inputs)), None
     if ckpt is not None and ckpt.task:
         task = get_task(ckpt.task)
-        x = torch.from_numpy(task.x_test[:samples])
-        with torch.no_grad():
-            e = ckpt.model.encode(x).double().numpy()
-        return e, task
+        return encode(ckpt.model, task.x_test[:samples]), task
     rng = np.random.default_rng(seed)
     return rng.uniform(-1.0, 1.0, (samples, core.m)), None
 
@@ -161,7 +159,7 @@ def verify(source, inputs, samples, neuron, dc_gain, gbw, offset, analysis, out,
     if proxy is not None:
         result.summary["proxy"]["path"] = str(proxy_path)
     if ckpt is not None and task is not None:
-        add_task_metric(result, task, _decoder(ckpt), task.y_test[:len(e)])
+        add_task_metric(result, task, partial(decode, ckpt.model), task.y_test[:len(e)])
         result.summary["test_metric_full_digital"] = ckpt.metrics.get("test_metric")
     for line in _report(result.summary):
         click.echo(line)
@@ -181,9 +179,3 @@ def _proxy(path: Path | None, neuron: str):
     return load_params(path)[0], path
 
 
-def _decoder(ckpt: Checkpoint):
-    def decode(z: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            return ckpt.model.decode(torch.from_numpy(z).float()).numpy()
-
-    return decode

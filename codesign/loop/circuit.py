@@ -31,7 +31,7 @@ from codesign.simulator.base import Simulator
 from codesign.tasks.base import Task
 from codesign.tasks.control import PendulumConfig, Rollouts, model_policy, rollout
 from codesign.traces import op_state
-from codesign.training import predict
+from codesign.training import decode, encode, predict
 from codesign.verify import VerifySettings, verify_core
 
 
@@ -56,18 +56,6 @@ class CircuitRun:
     """Control: name -> Rollouts (digital, proxy, circuit)."""
 
 
-def encode(model: HybridDEQ, x: np.ndarray) -> np.ndarray:
-    """Core inputs e (K, m) in float64, as the input DACs receive them."""
-    with torch.no_grad():
-        return model.encode(torch.from_numpy(np.asarray(x, np.float32))).double().numpy()
-
-
-def decode(model: HybridDEQ, z: np.ndarray) -> np.ndarray:
-    """Model outputs from core states z (K, n) [FS]."""
-    with torch.no_grad():
-        return model.decode(torch.from_numpy(np.asarray(z, np.float32))).double().numpy()
-
-
 def _metric(task: Task, z: np.ndarray, model: HybridDEQ, y: np.ndarray) -> dict:
     return {"metric": task.score(decode(model, z), y)}
 
@@ -80,11 +68,9 @@ def verify_model(model: HybridDEQ, task: Task, indices: np.ndarray, hardware: Ha
     y = task.y_test[indices]
     result = verify_core(model.core.to_weights(), e, hardware.circuit, simulator, Path(run_dir),
                          VerifySettings(analysis=analysis, proxy=hardware.params, seed=chip_seed))
-    z_proxy = CircuitProxy(hardware.params, result.circuit.v_fs).predict(
-        from_circuit(result.circuit), e)
     return CircuitRun(
         digital=_metric(task, result.z_torch, model, y),
-        proxy=_metric(task, z_proxy, model, y),
+        proxy=_metric(task, result.z_proxy, model, y),
         circuit=_metric(task, result.z_spice, model, y),
         e=e, z=result.z_spice, x=result.x_spice, compiled=result.circuit,
         summary=result.summary)

@@ -10,14 +10,13 @@ import torch
 from codesign.aware import HardwareModel
 from codesign.baselines import new_mlp, parameter_count
 from codesign.deq.model import HybridDEQ
-from codesign.loop.circuit import CircuitRun, encode, settling_trace, verify_model
+from codesign.loop.circuit import CircuitRun, settling_trace, verify_model
 from codesign.loop.energy import energy_table, measured_solve
 from codesign.loop.robustness import SweepPoint, chip_metrics, robustness_table
 from codesign.loop.run import LoopContext, circuit_run, save_model, train
-from codesign.proxy.crossbar import from_circuit
-from codesign.proxy.model import CircuitProxy
 from codesign.tasks.control import EVAL_SEED, PendulumConfig, expert_policy, model_policy, rollout
-from codesign.training import predict, train_model
+from codesign.training import encode, predict, train_model
+from codesign.verify import proxy_equilibrium
 
 CIRCUIT_POINTS = (SweepPoint("mismatch_sigma", 0.10), SweepPoint("bits", 3),
                   SweepPoint("dc_gain", 1e2))
@@ -149,7 +148,7 @@ def parity_table(run: CircuitRun, model: HybridDEQ, params, samples: int = 64) -
     of ``run`` (its first ``samples`` samples)."""
     e, z = run.e[:samples], run.z[:samples]
     z_digital = model.core.to_weights().equilibrium(e)
-    z_proxy = CircuitProxy(params, run.compiled.v_fs).predict(from_circuit(run.compiled), e)
+    z_proxy = proxy_equilibrium(params, run.compiled, e)
     k, n = z.shape
     return pd.DataFrame({"sample": np.repeat(np.arange(k), n), "neuron": np.tile(np.arange(n), k),
                          "z_digital": z_digital.ravel(), "z_proxy": z_proxy.ravel(),

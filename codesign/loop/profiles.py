@@ -58,6 +58,21 @@ PROFILES: dict[str, TaskProfile] = {
 }
 
 
+SUCCESS_RATE = 0.95
+"""Control: the fraction of episodes the circuit must stabilise."""
+
+
+def within_target(kind: str, target: float, reference: float, circuit: dict) -> bool:
+    """Does the circuit (its metric dict) do what the digital DEQ (metric ``reference``) does,
+    by the measure of a task of ``kind`` with the profile's ``target``?"""
+    if kind == "classification":
+        return reference - circuit["metric"] <= target + 1e-12
+    if kind == "control":
+        return (circuit["success_rate"] >= SUCCESS_RATE
+                and circuit["metric"] <= target * reference)
+    return circuit["metric"] <= target * reference
+
+
 def get_profile(task: str) -> TaskProfile:
     """The loop defaults of ``task``; InputError listing the tasks that have one."""
     return lookup(PROFILES, task, "task")

@@ -8,7 +8,6 @@ part-way keeps what came before.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -25,7 +24,7 @@ from codesign.errors import InputError
 from codesign.export import export_core
 from codesign.jsonio import jsonable, write_json
 from codesign.loop.circuit import CircuitRun, closed_loop, verify_model
-from codesign.loop.profiles import TaskProfile, get_profile
+from codesign.loop.profiles import TaskProfile, get_profile, within_target
 from codesign.loop.recalibrate import recalibrate
 from codesign.proxy.params import ProxyParams, default_params_path, load_params, save_params
 from codesign.simulator.base import Simulator
@@ -129,16 +128,6 @@ def circuit_run(ctx: LoopContext, model: HybridDEQ, hardware: HardwareModel, run
                         ctx.settings.chip_seed, analysis)
 
 
-def within_target(task: Task, profile: TaskProfile, reference: dict, circuit: dict) -> bool:
-    """Does the circuit do what the digital DEQ does, by the task's measure?"""
-    if task.kind == "classification":
-        return reference["metric"] - circuit["metric"] <= profile.target + 1e-12
-    if task.kind == "control":
-        return (circuit["success_rate"] >= 0.95
-                and circuit["metric"] <= profile.target * reference["metric"])
-    return circuit["metric"] <= profile.target * reference["metric"]
-
-
 def train(ctx: LoopContext, seed: int, hardware: HardwareModel | None,
           init: HybridDEQ | None = None) -> TrainResult:
     """From scratch (seed ``seed``) or, with ``init``, a fine-tune (shuffled from seed
@@ -184,7 +173,8 @@ def run_rounds(ctx: LoopContext, naive: HybridDEQ, reference: CircuitRun) -> lis
         params, cal = recalibrate(hardware.params, run.compiled, run.e, run.z, run.x)
         save_params(ctx.path(f"round-{r}", "proxy.json"), params,
                     {"fitted_to": f"round {r} SPICE equilibria", **cal})
-        ok = within_target(ctx.task, ctx.profile, reference.digital, run.circuit)
+        ok = within_target(ctx.task.kind, ctx.profile.target, reference.digital["metric"],
+                           run.circuit)
         rows.append({"round": r, "params": "shipped" if r == 0 else f"refit in round {r - 1}",
                      "train_s": result.seconds, **_prefixed(run),
                      "reference_digital": reference.digital["metric"],
@@ -224,17 +214,10 @@ def write_summary(ctx: LoopContext, summary: dict) -> Path:
     return path
 
 
-def read_summary(out: Path) -> dict:
-    path = Path(out) / "summary.json"
-    if not path.is_file():
-        raise InputError(f"{out} has no summary.json; run `codesign loop --out {out}` first")
-    return json.loads(path.read_text())
-
-
 def settings_dict(ctx: LoopContext) -> dict:
     return {"settings": asdict(ctx.settings), "profile": asdict(ctx.profile),
             "deq": ctx.deq.to_dict(), "circuit": ctx.hardware.circuit.to_dict(),
-            "task_source": ctx.task.source,
+            "task_source": ctx.task.source, "task_kind": ctx.task.kind,
             "metric": "closed-loop cost" if ctx.task.kind == "control" else ctx.task.metric_name,
             "higher_is_better": ctx.task.higher_is_better,
             "verified_samples": int(len(ctx.indices))}

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from codesign.errors import InputError
+from codesign.loop.profiles import SUCCESS_RATE, within_target
 from codesign.report import figures
 from codesign.report.document import Block, Figure, Heading, Para, Table, to_html, to_markdown
 
@@ -25,27 +26,30 @@ def _pct(value: float) -> str:
 
 def acceptance(summary: dict, seeds: pd.DataFrame | None) -> list[dict]:
     """The task's acceptance items, measured: item, value, target, met."""
-    task, rows = summary["settings"]["task"], summary["rounds"]
-    last, ref = rows[-1], summary["reference"]["digital"]["metric"]
+    kind, target = summary["task_kind"], summary["profile"]["target"]
+    last, ref = summary["rounds"][-1], summary["reference"]["digital"]["metric"]
+    circuit = {"metric": last["circuit"], "success_rate": last.get("circuit_success_rate")}
+    met = within_target(kind, target, ref, circuit)
     items = []
-    if task == "digits":
-        gap = ref - last["circuit"]
+    if kind == "classification":
         items.append({"item": "circuit accuracy vs digital DEQ (same samples)",
-                      "value": f"{_pct(last['circuit'])} vs {_pct(ref)} (gap {100 * gap:.2f} pt)",
-                      "target": "gap <= 1 pt", "met": gap <= 0.01 + 1e-12})
-    elif task == "control":
+                      "value": f"{_pct(last['circuit'])} vs {_pct(ref)} (gap "
+                               f"{100 * (ref - last['circuit']):.2f} pt)",
+                      "target": f"gap <= {100 * target:g} pt", "met": met})
+    elif kind == "control":
         ratio = last["circuit"] / ref
         items.append({"item": "episodes stabilised, SPICE circuit in the loop",
-                      "value": _pct(last["circuit_success_rate"]), "target": ">= 95 %",
-                      "met": last["circuit_success_rate"] >= 0.95})
+                      "value": _pct(last["circuit_success_rate"]),
+                      "target": f">= {100 * SUCCESS_RATE:g} %",
+                      "met": last["circuit_success_rate"] >= SUCCESS_RATE})
         items.append({"item": "closed-loop cost, circuit / digital DEQ",
                       "value": f"{last['circuit']:.4g} / {ref:.4g} = {ratio:.3f}",
-                      "target": "<= 1.10", "met": ratio <= 1.10})
+                      "target": f"<= {target:.2f}", "met": ratio <= target})
     else:
         ratio = last["circuit"] / ref
         items.append({"item": "relative L2 error, circuit / digital DEQ",
                       "value": f"{last['circuit']:.4g} / {ref:.4g} = {ratio:.3f}",
-                      "target": "<= 1.5", "met": ratio <= 1.5})
+                      "target": f"<= {target:g}", "met": met})
     if seeds is not None and len(seeds):
         items.append(_seed_item(summary, seeds))
     total = summary.get("timings_s", {}).get("total")
