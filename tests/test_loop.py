@@ -16,7 +16,7 @@ from codesign.deq import DEQConfig
 from codesign.loop import profiles
 from codesign.loop.circuit import closed_loop
 from codesign.loop.pipeline import run_loop
-from codesign.loop.run import LoopSettings
+from codesign.loop.run import LoopSettings, context
 from codesign.proxy.params import default_params_path, load_params
 from codesign.report import write_report
 from codesign.tasks import get_task
@@ -66,14 +66,29 @@ def test_loop_runs_rounds_and_writes_a_report(tiny_profiles, process_sim, tmp_pa
     assert "Acceptance" in text and "<table>" in page.read_text()
 
 
-def test_rounds_only_run_reports_without_the_evaluation(tiny_profiles, process_sim, tmp_path):
-    settings = LoopSettings(task="physics", neuron="opamp", rounds=1, evaluate=False)
+def test_rounds_only_run_on_binary_cells_reports_without_the_evaluation(
+        tiny_profiles, process_sim, tmp_path):
+    settings = LoopSettings(task="physics", neuron="opamp", rounds=1, evaluate=False, levels=2)
     summary = run_loop(settings, tmp_path, process_sim, lambda line: None)
     assert len(summary["rounds"]) == 1 and "energy" not in summary
+    # ternary weights: the proxy's quantization is the compiler's, so it predicts SPICE
+    row = summary["rounds"][0]
+    assert row["proxy"] == pytest.approx(row["circuit"], rel=1e-4)
+    assert row["digital"] != pytest.approx(row["circuit"], rel=1e-3)
     md, _ = write_report(tmp_path)
     text = md.read_text()
-    assert "## Rounds" in text
+    assert "## Rounds" in text and "binary cells" in text and "--levels 2" in text
     assert "## Robustness" not in text and "## Physics-aware vs naive" not in text
+
+
+def test_the_chip_has_the_task_profiles_cells_unless_levels_is_given(process_sim, tmp_path):
+    def levels(**settings):
+        ctx = context(LoopSettings(**settings), tmp_path, process_sim, lambda line: None)
+        return ctx.hardware.circuit.array.levels
+
+    assert levels(task="digits") == profiles.PROFILES["digits"].levels == 2
+    assert levels(task="digits", levels=0) == 0
+    assert levels(task="physics") == 0 and levels(task="physics", levels=16) == 16
 
 
 @pytest.mark.slow

@@ -27,7 +27,9 @@ from codesign.simulator import get_simulator
               help="Run folder (checkpoints, netlists, tables, report).")
 @click.option("--mismatch", type=click.FloatRange(0, 0.5, max_open=True), default=0.05,
               show_default=True, help="Relative programming error sigma per device.")
-@options.levels_option
+@click.option("--levels", type=click.IntRange(min=0), default=None,
+              help="Conductance levels per cell, 0 for continuous (task default: digits 2, "
+                   "binary cells; physics and control continuous).")
 @click.option("--chip-seed", type=int, default=1, show_default=True,
               help="Seed of the verified chip instance's mismatch.")
 @click.option("--seeds", type=click.IntRange(min=1), default=None,

@@ -1,5 +1,5 @@
-"""Robustness curves: a model's task metric against conductance mismatch (0-10 %), weight bits
-(2-8) and op-amp DC gain (1e2-1e5), predicted by the proxy over seeded chip instances, for the
+"""Robustness curves: a model's task metric against conductance mismatch (0-10 %), bits per cell
+(1-8) and op-amp DC gain (1e2-1e5), predicted by the proxy over seeded chip instances, for the
 physics-aware and the naive model; a few points are checked in SPICE by the loop."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from codesign.tasks.base import Task
 from codesign.tasks.control import EVAL_SEED, PendulumConfig, model_policy, rollout
 
 SIGMAS = (0.0, 0.025, 0.05, 0.075, 0.10)
-BITS = (2, 3, 4, 5, 6, 8)
+BITS = (1, 2, 3, 4, 5, 6, 8)
 GAINS = (1e2, 1e3, 1e4, 1e5)
 
 

@@ -48,8 +48,8 @@ class LoopSettings:
     """At most this many train -> verify -> calibrate rounds."""
     mismatch_sigma: float = 0.05
     """Relative programming error per device, in training draws and in the verified chip."""
-    levels: int = 0
-    """Conductance levels of the array (0: continuous)."""
+    levels: int | None = None
+    """Conductance levels per cell (0: continuous; None: the profile's, digits 2)."""
     chip_seed: int = 1
     """Seed of the verified chip instance's mismatch."""
     params_path: str = ""
@@ -64,7 +64,7 @@ class LoopSettings:
     def __post_init__(self) -> None:
         if self.rounds < 1:
             raise InputError(f"--rounds must be >= 1, got {self.rounds}")
-        ArrayConfig(levels=self.levels, mismatch_sigma=self.mismatch_sigma)
+        ArrayConfig(levels=self.levels or 0, mismatch_sigma=self.mismatch_sigma)
 
 
 @dataclass
@@ -108,8 +108,9 @@ def context(settings: LoopSettings, out: Path, simulator: Simulator, log: Log) -
     path = Path(settings.params_path) if settings.params_path else default_params_path(
         settings.neuron)
     params, _ = load_params(path)
+    levels = profile.levels if settings.levels is None else settings.levels
     circuit = circuit_config(settings.neuron, array=ArrayConfig(
-        levels=settings.levels, mismatch_sigma=settings.mismatch_sigma))
+        levels=levels, mismatch_sigma=settings.mismatch_sigma))
     count = min(profile.verify_samples, len(task.y_test))
     indices = np.sort(np.random.default_rng(0).permutation(len(task.y_test))[:count])
     return LoopContext(settings, profile, task, deq, HardwareModel(params, circuit), simulator,

@@ -74,14 +74,28 @@ def _seed_item(summary: dict, seeds: pd.DataFrame) -> dict:
              / count) ** 0.5
     return {"item": f"physics-aware vs naive, {count} seeds: SPICE chip (subset) and proxy "
                     "chips (test set), mean +- sd",
-            "value": f"SPICE {aware[('circuit_subset', 'mean')]:.4g} +- "
-                     f"{aware[('circuit_subset', 'std')]:.2g} vs "
-                     f"{naive[('circuit_subset', 'mean')]:.4g} +- "
-                     f"{naive[('circuit_subset', 'std')]:.2g} (margin {scale * spice:+.3g}{unit}"
+            "value": f"SPICE {_spread(aware, scale)} vs {_spread(naive, scale)} "
+                     f"(margin {scale * spice:+.3g}{unit}"
                      f", standard error {scale * error:.2g}{unit}); proxy chips margin "
                      f"{scale * proxy:+.3g}{unit}",
             "target": "aware better on both, by more than the standard error",
             "met": bool(spice > error and proxy > 0)}
+
+
+def _cells(levels: int) -> str:
+    if levels == 0:
+        return "continuous conductance levels"
+    if levels == 2:
+        return "binary cells (2 conductance levels; ternary weights from a differential pair)"
+    return f"{levels} conductance levels per cell"
+
+
+def _spread(stats: pd.Series, scale: float) -> str:
+    """'mean +- sd' of the SPICE subset metric (accuracy in %)."""
+    mean, sd = stats[("circuit_subset", "mean")], stats[("circuit_subset", "std")]
+    if scale == 100:
+        return f"{100 * mean:.2f} +- {100 * sd:.2f} %"
+    return f"{mean:.4g} +- {sd:.2g}"
 
 
 def _intro(summary: dict) -> list[Block]:
@@ -94,11 +108,12 @@ def _intro(summary: dict) -> list[Block]:
              f"Core n = {summary['deq']['core_size']}, m = {summary['deq']['core_inputs']}, "
              f"||W||_2 <= {summary['deq']['gamma']}. Chip: {s['neuron']} neurons, "
              f"{100 * s['mismatch_sigma']:g} % programming mismatch per device (chip seed "
-             f"{s['chip_seed']}), {c['array']['levels'] or 'continuous'} conductance levels. "
+             f"{s['chip_seed']}), {_cells(c['array']['levels'])}. "
              f"ngspice {summary['ngspice_version']}, codesign {summary['codesign_version']}."),
         Para("Regenerate: codesign loop --task {t} --neuron {n} --rounds {r} --mismatch {m:g} "
-             "--out RUN (then codesign report RUN).".format(
-                 t=s["task"], n=s["neuron"], r=s["rounds"], m=s["mismatch_sigma"])),
+             "--levels {lv} --out RUN (then codesign report RUN).".format(
+                 t=s["task"], n=s["neuron"], r=s["rounds"], m=s["mismatch_sigma"],
+                 lv=c["array"]["levels"])),
     ]
 
 
@@ -154,8 +169,9 @@ def _robustness(summary: dict, run: Path, out: Path) -> list[Block]:
     points = points if points is not None else pd.DataFrame()
     path = figures.robustness(curves, points, summary["metric"], out / "robustness.png")
     blocks: list[Block] = [Heading("Robustness"), Para(
-        "The metric against conductance mismatch (other settings as the loop's), weight bits "
-        "(conductance levels 2^bits, at the loop's mismatch) and op-amp DC gain, predicted by "
+        "The metric against conductance mismatch (other settings as the loop's), bits per cell "
+        "(conductance levels 2^bits, at the loop's mismatch; a differential pair of cells "
+        "makes one weight) and op-amp DC gain, predicted by "
         "the proxy over seeded chip instances (error bars: sd over chips), for the final "
         "physics-aware model and the naive one (neither re-trained per point); stars: three "
         "points in SPICE, on one chip (chip seed of the run) and the first verified samples "

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-AXIS_LABELS = {"mismatch_sigma": "conductance mismatch sigma", "bits": "weight bits",
+AXIS_LABELS = {"mismatch_sigma": "conductance mismatch sigma", "bits": "bits per cell",
                "dc_gain": "op-amp DC gain [V/V]"}
 
 
