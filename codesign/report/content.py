@@ -63,7 +63,8 @@ def _seed_item(summary: dict, seeds: pd.DataFrame) -> dict:
     """Physics-aware vs naive over seeds: better only if the SPICE chips and the proxy's chip
     instances (full test set) both say so, by more than the SPICE means' standard error."""
     sign = 1 if summary["higher_is_better"] else -1
-    scale, unit = (100, " pt") if summary["metric"] == "accuracy" else (1, "")
+    percent = summary["metric"] == "accuracy"
+    scale, unit = (100, " pt") if percent else (1, "")
     stats = seeds.groupby("training")[["circuit_subset", "proxy_chips_mean"]].agg(
         ["mean", "std"])
     aware, naive = stats.loc["physics-aware"], stats.loc["naive"]
@@ -74,7 +75,7 @@ def _seed_item(summary: dict, seeds: pd.DataFrame) -> dict:
              / count) ** 0.5
     return {"item": f"physics-aware vs naive, {count} seeds: SPICE chip (subset) and proxy "
                     "chips (test set), mean +- sd",
-            "value": f"SPICE {_spread(aware, scale)} vs {_spread(naive, scale)} "
+            "value": f"SPICE {_spread(aware, percent)} vs {_spread(naive, percent)} "
                      f"(margin {scale * spice:+.3g}{unit}"
                      f", standard error {scale * error:.2g}{unit}); proxy chips margin "
                      f"{scale * proxy:+.3g}{unit}",
@@ -90,10 +91,10 @@ def _cells(levels: int) -> str:
     return f"{levels} conductance levels per cell"
 
 
-def _spread(stats: pd.Series, scale: float) -> str:
-    """'mean +- sd' of the SPICE subset metric (accuracy in %)."""
+def _spread(stats: pd.Series, percent: bool) -> str:
+    """'mean +- sd' of the SPICE subset metric, in % if ``percent``."""
     mean, sd = stats[("circuit_subset", "mean")], stats[("circuit_subset", "std")]
-    if scale == 100:
+    if percent:
         return f"{100 * mean:.2f} +- {100 * sd:.2f} %"
     return f"{mean:.4g} +- {sd:.2g}"
 
