@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from codesign.chip.verify import VerifySettings, verify_core
 from codesign.circuit import circuit_config
 from codesign.circuit.dynamics import settling_bound_s
 from codesign.deq import random_core
 from codesign.simulator import get_simulator
-from codesign.verify import VerifySettings, verify_core
 
 
 def cell(sim, n: int, rho: float, level: str, samples: int, tol: float) -> dict:
@@ -32,15 +32,15 @@ def cell(sim, n: int, rho: float, level: str, samples: int, tol: float) -> dict:
         result = verify_core(core, e, circuit_config(level), sim, Path(tmp),
                              VerifySettings(analysis="tran", settle_tol_fs=tol))
     s, tr = result.summary, result.transients
-    unit_bound = settling_bound_s(s["settling"]["tau_s"], rho, 1.0, tol)
+    unit_bound = settling_bound_s(s.settling.tau_s, rho, 1.0, tol)
     return {
         "n": n, "rho": rho, "neuron": level, "samples": samples,
-        "max_error_vs_torch_fs": s["equilibrium_error_fs"]["max"],
-        "max_error_vs_prediction_fs": s["model_error_fs"]["max"],
+        "max_error_vs_torch_fs": s.equilibrium_error_fs.max,
+        "max_error_vs_prediction_fs": s.model_error_fs.max,
         "max_tran_end_vs_op_fs": float(tr["final_error_fs"].max()),
         "max_settling_over_bound": float((tr["settling_time_s"] / tr["settling_bound_s"]).max()),
         "max_settling_over_unit_bound": float(tr["settling_time_s"].max() / unit_bound),
-        "median_settling_over_tau": float(tr["settling_time_s"].median() / s["settling"]["tau_s"]),
+        "median_settling_over_tau": float(tr["settling_time_s"].median() / s.settling.tau_s),
     }
 
 

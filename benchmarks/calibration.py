@@ -22,8 +22,8 @@ from pathlib import Path
 from codesign.calibration.calibrate import calibrate, plan
 from codesign.calibration.runner import run_sweep
 from codesign.calibration.spec import load_spec
-from codesign.calibration.store import ResultStore
-from codesign.jsonio import jsonable
+from codesign.files import jsonable
+from codesign.simulator.store import ResultStore
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,7 +43,7 @@ def acceptance_fit() -> dict:
 
 
 def sweep_rates(jobs: int) -> dict:
-    tasks = plan(load_spec(ROOT / "calibration" / "sweep-opamp.toml")).tasks[:jobs]
+    tasks = plan(load_spec(ROOT / "calibration" / "sweep-opamp.toml")).jobs[:jobs]
     out = {"jobs": len(tasks)}
     for label, workers in (("pool", os.cpu_count() or 1), ("one_process", 1)):
         with tempfile.TemporaryDirectory() as tmp:

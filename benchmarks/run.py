@@ -20,23 +20,20 @@ from pathlib import Path
 
 import numpy as np
 
+from codesign.chip.chip import Chip
 from codesign.circuit import circuit_config, compile_core, predict_equilibrium
 from codesign.deq import random_core
-from codesign.netlist.deck import make_jobs
 from codesign.netlist.pyspice import to_pyspice
 from codesign.netlist.spice import RESET, UNLOAD, write_deck
 from codesign.simulator import get_simulator
-from codesign.traces import op_state
 
 
-def codesign_rate(backend: str, circuit, e: np.ndarray) -> tuple[float, np.ndarray]:
-    sim = get_simulator(backend)
-    deck = write_deck(circuit, klu=sim.info.klu)
+def codesign_rate(backend: str, core, e: np.ndarray) -> tuple[float, np.ndarray]:
+    chip = Chip(core, circuit_config("opamp"), simulator=get_simulator(backend))
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        results = {r.index: r for r in sim.run(deck, make_jobs(e), "op", Path(tmp))}
+        z = chip.operating_points(e, Path(tmp)).z
         seconds = time.perf_counter() - start
-    z = np.stack([op_state(results[k], deck)[0] for k in range(len(e))])
     return len(e) / seconds, z
 
 
@@ -80,8 +77,8 @@ def main() -> None:
     reference = predict_equilibrium(circuit, e).z
 
     rows = {}
-    for name, fn in [("process", lambda: codesign_rate("process", circuit, e)),
-                     ("shared", lambda: codesign_rate("shared", circuit, e)),
+    for name, fn in [("process", lambda: codesign_rate("process", core, e)),
+                     ("shared", lambda: codesign_rate("shared", core, e)),
                      ("naive_pyspice", lambda: naive_rate(circuit, e))]:
         rate, z = fn()
         rows[name] = {"equilibria_per_s": rate,

@@ -21,23 +21,23 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from codesign.aware import HardwareModel
+from codesign.chip.verify import VerifySettings, verify_core
 from codesign.circuit.config import ArrayConfig, circuit_config
 from codesign.deq.model import DEQConfig
-from codesign.jsonio import jsonable
-from codesign.loop.profiles import get_profile
-from codesign.proxy import CircuitProxy, default_params_path, from_circuit, load_params
+from codesign.files import jsonable
+from codesign.proxy import default_params_path, load_params
 from codesign.simulator import get_simulator
 from codesign.tasks import get_task
-from codesign.training import encode, new_model, train_model
-from codesign.verify import VerifySettings, verify_core
+from codesign.training.aware import HardwareModel
+from codesign.training.train import encode, new_model, train_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
     torch.set_num_threads(1)
-    task, profile = get_task("digits"), get_profile("digits")
+    task = get_task("digits")
+    profile = task.profile
     deq = DEQConfig(in_features=64, out_features=10, core_size=profile.core_size,
                     core_inputs=profile.core_inputs)
     config = circuit_config("transistor", array=ArrayConfig(mismatch_sigma=0.05))
@@ -52,9 +52,8 @@ def main() -> None:
         start = time.perf_counter()
         result = verify_core(core, e, config, get_simulator(), Path(tmp), VerifySettings(seed=1))
         spice_s = time.perf_counter() - start
-    proxy = CircuitProxy(hw.params, config.mapping.v_fs)
     start = time.perf_counter()
-    z_proxy = proxy.predict(from_circuit(result.circuit), e)
+    z_proxy = result.chip.proxy_equilibrium(hw.params, e)
     proxy_s = time.perf_counter() - start
     out = {
         "naive_epoch_s": naive.seconds / 5, "aware_epoch_s": aware.seconds / 5,

@@ -1,2 +1,63 @@
-"""codesign."""
-__version__ = "0.1.0"
+"""codesign: SPICE in the training loop of deep equilibrium models for analog hardware.
+
+The public API, by stage (each name is imported on first use, so ``import codesign`` is cheap):
+
+- model: HybridDEQ, DEQConfig, CoreWeights, random_core; checkpoints load_checkpoint,
+  save_checkpoint, load_source, load_npz_core, save_npz_core
+- circuit: CircuitConfig, circuit_config, ArrayConfig, MappingConfig, NeuronConfig,
+  OpAmpParams, NEURON_LEVELS
+- chip (one compiled instance, the way every SPICE run goes): Chip, verify_chip, verify_core,
+  VerifySettings
+- simulator: get_simulator, find_ngspice
+- proxy: ProxyParams, CircuitProxy, load_params, save_params, default_params_path
+- calibration: load_spec, calibrate, refit
+- tasks and training: get_task, TASKS, TrainConfig, new_model, train_model, HardwareModel
+- the co-design loop and its report: LoopSettings, run_loop, write_report
+- errors: CodesignError (every error codesign raises on purpose), InputError,
+  SimulationError, NgspiceNotFoundError
+"""
+
+from typing import TYPE_CHECKING
+
+from codesign._lazy import lazy_exports
+
+__version__ = "0.2.0"
+
+if TYPE_CHECKING:
+    from codesign.calibration.calibrate import calibrate
+    from codesign.calibration.refit import refit
+    from codesign.calibration.spec import load_spec
+    from codesign.chip.chip import Chip
+    from codesign.chip.verify import VerifySettings, verify_chip, verify_core
+    from codesign.circuit.config import (
+        NEURON_LEVELS,
+        ArrayConfig,
+        CircuitConfig,
+        MappingConfig,
+        NeuronConfig,
+        OpAmpParams,
+        circuit_config,
+    )
+    from codesign.deq.checkpoint import (
+        load_checkpoint,
+        load_npz_core,
+        load_source,
+        save_checkpoint,
+        save_npz_core,
+    )
+    from codesign.deq.model import DEQConfig, HybridDEQ
+    from codesign.deq.weights import CoreWeights, random_core
+    from codesign.errors import CodesignError, InputError, NgspiceNotFoundError, SimulationError
+    from codesign.loop.pipeline import run_loop
+    from codesign.loop.results import LoopSettings
+    from codesign.proxy.model import CircuitProxy
+    from codesign.proxy.params import ProxyParams, default_params_path, load_params, save_params
+    from codesign.report.content import write_report
+    from codesign.simulator import get_simulator
+    from codesign.simulator.ngspice import find_ngspice
+    from codesign.tasks import TASKS, get_task
+    from codesign.tasks.profile import TrainConfig
+    from codesign.training.aware import HardwareModel
+    from codesign.training.train import new_model, train_model
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, __file__)

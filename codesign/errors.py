@@ -29,12 +29,20 @@ class UnstableCoreError(InputError):
     """A core whose W is not a contraction, so the circuit may have several equilibria."""
 
 
+class SizeError(InputError):
+    """A job larger than this machine should take on (refused with the estimate unless forced)."""
+
+
+class OutputError(CodesignError):
+    """An output that cannot be written: a path that is not a writable folder, a full disk."""
+
+
 class NgspiceNotFoundError(CodesignError):
     """No ngspice executable (or shared library) on this machine."""
 
 
 class SimulationError(CodesignError):
-    """ngspice failed, did not converge, timed out, or wrote no result.
+    """ngspice failed, did not converge, timed out, or wrote no complete and finite result.
 
     Keeps the command, ngspice's stdout and stderr and the run directory (left on disk) so the
     failing deck can be rerun by hand.

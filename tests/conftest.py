@@ -10,11 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from codesign.circuit import CrossbarCircuit
-from codesign.netlist.deck import make_jobs
-from codesign.netlist.spice import write_deck
+from codesign.chip.chip import Chip
+from codesign.circuit.config import CircuitConfig
+from codesign.deq.weights import CoreWeights
 from codesign.simulator import get_simulator
-from codesign.traces import op_state
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # one torch thread per xdist worker: two workers x two threads on two cores oversubscribe
@@ -43,8 +42,8 @@ def simulator(request, process_sim, shared_sim):
     return process_sim if request.param == "process" else shared_sim
 
 
-def simulate_op(sim, circuit: CrossbarCircuit, e: np.ndarray, run_dir: Path) -> np.ndarray:
-    """SPICE operating points (K x n, units of full scale) of ``circuit`` for inputs ``e``."""
-    deck = write_deck(circuit, klu=sim.info.klu)
-    results = {r.index: r for r in sim.run(deck, make_jobs(e), "op", run_dir)}
-    return np.stack([op_state(results[k], deck)[0] for k in range(len(e))])
+def simulate_op(sim, core: CoreWeights, config: CircuitConfig, e: np.ndarray, run_dir: Path,
+                seed: int = 0) -> np.ndarray:
+    """SPICE operating points (K x n, units of full scale) of the chip of ``core`` on
+    ``config`` (mismatch from ``seed``) for inputs ``e``."""
+    return Chip(core, config, seed, sim).operating_points(e, run_dir).z

@@ -72,9 +72,9 @@ def test_spice_matches_the_prediction_with_array_non_idealities(process_sim, rng
                                                                 array):
     core = random_core(16, 8, 0.9, rng)
     e = rng.uniform(-1, 1, (4, 8))
-    circuit = compile_core(core, circuit_config("opamp", array=array, dc_gain=1e3),
-                           np.random.default_rng(3))
-    z = simulate_op(process_sim, circuit, e, tmp_path)
+    config = circuit_config("opamp", array=array, dc_gain=1e3)
+    circuit = compile_core(core, config, np.random.default_rng(3))
+    z = simulate_op(process_sim, core, config, e, tmp_path, seed=3)
     pred = predict_equilibrium(circuit, e)
     assert np.abs(z - pred.z).max() < 1e-8
     assert np.abs(z - core.equilibrium(e)).max() > 1e-3  # the non-idealities are visible

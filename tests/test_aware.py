@@ -5,29 +5,30 @@ import numpy as np
 import pytest
 import torch
 
-from codesign.aware import HardwareModel
-from codesign.baselines import deq_parameter_count, new_mlp, parameter_count
-from codesign.circuit.compile import compile_core
+from codesign.calibration.refit import refit
+from codesign.chip.chip import Chip
 from codesign.circuit.config import ArrayConfig, circuit_config
 from codesign.deq import DEQConfig, random_core
 from codesign.loop.energy import energy_table, solve_macs
-from codesign.loop.recalibrate import recalibrate
+from codesign.loop.results import DigitalSolve
 from codesign.loop.robustness import SweepPoint
-from codesign.proxy.crossbar import from_circuit
 from codesign.proxy.model import CircuitProxy
 from codesign.proxy.params import default_params_path, ideal_params, load_params, nominal_params
 from codesign.tasks import get_task
-from codesign.tasks.base import Task
-from codesign.training import TrainConfig, evaluate, new_model, train_model
+from codesign.tasks.base import RegressionTask
+from codesign.tasks.physics import PROFILE
+from codesign.training.aware import HardwareModel
+from codesign.training.baselines import deq_parameter_count, new_mlp, parameter_count
+from codesign.training.train import TrainConfig, evaluate, new_model, train_model
 
 
-def small_task(rng, n_train=256, n_test=64) -> Task:
+def small_task(rng, n_train=256, n_test=64) -> RegressionTask:
     """A regression task with a known nonlinear map, y = tanh(A x)."""
     A = rng.normal(size=(3, 6)) / 2
     x = rng.normal(size=(n_train + n_test, 6)).astype(np.float32)
     y = np.tanh(x @ A.T).astype(np.float32)
-    return Task("toy", x[:n_train], y[:n_train], x[n_train:], y[n_train:], 0, "test",
-                kind="regression")
+    return RegressionTask("toy", x[:n_train], y[:n_train], x[n_train:], y[n_train:], "test",
+                          PROFILE)
 
 
 @pytest.fixture
@@ -80,13 +81,13 @@ def test_refit_recovers_a_known_neuron_shape(rng):
     config = circuit_config("opamp")
     true = nominal_params(config).replace(amplitude=0.95, slope=1.05, input_offset_fs=0.01)
     core = random_core(16, 8, 0.8, rng)
-    circuit = compile_core(core, config)
+    chip = Chip(core, config)
     e = rng.uniform(-1, 1, (64, 8))
-    proxy = CircuitProxy(true, circuit.v_fs)
+    proxy = CircuitProxy(true, chip.v_fs)
     with torch.no_grad():
-        x, z = proxy.equilibrium(from_circuit(circuit), torch.from_numpy(e))
-    fitted, info = recalibrate(nominal_params(config), circuit, e, z.numpy(), x.numpy())
-    assert info["residual_after_fs"] < 1e-2 * info["residual_before_fs"]
+        x, z = proxy.equilibrium(chip.effective, torch.from_numpy(e))
+    fitted, info = refit(nominal_params(config), chip, e, z.numpy(), x.numpy())
+    assert info.residual_after_fs < 1e-2 * info.residual_before_fs
     assert fitted.amplitude == pytest.approx(0.95, rel=2e-3)
     assert fitted.slope == pytest.approx(1.05, rel=2e-3)
 
@@ -113,7 +114,7 @@ def test_sweep_points_change_the_hardware():
 def test_energy_accounting():
     assert solve_macs(4, 2, 0) == 8
     assert solve_macs(4, 2, 1, memory=1) == 8 + 16 + 4 + 8
-    rows = energy_table(64, 48, {"energy_j": 1e-9}, {"iterations": 10})
+    rows = energy_table(64, 48, 1e-9, DigitalSolve(10, 0.0, 0.0, 1))
     assert rows[0]["pj_per_mac"] == pytest.approx(1e-9 / (64 * 112) * 1e12)
     cpu = rows[1]
     assert cpu["energy_j"] == pytest.approx(solve_macs(64, 48, 10) * 4.6e-12)

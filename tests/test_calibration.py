@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from codesign.calibration.calibrate import calibrate, plan
-from codesign.calibration.runner import Task, run_sweep
+from codesign.calibration.runner import SpiceJob, run_sweep
 from codesign.calibration.spec import load_spec
-from codesign.calibration.store import ResultStore
 from codesign.errors import InputError
+from codesign.simulator.store import ResultStore
 
 SMALL = """
 name = "small-{neuron}"
@@ -82,10 +82,10 @@ def test_low_gain_opamp_with_rails_is_fitted_tightly(tmp_path):
 
 def test_a_failing_job_is_recorded_and_the_sweep_goes_on(tmp_path):
     spec = load_spec(write_spec(tmp_path, "opamp"))
-    good = plan(spec).tasks[:2]
+    good = plan(spec).jobs[:2]
     deck = good[0].deck
     broken_deck = dataclasses.replace(deck, text=deck.text + "xbad 1 2 nosuchmodel\n")
-    broken = Task("broken", broken_deck, good[0].jobs, "op")
+    broken = SpiceJob("broken", broken_deck, good[0].jobs, "op")
     store = ResultStore(tmp_path / "store")
     stats = run_sweep(good + [broken], store, workers=2)
     assert stats.failed == ["broken"] and stats.ran == 2

@@ -5,14 +5,14 @@ import numpy as np
 import pytest
 import torch
 
-from codesign.checkpoint import (
+from codesign.deq import CoreWeights, DEQConfig, HybridDEQ, random_core
+from codesign.deq.checkpoint import (
     load_checkpoint,
     load_npz_core,
     load_source,
     save_checkpoint,
     save_npz_core,
 )
-from codesign.deq import CoreWeights, DEQConfig, HybridDEQ, random_core
 from codesign.errors import CheckpointError, InputError, UnstableCoreError
 
 

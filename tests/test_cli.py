@@ -9,9 +9,9 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from codesign.checkpoint import save_npz_core
 from codesign.cli import main
 from codesign.deq import random_core
+from codesign.deq.checkpoint import save_npz_core
 
 
 def run(*args: str, ok: bool = True):

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
+from codesign.chip.verify import VerifySettings, task_metric, verify_core
 from codesign.circuit import circuit_config
 from codesign.deq import DEQConfig
 from codesign.tasks import get_task
-from codesign.training import TrainConfig, new_model, train_model
-from codesign.verify import VerifySettings, add_task_metric, verify_core
+from codesign.training.train import TrainConfig, new_model, train_model
 
 
 @pytest.mark.slow
@@ -29,7 +29,6 @@ def test_digits_model_and_its_opamp_circuit(process_sim, tmp_path):
         with torch.no_grad():
             return model.decode(torch.from_numpy(z).float()).numpy()
 
-    add_task_metric(verified, task, decode, task.y_test[:200])
-    acc = verified.summary["accuracy"]
-    assert abs(acc["circuit"] - acc["digital"]) <= 0.005 and acc["agreement"] >= 0.99
-    assert verified.summary["model_error_fs"]["max"] < 1e-6
+    acc = task_metric(verified, task, decode, task.y_test[:200])
+    assert abs(acc.circuit - acc.digital) <= 0.005 and acc.agreement >= 0.99
+    assert verified.summary.model_error_fs.max < 1e-6

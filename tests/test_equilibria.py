@@ -8,10 +8,10 @@ lies within the contraction's bound."""
 import numpy as np
 import pytest
 
+from codesign.chip.verify import VerifySettings, verify_core
 from codesign.circuit import circuit_config, compile_core, predict_equilibrium
 from codesign.circuit.dynamics import settling_bound_s
 from codesign.deq import random_core
-from codesign.verify import VerifySettings, verify_core
 from tests.conftest import simulate_op
 
 TOL_FS = 1e-6
@@ -27,7 +27,7 @@ def grid_core(n: int, rho: float):
 @pytest.mark.parametrize("rho", [0.5, 0.9])
 def test_ideal_neurons_match_the_torch_fixed_point(process_sim, tmp_path, n, rho):
     core, e = grid_core(n, rho)
-    z = simulate_op(process_sim, compile_core(core, circuit_config("ideal")), e, tmp_path)
+    z = simulate_op(process_sim, core, circuit_config("ideal"), e, tmp_path)
     assert np.abs(z - core.equilibrium(e)).max() < TOL_FS
 
 
@@ -36,7 +36,7 @@ def test_ideal_neurons_match_the_torch_fixed_point(process_sim, tmp_path, n, rho
 def test_opamp_neurons_match_the_finite_gain_prediction(process_sim, tmp_path, n, rho):
     core, e = grid_core(n, rho)
     circuit = compile_core(core, circuit_config("opamp"))
-    z = simulate_op(process_sim, circuit, e, tmp_path)
+    z = simulate_op(process_sim, core, circuit_config("opamp"), e, tmp_path)
     assert np.abs(z - predict_equilibrium(circuit, e).z).max() < TOL_FS
     # and the prediction is not trivially the digital answer: finite gain moves it
     assert np.abs(z - core.equilibrium(e)).max() > 10 * TOL_FS
@@ -51,7 +51,7 @@ def test_low_gain_offset_and_rails_are_predicted(process_sim, tmp_path, rng, dc_
     circuit = compile_core(core, config)
     pred = predict_equilibrium(circuit, e)
     assert (np.abs(pred.x) >= 2.0 - 1e-9).any()  # at least one neuron sits on a rail
-    z = simulate_op(process_sim, circuit, e, tmp_path)
+    z = simulate_op(process_sim, core, config, e, tmp_path)
     assert np.abs(z - pred.z).max() < TOL_FS
 
 
@@ -68,7 +68,7 @@ def test_transient_from_reset_settles_within_the_contraction_bound(process_sim, 
     tr = result.transients
     assert (tr["final_error_fs"] < tol).all()  # settles to the .op equilibrium
     assert (tr["settling_time_s"] <= tr["settling_bound_s"]).all()
-    tau = result.summary["settling"]["tau_s"]
+    tau = result.summary.settling.tau_s
     unit_bound = settling_bound_s(tau, rho, 1.0, tol)  # tau ln(1/eps) / (1 - rho)
     assert (tr["settling_time_s"] <= unit_bound).all()
     assert (tr["settling_time_s"] > tau).all()  # and it is a real settling, not t = 0

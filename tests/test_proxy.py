@@ -10,6 +10,7 @@ import torch
 
 from codesign.circuit import compile_core, predict_equilibrium
 from codesign.circuit.config import ArrayConfig, circuit_config
+from codesign.circuit.mapping import quantize
 from codesign.deq import CoreWeights, random_core
 from codesign.errors import InputError
 from codesign.proxy import (
@@ -21,7 +22,6 @@ from codesign.proxy import (
     nominal_params,
     save_params,
 )
-from codesign.proxy.crossbar import quantize_ste
 
 
 def _weights(core):
@@ -70,7 +70,7 @@ def test_mismatch_draws_come_from_the_generator(rng):
 def test_quantization_passes_gradients_straight_through():
     config = circuit_config("opamp")
     g = torch.tensor([3e-6, 11e-6], dtype=torch.float64, requires_grad=True)
-    q = quantize_ste(g, config.mapping, 5)
+    q = quantize(g, config.mapping, 5, straight_through=True)
     q.sum().backward()
     assert torch.equal(g.grad, torch.ones(2, dtype=torch.float64))
     assert not torch.allclose(q, g)

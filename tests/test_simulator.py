@@ -15,7 +15,7 @@ from codesign.netlist.deck import make_jobs
 from codesign.netlist.spice import write_deck
 from codesign.simulator import find_ngspice, get_simulator
 from codesign.simulator.ngspice import error_lines
-from codesign.traces import integrate_until, op_state, supply_power, transient_metrics
+from codesign.simulator.traces import integrate_until, op_state, supply_power, transient_metrics
 from tests.conftest import simulate_op
 
 
@@ -23,7 +23,7 @@ def test_single_neuron_matches_its_scalar_fixed_point(simulator, tmp_path):
     w, u, b = 0.7, 0.9, -0.2
     core = CoreWeights(np.array([[w]]), np.array([[u]]), np.array([b]), "tanh")
     e = np.array([[-1.0], [-0.3], [0.2], [1.0]])
-    z = simulate_op(simulator, compile_core(core, circuit_config("ideal")), e, tmp_path)
+    z = simulate_op(simulator, core, circuit_config("ideal"), e, tmp_path)
     for k, (ek,) in enumerate(e):
         oracle = brentq(lambda z, ek=ek: z - math.tanh(w * z + u * ek + b), -1, 1, xtol=1e-15)
         assert z[k, 0] == pytest.approx(oracle, abs=1e-6)
@@ -32,16 +32,16 @@ def test_single_neuron_matches_its_scalar_fixed_point(simulator, tmp_path):
 def test_linear_core_solves_its_linear_system(simulator, tmp_path, rng):
     core = random_core(8, 3, 0.8, rng, activation="identity", input_scale=0.3)
     e = rng.uniform(-1, 1, (3, 3))
-    z = simulate_op(simulator, compile_core(core, circuit_config("ideal")), e, tmp_path)
+    z = simulate_op(simulator, core, circuit_config("ideal"), e, tmp_path)
     oracle = np.linalg.solve(np.eye(8) - core.W, (e @ core.U.T + core.b).T).T
     np.testing.assert_allclose(z, oracle, atol=1e-6)
 
 
 def test_backends_agree(process_sim, shared_sim, tmp_path, rng):
-    circuit = compile_core(random_core(16, 4, 0.9, rng), circuit_config("opamp"))
+    core = random_core(16, 4, 0.9, rng)
     e = rng.uniform(-1, 1, (5, 4))
-    a = simulate_op(process_sim, circuit, e, tmp_path / "p")
-    b = simulate_op(shared_sim, circuit, e, tmp_path / "s")
+    a = simulate_op(process_sim, core, circuit_config("opamp"), e, tmp_path / "p")
+    b = simulate_op(shared_sim, core, circuit_config("opamp"), e, tmp_path / "s")
     np.testing.assert_allclose(a, b, atol=1e-10)
 
 

@@ -47,7 +47,7 @@ def test_physics_task_is_seeded_and_nonlinear():
     lap = laplacian(8)
     linear = np.linalg.solve(lap, a.x_test.T.astype(float)).T
     assert relative_l2(linear, a.y_test).mean() > 0.2  # the cubic term matters
-    assert a.kind == "regression" and a.out_features == 64
+    assert a.metric.name == "relative L2 error" and a.out_features == 64
 
 
 def test_pendulum_step_is_gymnasiums_closed_form():

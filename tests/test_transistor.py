@@ -7,13 +7,11 @@ import math
 import numpy as np
 import pytest
 
+from codesign.chip.chip import Chip
 from codesign.circuit import compile_core
 from codesign.circuit.config import circuit_config
 from codesign.deq import CoreWeights
 from codesign.errors import InputError
-from codesign.netlist.deck import make_jobs
-from codesign.netlist.spice import write_deck
-from codesign.traces import op_state
 
 V_T = 8.617333262e-5 * 300.15  # thermal voltage at 27 C [V]
 ATTENUATION = 1e3 / (8.66e3 + 1e3)  # rb / (ra + rb) of cd_act_bjt_pair
@@ -24,11 +22,9 @@ def transfer(sim, area, run_dir):
     core = CoreWeights(np.zeros((1, 1)), np.ones((1, 1)), np.zeros(1), "tanh")
     circuit = compile_core(core, circuit_config("transistor"))
     circuit = dataclasses.replace(circuit, pair_area=np.array([area]))
-    deck = write_deck(circuit, klu=sim.info.klu)
     e = np.linspace(-0.9, 0.9, 19)[:, None]
-    results = {r.index: r for r in sim.run(deck, make_jobs(e), "op", run_dir)}
-    z, x = (np.array([op_state(results[k], deck)[i][0] for k in range(len(e))]) for i in (0, 1))
-    return x, z
+    run = Chip.from_circuit(core, circuit, sim).operating_points(e, run_dir)
+    return run.x[:, 0], run.z[:, 0]
 
 
 def test_pair_is_a_tanh_within_its_device_errors(process_sim, tmp_path):

@@ -15,14 +15,16 @@ from pathlib import Path
 import pandas as pd
 
 from codesign.calibration.data import ProbeData, load_probe
-from codesign.calibration.evaluate import mismatch_spread, residual_stats, settling_stats
 from codesign.calibration.fit import fit_dynamics, fit_static
-from codesign.calibration.probes import Probe, spec_probes, task_key
-from codesign.calibration.runner import SweepStats, Task, run_sweep
+from codesign.calibration.probes import Probe, Role, spec_probes
+from codesign.calibration.residuals import mismatch_spread, residual_stats, settling_stats
+from codesign.calibration.runner import JOB_TIMEOUT_S, NAN_OK, SpiceJob, SweepStats, run_sweep
 from codesign.calibration.spec import CalibrationSpec
-from codesign.calibration.store import ResultStore
+from codesign.errors import SimulationError
+from codesign.netlist.deck import Analysis
 from codesign.proxy.params import ProxyParams, ideal_params, nominal_params
 from codesign.simulator.ngspice import find_ngspice
+from codesign.simulator.store import ResultStore
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,24 +40,16 @@ class PointResult:
     timings: dict | None = None
 
 
-def probe_tasks(probes: list[Probe], klu: bool) -> list[Task]:
-    """One runner Task per probe, keyed by the content hash of its deck and jobs."""
-    tasks = []
-    for p in probes:
-        deck, jobs = p.deck(klu), p.jobs()
-        tasks.append(Task(task_key(deck, jobs, p.analysis), deck, tuple(jobs), p.analysis))
-    return tasks
-
-
-def _split(probes: list[Probe], tasks: list[Task], store: ResultStore) -> dict[str, list]:
+def _split(probes: list[Probe], jobs: list[SpiceJob], store: ResultStore) -> dict[str, list]:
     data: dict[str, list[ProbeData]] = {"fit": [], "fit_tran": [], "holdout": [],
                                         "holdout_tran": [], "mc": []}
-    for probe, task in zip(probes, tasks, strict=True):
-        if not store.has(task.key):
+    for probe, job in zip(probes, jobs, strict=True):
+        arrays = store.get(job.key)
+        if arrays is None:
             continue
-        role = "mc" if probe.role == "mc" else probe.role + ("_tran" if probe.analysis == "tran"
-                                                            else "")
-        data[role].append(load_probe(probe, task.key, store))
+        role = (probe.role.value if probe.role == Role.MC or probe.analysis == Analysis.OP
+                else f"{probe.role}_tran")
+        data[role].append(load_probe(probe, arrays))
     return data
 
 
@@ -93,6 +87,8 @@ def fit_point(index: int, settings: dict, data: dict, spec: CalibrationSpec) -> 
 
 @dataclass(frozen=True, eq=False)
 class Calibration:
+    """A spec's sweep and the fit of every grid point whose fit probes finished."""
+
     spec: CalibrationSpec
     points: list[PointResult]
     sweep: SweepStats
@@ -100,7 +96,15 @@ class Calibration:
 
     @property
     def base(self) -> PointResult:
-        return self.points[0]
+        """The base point (the spec's [circuit] alone): what ``codesign calibrate --out``
+        writes. SimulationError when its fit probes all failed: no other point stands in."""
+        for point in self.points:
+            if point.index == 0:
+                return point
+        raise SimulationError(
+            f"every fit probe of the base point of spec {self.spec.name!r} failed, so there are "
+            "no parameters to write; see the failed jobs' records in the store, fix the circuit "
+            "settings or raise --timeout, and re-run (finished jobs are kept)")
 
     def table(self) -> pd.DataFrame:
         """One row per grid point: swept settings, fitted parameters, held-out residuals."""
@@ -124,35 +128,35 @@ class Calibration:
 
 @dataclass(frozen=True, eq=False)
 class Plan:
-    """Every probe of a spec and its SPICE task (same order)."""
+    """Every probe of a spec and its SPICE job (same order)."""
 
     probes: list[Probe]
-    tasks: list[Task]
+    jobs: list[SpiceJob]
 
     @property
-    def jobs(self) -> int:
-        return len({t.key for t in self.tasks})
+    def unique_jobs(self) -> int:
+        return len({j.key for j in self.jobs})
 
 
 def plan(spec: CalibrationSpec) -> Plan:
-    """The probes and keyed SPICE tasks of ``spec`` (decks written for this ngspice's KLU)."""
-    probes = spec_probes(spec)
-    return Plan(probes, probe_tasks(probes, find_ngspice().klu))
+    """The probes and keyed SPICE jobs of ``spec`` (decks written for this ngspice's KLU)."""
+    probes = spec_probes(spec, find_ngspice().klu)
+    return Plan(probes, [p.spice_job() for p in probes])
 
 
 def calibrate(spec: CalibrationSpec, work_dir: Path, scheduler: str | None = None,
               workers: int | None = None, progress: Callable[[int], None] | None = None,
-              planned: Plan | None = None) -> Calibration:
+              planned: Plan | None = None, timeout_s: float = JOB_TIMEOUT_S) -> Calibration:
     """Run (or resume) the spec's SPICE sweep under ``work_dir`` and fit every grid point."""
     planned = planned or plan(spec)
-    probes, tasks = planned.probes, planned.tasks
-    store = ResultStore(Path(work_dir) / "store")
-    stats = run_sweep(tasks, store, scheduler, workers, progress)
+    store = ResultStore(Path(work_dir) / "store", nan_ok=NAN_OK)
+    stats = run_sweep(planned.jobs, store, scheduler, workers, progress, timeout_s)
     failed = {key: store.error(key) for key in stats.failed}
     points = []
     for index, settings in enumerate(spec.points()):
-        mine = [(p, t) for p, t in zip(probes, tasks, strict=True) if p.point == index]
-        data = _split([p for p, _ in mine], [t for _, t in mine], store)
+        mine = [(p, j) for p, j in zip(planned.probes, planned.jobs, strict=True)
+                if p.point == index]
+        data = _split([p for p, _ in mine], [j for _, j in mine], store)
         if data["fit"]:
             points.append(fit_point(index, settings, data, spec))
     return Calibration(spec, points, stats, failed)

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from codesign.calibration.probes import Probe
-from codesign.calibration.store import ResultStore
-from codesign.proxy.crossbar import EffectiveCore, from_circuit
+from codesign.proxy.crossbar import EffectiveCore
 
 
 @dataclass(frozen=True, eq=False)
@@ -28,11 +27,12 @@ class ProbeData:
     zt: torch.Tensor | None = None
     """(K, P, n) activations along the transient from reset."""
     settling_s: torch.Tensor | None = None
-    """(K,) SPICE settling time to 1e-4 FS [s]."""
+    """(K,) SPICE settling time to SETTLE_TOL_FS [s]."""
 
 
-def load_probe(probe: Probe, key: str, store: ResultStore) -> ProbeData:
-    arrays = {k: torch.from_numpy(v) for k, v in store.load(key).items()}
+def load_probe(probe: Probe, arrays: dict) -> ProbeData:
+    """A probe's stored arrays as tensors beside its chip instance."""
+    arrays = {k: torch.from_numpy(v) for k, v in arrays.items()}
     e = torch.from_numpy(probe.inputs)
-    return ProbeData(probe, from_circuit(probe.circuit), e, arrays["z"], arrays["x"],
+    return ProbeData(probe, probe.chip.effective, e, arrays["z"], arrays["x"],
                      arrays.get("t"), arrays.get("zt"), arrays.get("settling_s"))

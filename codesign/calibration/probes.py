@@ -9,18 +9,25 @@ from functools import cached_property
 
 import numpy as np
 
+from codesign.calibration.runner import SpiceJob
 from codesign.calibration.spec import CalibrationSpec, build_circuit
-from codesign.circuit.compile import compile_core
+from codesign.chip.chip import Chip
+from codesign.choices import Choice
 from codesign.circuit.config import CircuitConfig
-from codesign.circuit.description import CrossbarCircuit
-from codesign.circuit.dynamics import transient_stops_s
-from codesign.circuit.predict import predict_equilibrium
+from codesign.circuit.dynamics import SETTLE_TOL_FS, transient_stops_s
 from codesign.deq.weights import CoreWeights, random_core
-from codesign.netlist.deck import Deck, SampleJob, make_jobs
-from codesign.netlist.spice import batch_deck, write_deck
+from codesign.netlist.deck import Analysis, Deck, SampleJob, make_jobs
+from codesign.netlist.spice import batch_deck
 
-SETTLE_TOL_FS = 1e-4
-"""Settling tolerance of the probe transients [FS]."""
+
+class Role(Choice):
+    """What a probe's results are used for."""
+
+    FIT = "fit"
+    HOLDOUT = "holdout"
+    """Never fitted: the reported errors."""
+    MC = "mc"
+    """A Monte Carlo instance of a held-out core (the mismatch spread)."""
 
 
 @dataclass(frozen=True)
@@ -33,16 +40,20 @@ class Probe:
     n: int
     rho: float
     core_index: int
-    role: str
-    """fit, holdout or mc (a Monte Carlo instance of a held-out core)."""
+    role: Role
     instance: int
     samples: int
-    analysis: str
+    analysis: Analysis
     seed: int
+    klu: bool = False
+    """Whether the deck asks for KLU (the ngspice that runs it has it)."""
 
     @property
     def m(self) -> int:
         return max(1, self.n // 2)
+
+    def _seed(self, *extra: int) -> list[int]:
+        return [self.seed, self.n, int(self.rho * 1000), self.core_index, *extra]
 
     @cached_property
     def config(self) -> CircuitConfig:
@@ -50,38 +61,48 @@ class Probe:
 
     @cached_property
     def core(self) -> CoreWeights:
-        rng = np.random.default_rng([self.seed, self.n, int(self.rho * 1000), self.core_index])
-        return random_core(self.n, self.m, self.rho, rng)
+        return random_core(self.n, self.m, self.rho, np.random.default_rng(self._seed()))
 
     @cached_property
     def inputs(self) -> np.ndarray:
-        rng = np.random.default_rng([self.seed, self.n, int(self.rho * 1000), self.core_index, 1])
-        return rng.uniform(-1.0, 1.0, (self.samples, self.m))
+        return np.random.default_rng(self._seed(1)).uniform(-1.0, 1.0, (self.samples, self.m))
 
     @cached_property
-    def circuit(self) -> CrossbarCircuit:
-        rng = np.random.default_rng([self.seed, self.n, int(self.rho * 1000), self.core_index,
-                                     2, self.instance])
-        return compile_core(self.core, self.config, rng)
+    def chip(self) -> Chip:
+        """This probe's chip instance (its mismatch seeded by the core and the instance)."""
+        return Chip(self.core, self.config, self._seed(2, self.instance), klu=self.klu,
+                    title=f"codesign calibration probe {self.role}")
 
     def jobs(self) -> list[SampleJob]:
-        if self.analysis == "op":
+        if self.analysis == Analysis.OP:
             return make_jobs(self.inputs)
-        prediction = predict_equilibrium(self.circuit, self.inputs)
-        first, fallback = transient_stops_s(self.circuit, prediction, SETTLE_TOL_FS)
+        first, _ = transient_stops_s(self.chip.circuit, self.chip.prediction(self.inputs),
+                                     SETTLE_TOL_FS)
         # one length for all: the rigorous bound's fallback is long; 2x the estimate is ample
         return make_jobs(self.inputs, 2.0 * first)
 
-    def deck(self, klu: bool) -> Deck:
-        return write_deck(self.circuit, klu=klu, title=f"codesign calibration probe {self.role}")
+    def spice_job(self) -> SpiceJob:
+        deck, jobs = self.chip.deck, self.jobs()
+        return SpiceJob(job_key(deck, jobs, self.analysis), deck, tuple(jobs), self.analysis)
 
 
-def task_key(deck: Deck, jobs: list[SampleJob], analysis: str) -> str:
+def job_key(deck: Deck, jobs: list[SampleJob], analysis: str) -> str:
     """Content hash of a deck and every setting of its run (analyses, inputs, lengths)."""
     return hashlib.sha256(batch_deck(deck, jobs, analysis).encode()).hexdigest()[:24]
 
 
-def _point_probes(spec: CalibrationSpec, point: int, settings: dict) -> list[Probe]:
+def probes_per_point(spec: CalibrationSpec, settings: dict) -> int:
+    """How many probes (SPICE jobs) one grid point has, without building them."""
+    ps = spec.probes
+    sizes = 1 if "n" in settings else len(ps.sizes)
+    mismatch = float(settings.get("mismatch_sigma", 0)) > 0 or float(
+        settings.get("pair_mismatch_sigma", 0)) > 0
+    per_core = 1 + (1 if ps.transients else 0)
+    mc = ps.holdout_cores * ps.instances if mismatch and ps.instances > 1 else 0
+    return sizes * len(ps.rho) * ((ps.cores + ps.holdout_cores) * per_core + mc)
+
+
+def _point_probes(spec: CalibrationSpec, point: int, settings: dict, klu: bool) -> list[Probe]:
     ps = spec.probes
     frozen = tuple(sorted(settings.items()))
     sizes = (int(settings["n"]),) if "n" in settings else ps.sizes
@@ -91,19 +112,20 @@ def _point_probes(spec: CalibrationSpec, point: int, settings: dict) -> list[Pro
     for n in sizes:
         for rho in ps.rho:
             for c in range(ps.cores + ps.holdout_cores):
-                role = "fit" if c < ps.cores else "holdout"
+                role = Role.FIT if c < ps.cores else Role.HOLDOUT
                 common = dict(point=point, settings=frozen, n=n, rho=rho, core_index=c,
-                              role=role, instance=0, seed=ps.seed)
-                out.append(Probe(**common, samples=ps.samples, analysis="op"))
+                              role=role, instance=0, seed=ps.seed, klu=klu)
+                out.append(Probe(**common, samples=ps.samples, analysis=Analysis.OP))
                 if ps.transients:
-                    out.append(Probe(**common, samples=ps.transients, analysis="tran"))
-                if role == "holdout" and mismatch and ps.instances > 1:
-                    out += [Probe(**{**common, "role": "mc", "instance": k},
-                                  samples=min(ps.mc_samples, ps.samples), analysis="op")
+                    out.append(Probe(**common, samples=ps.transients, analysis=Analysis.TRAN))
+                if role == Role.HOLDOUT and mismatch and ps.instances > 1:
+                    out += [Probe(**{**common, "role": Role.MC, "instance": k},
+                                  samples=min(ps.mc_samples, ps.samples), analysis=Analysis.OP)
                             for k in range(1, ps.instances + 1)]
     return out
 
 
-def spec_probes(spec: CalibrationSpec) -> list[Probe]:
+def spec_probes(spec: CalibrationSpec, klu: bool = False) -> list[Probe]:
     """Every probe of every grid point of ``spec``."""
-    return [p for i, point in enumerate(spec.points()) for p in _point_probes(spec, i, point)]
+    return [p for i, point in enumerate(spec.points())
+            for p in _point_probes(spec, i, point, klu)]

@@ -1,9 +1,11 @@
 """Running many SPICE jobs: a local process pool by default, or a Dask cluster.
 
-A task is (key, deck, sample jobs, analysis). Finished tasks are skipped (their key is in the
-store), results are stored as each task finishes, and a task whose simulation fails is recorded
-with its error while the rest go on. Each task is one ``ngspice -b`` process, so the pool's
-workers are the unit of parallelism (toolchain.md: 2 processes on 2 cores, x1.95).
+A SpiceJob is (key, deck, sample jobs, analysis). Finished jobs are skipped (their key is in
+the store), results are stored as each job finishes, and a job whose simulation fails or
+returns anything but complete, finite results is recorded with its error (and its deck) while
+the rest go on. Each job is one ``ngspice -b`` process with a time-out, so the pool's workers
+are the unit of parallelism (2 processes on 2 cores: x1.95). Pool workers and their ngspice
+processes die with the sweep, even when it is killed with SIGKILL.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -20,25 +23,35 @@ from pathlib import Path
 
 import numpy as np
 
-from codesign.calibration.store import ResultStore
 from codesign.errors import CodesignError, InputError, SimulationError
 from codesign.netlist.deck import Deck, SampleJob
-from codesign.simulator.ngspice import NgspiceProcess
-from codesign.traces import op_state, transient_metrics
+from codesign.netlist.spice import batch_deck
+from codesign.simulator.ngspice import NgspiceProcess, die_with_parent
+from codesign.simulator.store import ResultStore, check_finite
+from codesign.simulator.traces import run_states
 
 TRACE_POINTS = 160
 """Transients are stored resampled onto this many uniform time points from the reset."""
 LOCAL_DASK = "local-dask"
-TASK_TIMEOUT_S = 300.0
-"""Wall-clock limit of one SPICE task [s]."""
+JOB_TIMEOUT_S = 300.0
+"""Default wall-clock limit of one SPICE job [s] (``--timeout``)."""
+NAN_OK = ("settling_s",)
+"""Stored arrays that may hold NaN: the settling time of a transient that did not settle."""
 
 
 @dataclass(frozen=True)
-class Task:
+class SpiceJob:
+    """One ngspice run: a deck, its samples and the analysis, keyed by their content hash."""
+
     key: str
     deck: Deck
     jobs: tuple[SampleJob, ...]
     analysis: str
+
+    @property
+    def text(self) -> str:
+        """The deck as ngspice runs it (for the error record)."""
+        return batch_deck(self.deck, list(self.jobs), self.analysis)
 
 
 @dataclass
@@ -58,59 +71,71 @@ class SweepStats:
         return self.ran / self.wall_s if self.wall_s > 0 else math.nan
 
 
-def _arrays(deck: Deck, results: dict, jobs: tuple[SampleJob, ...], analysis: str) -> dict:
-    ordered = [results[j.index] for j in jobs]
-    z, x = (np.stack(parts) for parts in zip(*(op_state(r, deck) for r in ordered), strict=True))
-    out = {"z": z, "x": x}
-    if analysis == "tran":
-        times, traces, settle = [], [], []
-        for r, z_op in zip(ordered, z, strict=True):
-            t = r.tran.time[1:]
+def _arrays(deck: Deck, states: dict, jobs: tuple[SampleJob, ...]) -> dict:
+    ordered = [states[j.index] for j in jobs]
+    out = {"z": np.stack([s.z for s in ordered]), "x": np.stack([s.x for s in ordered])}
+    if ordered[0].transient is not None:
+        times, traces = [], []
+        for state in ordered:
+            trace = state.result.tran
+            t = trace.time[1:]  # the first row is not exactly the initial condition
             grid = np.linspace(0.0, t[-1], TRACE_POINTS)
-            zt = np.stack([np.interp(grid, t, r.tran.vectors[v][1:]) for v in deck.z_vectors])
+            zt = np.stack([np.interp(grid, t, trace.vectors[v][1:]) for v in deck.z_vectors])
             times.append(grid)
             traces.append(zt.T / deck.v_fs)
-            settle.append(transient_metrics(r, deck, z_op, 1e-4).settling_time_s)
-        out.update(t=np.stack(times), zt=np.stack(traces), settling_s=np.array(settle))
+        out.update(t=np.stack(times), zt=np.stack(traces),
+                   settling_s=np.array([s.transient.settling_time_s for s in ordered]))
     return out
 
 
-def run_task(task: Task, timeout_s: float = TASK_TIMEOUT_S,
-             executable: str | None = None) -> dict[str, np.ndarray]:
-    """Simulate one task in one ngspice process (in a worker); arrays of its results. A task
-    still running after ``timeout_s`` fails (and is recorded as failed by the sweep)."""
-    sim = NgspiceProcess(executable, workers=1, timeout_s=timeout_s)
-    run_dir = Path(tempfile.mkdtemp(prefix=f"codesign-{task.key}-"))
-    results = {r.index: r for r in sim.run_chunk(task.deck, list(task.jobs), task.analysis,
-                                                 run_dir)}
-    arrays = _arrays(task.deck, results, task.jobs, task.analysis)
-    for path in sorted(run_dir.rglob("*"), reverse=True):
-        path.rmdir() if path.is_dir() else path.unlink()
-    run_dir.rmdir()
-    return arrays
+def run_job(job: SpiceJob, timeout_s: float = JOB_TIMEOUT_S,
+            executable: str | None = None) -> dict[str, np.ndarray]:
+    """Simulate one job in one ngspice process (in a worker); arrays of its results, checked
+    finite. A job still running after ``timeout_s`` is killed and fails."""
+    sim = NgspiceProcess(executable, timeout_s=timeout_s, pool_worker=True)
+    run_dir = Path(tempfile.mkdtemp(prefix=f"codesign-{job.key}-"))
+    try:
+        states = {s.index: s for s in run_states(sim, job.deck, list(job.jobs), job.analysis,
+                                                  run_dir, keep=True)}
+        arrays = _arrays(job.deck, states, job.jobs)
+        check_finite(arrays, NAN_OK)
+        return arrays
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def _record(exc: BaseException) -> dict:
     record = {"error": f"{type(exc).__name__}: {exc}"}
     if isinstance(exc, SimulationError):
         record.update(stdout=exc.stdout[-4000:], stderr=exc.stderr[-4000:],
-                      run_dir=str(exc.run_dir), command=exc.command)
+                      command=exc.command)
     return record
 
 
-def _pool_results(tasks: list[Task], workers: int) -> Iterator[tuple[Task, dict | BaseException]]:
+def _pool_worker() -> None:
+    """Pool worker start-up: die with the sweep, whatever kills it."""
+    die_with_parent()
+
+
+def _pool_results(jobs: list[SpiceJob], workers: int,
+                  timeout_s: float) -> Iterator[tuple[SpiceJob, dict | BaseException]]:
     # fork: workers only run ngspice and numpy (never torch), and need no importable __main__
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = {pool.submit(run_task, t): t for t in tasks}
-        for fut in as_completed(futures):
-            exc = fut.exception()
-            yield futures[fut], exc if exc is not None else fut.result()
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                             initializer=_pool_worker) as pool:
+        futures = {pool.submit(run_job, j, timeout_s): j for j in jobs}
+        try:
+            for fut in as_completed(futures):
+                exc = fut.exception()
+                yield futures[fut], exc if exc is not None else fut.result()
+        finally:
+            for fut in futures:
+                fut.cancel()
 
 
-def _dask_results(tasks: list[Task], scheduler: str,
-                  workers: int) -> Iterator[tuple[Task, dict | BaseException]]:
+def _dask_results(jobs: list[SpiceJob], scheduler: str, workers: int,
+                  timeout_s: float) -> Iterator[tuple[SpiceJob, dict | BaseException]]:
     try:
         from distributed import Client, LocalCluster
         from distributed import as_completed as dask_completed
@@ -125,12 +150,12 @@ def _dask_results(tasks: list[Task], scheduler: str,
     else:
         try:
             client = Client(scheduler, timeout=30)
-        except OSError as exc:
+        except (OSError, ValueError, TypeError) as exc:
             raise InputError(f"cannot reach the Dask scheduler at {scheduler} ({exc}); start one "
                              f"with `dask scheduler` or use --scheduler {LOCAL_DASK}") from None
     try:
-        futures = {client.submit(run_task, t, key=f"codesign-{t.key}", pure=False): t
-                   for t in tasks}
+        futures = {client.submit(run_job, j, timeout_s, key=f"codesign-{j.key}", pure=False): j
+                   for j in jobs}
         for fut in dask_completed(list(futures)):
             exc = fut.exception()
             yield futures[fut], exc if exc is not None else fut.result()
@@ -140,29 +165,29 @@ def _dask_results(tasks: list[Task], scheduler: str,
             cluster.close()
 
 
-def run_sweep(tasks: list[Task], store: ResultStore, scheduler: str | None = None,
-              workers: int | None = None,
-              progress: Callable[[int], None] | None = None) -> SweepStats:
-    """Run every task not in ``store`` yet; store each result (or error) as it finishes."""
+def run_sweep(jobs: list[SpiceJob], store: ResultStore, scheduler: str | None = None,
+              workers: int | None = None, progress: Callable[[int], None] | None = None,
+              timeout_s: float = JOB_TIMEOUT_S) -> SweepStats:
+    """Run every job not in ``store`` yet; store each result (or error) as it finishes."""
     start = time.perf_counter()
     workers = workers or os.cpu_count() or 1
-    unique = list({t.key: t for t in tasks}.values())
-    todo = [t for t in unique if not store.has(t.key)]
+    unique = list({j.key: j for j in jobs}.values())
+    todo = [j for j in unique if not store.has(j.key)]
     stats = SweepStats(total=len(unique), skipped=len(unique) - len(todo), workers=workers,
                        scheduler=scheduler or "pool")
     if progress and stats.skipped:
         progress(stats.skipped)
     if todo:
-        results = (_dask_results(todo, scheduler, workers) if scheduler
-                   else _pool_results(todo, workers))
-        for task, outcome in results:
+        results = (_dask_results(todo, scheduler, workers, timeout_s) if scheduler
+                   else _pool_results(todo, workers, timeout_s))
+        for job, outcome in results:
             if isinstance(outcome, BaseException):
-                if not isinstance(outcome, CodesignError | OSError | ValueError):
+                if not isinstance(outcome, CodesignError | OSError | ValueError | KeyError):
                     raise outcome
-                store.save_error(task.key, _record(outcome))
-                stats.failed.append(task.key)
+                store.save_error(job.key, _record(outcome), job.text)
+                stats.failed.append(job.key)
             else:
-                store.save(task.key, outcome)
+                store.save(job.key, outcome)
                 stats.ran += 1
             if progress:
                 progress(1)

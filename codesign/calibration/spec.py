@@ -16,8 +16,9 @@ parameters are what ``codesign calibrate --out`` writes.
 from __future__ import annotations
 
 import itertools
+import math
 import sys
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from codesign.circuit.config import (
@@ -26,7 +27,10 @@ from codesign.circuit.config import (
     MappingConfig,
     circuit_config,
 )
-from codesign.errors import InputError, check_keys
+from codesign.errors import InputError, SizeError
+from codesign.files import safe_name
+from codesign.limits import check_samples, check_size
+from codesign.schema import from_json
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -43,11 +47,30 @@ SETTINGS = ("neuron", "n", "rail_fs", *OPAMP_SETTINGS, *ARRAY_SETTINGS, *MAPPING
 size (replaces probes.sizes at that point)."""
 
 
+MAX_JOBS = 20_000
+"""SPICE jobs one spec may plan without --force."""
+
+
+def _check_types(settings: dict) -> None:
+    for key, value in settings.items():
+        if key == "neuron":
+            ok = isinstance(value, str)
+        elif key in ("n", "levels"):
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        else:
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if not ok:
+            raise InputError(f"circuit setting {key} = {value!r} has the wrong type; "
+                             f"{'a neuron level name' if key == 'neuron' else 'a number'} is "
+                             "needed")
+
+
 def build_circuit(settings: dict) -> CircuitConfig:
     """A CircuitConfig from flat settings (see SETTINGS)."""
     unknown = sorted(set(settings) - set(SETTINGS))
     if unknown:
         raise InputError(f"unknown circuit settings {unknown}; use any of: {', '.join(SETTINGS)}")
+    _check_types(settings)
     mapping = replace(MappingConfig(), **{k: settings[k] for k in MAPPING_SETTINGS
                                           if k in settings})
     amp = {OPAMP_SETTINGS[k]: float(settings[k]) for k in OPAMP_SETTINGS if k in settings}
@@ -84,8 +107,14 @@ class ProbeSpec:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        if not self.sizes or not self.rho:
+            raise InputError("probes need at least one size and one rho")
         if min(self.sizes) < 1 or self.cores < 1 or self.samples < 1:
             raise InputError("probes need sizes >= 1, cores >= 1 and samples >= 1")
+        if min(self.holdout_cores, self.instances, self.seed) < 0 or self.mc_samples < 1:
+            raise InputError("probes need holdout_cores, instances and seed >= 0 and "
+                             "mc_samples >= 1")
+        check_samples(self.samples)
         if not all(0 < r < 1 for r in self.rho):
             raise InputError(f"probe rho must lie in (0, 1), got {self.rho}")
         if not 0 <= self.transients <= self.samples:
@@ -108,6 +137,13 @@ class FitSpec:
     tran_lbfgs_steps: int = 60
     """L-BFGS iterations of the transient fit."""
 
+    def __post_init__(self) -> None:
+        steps = (self.adam_steps, self.lbfgs_steps, self.tran_steps, self.tran_lbfgs_steps)
+        if min(steps) < 0 or max(steps) > 100_000:
+            raise InputError("[fit] step counts must lie in [0, 100000]")
+        if not 0 < self.lr < 10:
+            raise InputError(f"[fit] lr must lie in (0, 10), got {self.lr}")
+
 
 @dataclass(frozen=True)
 class CalibrationSpec:
@@ -127,32 +163,74 @@ class CalibrationSpec:
         return [base] + [{**base, **point} for point in grid if point]
 
 
-def _section(data: dict, name: str, cls):
+def _table(data: dict, name: str) -> dict:
     table = data.get(name, {})
-    check_keys(table, (f.name for f in fields(cls)), f"[{name}]")
-    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in table.items()})
+    if not isinstance(table, dict):
+        raise InputError(f"[{name}] must be a table, got {type(table).__name__}")
+    return table
 
 
-def load_spec(path: Path) -> CalibrationSpec:
+def _text(data: dict, key: str, default: str) -> str:
+    value = data.get(key, default)
+    if not isinstance(value, str):
+        raise InputError(f"spec {key} must be a string, got {value!r}")
+    return value
+
+
+def _sweep(data: dict) -> dict:
+    sweep = _table(data, "sweep")
+    for key, values in sweep.items():
+        if not isinstance(values, list) or not values:
+            raise InputError(f"[sweep] {key} must be a non-empty list of values")
+    return sweep
+
+
+def planned_jobs(spec: CalibrationSpec) -> int:
+    """SPICE jobs of every grid point, counted without building them."""
+    from codesign.calibration.probes import probes_per_point
+
+    return sum(probes_per_point(spec, point) for point in spec.points())
+
+
+def _check_grid(spec: CalibrationSpec, force: bool) -> None:
+    points = math.prod(len(v) for v in spec.sweep.values())
+    if points > MAX_JOBS and not force:
+        raise SizeError(f"the sweep has {points:,} grid points; more than {MAX_JOBS:,} SPICE jobs "
+                        "without --force: sweep fewer values")
+
+
+def _check_size(spec: CalibrationSpec, force: bool) -> None:
+    sizes = {int(p["n"]) for p in spec.points() if "n" in p} | set(spec.probes.sizes)
+    for n in sizes:
+        check_size(n, max(1, n // 2), force=force)
+    jobs = planned_jobs(spec)
+    if jobs > MAX_JOBS and not force:
+        raise SizeError(f"the spec plans {jobs:,} SPICE jobs, more than the {MAX_JOBS:,} codesign "
+                        "runs without --force; use fewer grid points, cores or instances")
+
+
+def load_spec(path: Path, force: bool = False) -> CalibrationSpec:
     """Read and check a calibration spec; every problem is an InputError naming the fix."""
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text())
     except OSError as exc:
-        raise InputError(f"cannot read spec {path} ({exc.strerror})") from None
+        raise InputError(f"cannot read spec {path} ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise InputError(f"spec {path} is not a text file; pass a TOML spec") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"spec {path} is not valid TOML ({exc})") from None
     unknown = sorted(set(data) - {"name", "description", "circuit", "probes", "sweep", "fit"})
     if unknown:
         raise InputError(f"spec {path}: unknown tables or keys {unknown}")
-    sweep = data.get("sweep", {})
-    for key, values in sweep.items():
-        if not isinstance(values, list) or not values:
-            raise InputError(f"[sweep] {key} must be a non-empty list of values")
     spec = CalibrationSpec(
-        name=str(data.get("name", path.stem)), circuit=dict(data.get("circuit", {})),
-        probes=_section(data, "probes", ProbeSpec), sweep=sweep,
-        fit=_section(data, "fit", FitSpec), description=str(data.get("description", "")))
+        name=safe_name(_text(data, "name", path.stem), "spec name"),
+        circuit=dict(_table(data, "circuit")),
+        probes=from_json(ProbeSpec, _table(data, "probes"), "[probes]"), sweep=_sweep(data),
+        fit=from_json(FitSpec, _table(data, "fit"), "[fit]"),
+        description=_text(data, "description", ""))
+    _check_grid(spec, force)
     for point in spec.points():
         build_circuit(point)  # every grid point must be a valid circuit before anything runs
+    _check_size(spec, force)
     return spec

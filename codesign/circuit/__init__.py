@@ -1,32 +1,28 @@
-"""The circuit stage: configs, the compiler and the circuit-level equilibrium prediction."""
+"""The circuit stage: configs, the one weight -> conductance mapping, the compiler, size
+estimates and the circuit-level equilibrium prediction."""
 
-from codesign.circuit.compile import compile_core
-from codesign.circuit.config import (
-    IDEAL_OPAMP,
-    NEURON_LEVELS,
-    CircuitConfig,
-    MappingConfig,
-    NeuronConfig,
-    OpAmpParams,
-    SupplyConfig,
-    circuit_config,
-    get_neuron,
-)
-from codesign.circuit.description import CrossbarCircuit
-from codesign.circuit.predict import CircuitPrediction, predict_equilibrium
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "IDEAL_OPAMP",
-    "NEURON_LEVELS",
-    "CircuitConfig",
-    "CircuitPrediction",
-    "CrossbarCircuit",
-    "MappingConfig",
-    "NeuronConfig",
-    "OpAmpParams",
-    "SupplyConfig",
-    "circuit_config",
-    "compile_core",
-    "get_neuron",
-    "predict_equilibrium",
-]
+from codesign._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from codesign.circuit.compile import compile_core
+    from codesign.circuit.config import (
+        IDEAL_OPAMP,
+        NEURON_LEVELS,
+        ActivationCircuit,
+        ArrayConfig,
+        CircuitConfig,
+        MappingConfig,
+        MappingMode,
+        NeuronConfig,
+        OpAmpParams,
+        SupplyConfig,
+        circuit_config,
+        get_neuron,
+    )
+    from codesign.circuit.description import CrossbarCircuit
+    from codesign.circuit.dynamics import SETTLE_TOL_FS
+    from codesign.circuit.predict import CircuitPrediction, predict_equilibrium
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, __file__)

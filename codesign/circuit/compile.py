@@ -3,56 +3,26 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 
-from codesign.circuit.config import ArrayConfig, CircuitConfig, MappingConfig
+from codesign.circuit.config import ActivationCircuit, CircuitConfig
 from codesign.circuit.description import CrossbarCircuit
+from codesign.circuit.mapping import map_weights, program
 from codesign.deq.weights import CoreWeights
 from codesign.errors import InputError
 
 
-def row_scales(W: np.ndarray, U: np.ndarray, b: np.ndarray, per_row: bool) -> np.ndarray:
-    """(n,) the largest |weight| of each row (or of the whole core) over [W U b]."""
-    full = np.abs(np.concatenate([W, U, b[:, None]], axis=1))
-    scale = full.max(1) if per_row else np.full(W.shape[0], full.max())
-    return np.where(scale > 0, scale, 1.0)
-
-
-def split_signed(
-    w: np.ndarray, gf: np.ndarray, mapping: MappingConfig
-) -> tuple[np.ndarray, np.ndarray]:
-    """Conductance pair (G_plus, G_minus) with (G_plus - G_minus) / gf = w, per row gf."""
-    gf = gf.reshape((-1,) + (1,) * (w.ndim - 1))
-    pos = np.maximum(w, 0.0) * gf
-    neg = np.maximum(-w, 0.0) * gf
-    if mapping.mode == "differential":
-        return pos + mapping.g_min_s, neg + mapping.g_min_s
-    return pos, neg
-
-
-def quantize(g: np.ndarray, mapping: MappingConfig, levels: int) -> np.ndarray:
-    """Round every existing device (g > 0) to the nearest of ``levels`` evenly spaced
-    conductances over the window (the window's low end is 0 in single mode)."""
-    if levels == 0:
-        return g
-    low = mapping.g_min_s if mapping.mode == "differential" else 0.0
-    step = (mapping.g_max_s - low) / (levels - 1)
-    rounded = low + np.round((g - low) / step) * step
-    return np.where(g > 0, rounded, 0.0)
-
-
-def program(g: np.ndarray, mapping: MappingConfig, array: ArrayConfig,
-            rng: np.random.Generator | None) -> np.ndarray:
-    """Target conductances -> programmed ones: quantized, then a relative programming error
-    per device (clipped at 0: a device cannot go negative)."""
-    g = quantize(g, mapping, array.levels)
-    if array.mismatch_sigma > 0:
-        g = np.where(g > 0, g * (1.0 + array.mismatch_sigma * rng.standard_normal(g.shape)), 0)
-        g = np.maximum(g, 0.0)
-    return g
+def _programming_noise(rng: np.random.Generator, n: int, m: int) -> tuple[np.ndarray, ...]:
+    """Standard normal draws for every device, drawn block by block (W+, W-, U+, U-, b+, b-),
+    laid out as the rows [W | U | b] of the plus and of the minus cells."""
+    w_p, w_m, u_p, u_m, b_p, b_m = (rng.standard_normal(shape) for shape in
+                                    ((n, n), (n, n), (n, m), (n, m), (n,), (n,)))
+    return (np.concatenate([w_p, u_p, b_p[:, None]], axis=1),
+            np.concatenate([w_m, u_m, b_m[:, None]], axis=1))
 
 
 def _pair_area(n: int, config: CircuitConfig, rng: np.random.Generator | None):
-    if config.neuron.activation_circuit != "bjt_pair":
+    if config.neuron.activation_circuit != ActivationCircuit.BJT_PAIR:
         return None
     sigma = config.neuron.pair_mismatch_sigma
     noise = rng.standard_normal((n, 2)) if sigma > 0 else np.zeros((n, 2))
@@ -60,7 +30,8 @@ def _pair_area(n: int, config: CircuitConfig, rng: np.random.Generator | None):
 
 
 def _check(core: CoreWeights, config: CircuitConfig, rng) -> None:
-    if config.neuron.activation_circuit == "bjt_pair" and core.activation != "tanh":
+    pair = config.neuron.activation_circuit == ActivationCircuit.BJT_PAIR
+    if pair and core.activation != "tanh":
         raise InputError(f"the {config.neuron.level} neuron (a BJT differential pair) realises "
                          f"tanh only, the core uses {core.activation!r}; use --neuron opamp")
     random = config.array.mismatch_sigma > 0 or config.neuron.pair_mismatch_sigma > 0
@@ -78,25 +49,26 @@ def compile_core(core: CoreWeights, config: CircuitConfig,
     ``rng`` (required when a mismatch sigma is set), as are bjt_pair area mismatches.
     """
     _check(core, config, rng)
-    mapping = config.mapping
-    span = mapping.g_max_s - (mapping.g_min_s if mapping.mode == "differential" else 0.0)
-    gf = span / row_scales(core.W, core.U, core.b, mapping.per_row)
-    g_w, g_u, g_b = (
-        tuple(program(g, mapping, config.array, rng) for g in split_signed(w, gf, mapping))
-        for w in (core.W, core.U, core.b)
-    )
+    n, m = core.n, core.m
+    full = torch.from_numpy(np.concatenate([core.W, core.U, core.b[:, None]], axis=1))
+    plus, minus, gf = map_weights(full, config.mapping, config.array)
+    sigma = config.array.mismatch_sigma
+    if sigma > 0:
+        noise_plus, noise_minus = _programming_noise(rng, n, m)
+        plus = program(plus, sigma, torch.from_numpy(noise_plus))
+        minus = program(minus, sigma, torch.from_numpy(noise_minus))
+    plus, minus, gf = plus.numpy(), minus.numpy(), gf.numpy()
+    w, u, b = slice(0, n), slice(n, n + m), n + m
+    cells = {f"g_{name}_{side}": np.ascontiguousarray(g[:, cols])
+             for name, cols in (("w", w), ("u", u), ("b", b))
+             for side, g in (("plus", plus), ("minus", minus))}
     return CrossbarCircuit(
         config=config,
         activation=core.activation,
         g_feedback=gf,
         c_feedback=gf * config.neuron.tau_s,
-        g_w_plus=g_w[0],
-        g_w_minus=g_w[1],
-        g_u_plus=g_u[0],
-        g_u_minus=g_u[1],
-        g_b_plus=g_b[0],
-        g_b_minus=g_b[1],
-        offset_v=np.full(core.n, config.neuron.opamp.offset_v),
+        **cells,
+        offset_v=np.full(n, config.neuron.opamp.offset_v),
         weights_sha256=core.sha256(),
-        pair_area=_pair_area(core.n, config, rng),
+        pair_area=_pair_area(n, config, rng),
     )

@@ -8,7 +8,32 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field, replace
 
+from codesign.choices import Choice
 from codesign.errors import InputError, lookup
+
+
+def _finite(value: float, what: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InputError(f"{what} must be a finite number, got {value!r}")
+
+
+class MappingMode(Choice):
+    """How a signed weight becomes conductances (see MappingConfig)."""
+
+    DIFFERENTIAL = "differential"
+    SINGLE = "single"
+
+
+class ActivationCircuit(Choice):
+    """What realises a neuron's activation phi."""
+
+    BEHAVIOURAL = "behavioural"
+    """A B-source computing phi exactly."""
+    BJT_PAIR = "bjt_pair"
+    """A BJT differential pair (tanh only)."""
+
+
+IDEAL_MODEL = "cd_opamp_ideal"
 
 
 @dataclass(frozen=True)
@@ -31,18 +56,26 @@ class OpAmpParams:
     """Lowest output voltage [V]."""
 
     def __post_init__(self) -> None:
+        for name in ("dc_gain", "offset_v", "quiescent_a"):
+            _finite(getattr(self, name), f"op-amp {name}")
         if not self.dc_gain > 0:
             raise InputError(f"op-amp dc_gain must be > 0 V/V, got {self.dc_gain}")
         if not self.gbw_hz > 0:
             raise InputError(f"op-amp gbw_hz must be > 0 Hz, got {self.gbw_hz}")
+        if self.quiescent_a < 0:
+            raise InputError(f"op-amp quiescent_a must be >= 0 A, got {self.quiescent_a}")
         if not self.rail_low_v < 0 < self.rail_high_v:
             raise InputError(
                 f"op-amp rails must straddle 0 V, got [{self.rail_low_v}, {self.rail_high_v}]"
             )
+        if self.model != IDEAL_MODEL and not all(
+                math.isfinite(v) for v in (self.gbw_hz, self.rail_low_v, self.rail_high_v)):
+            raise InputError(f"op-amp {self.model} needs a finite gbw_hz and rails; only "
+                             f"{IDEAL_MODEL} has none")
 
 
 IDEAL_OPAMP = OpAmpParams(
-    model="cd_opamp_ideal",
+    model=IDEAL_MODEL,
     dc_gain=1e9,
     gbw_hz=math.inf,
     offset_v=0.0,
@@ -50,9 +83,6 @@ IDEAL_OPAMP = OpAmpParams(
     rail_high_v=math.inf,
     rail_low_v=-math.inf,
 )
-
-
-ACTIVATION_CIRCUITS = ("behavioural", "bjt_pair")
 
 
 @dataclass(frozen=True)
@@ -64,17 +94,18 @@ class NeuronConfig:
     opamp: OpAmpParams
     tau_s: float = 100e-9
     """Neuron time constant Rf * Cf [s]; Cf is sized per row to give it."""
-    activation_circuit: str = "behavioural"
+    activation_circuit: ActivationCircuit = ActivationCircuit.BEHAVIOURAL
     """behavioural (a B-source phi, exact) or bjt_pair (a BJT differential pair, tanh only)."""
     pair_mismatch_sigma: float = 0.0
     """Relative sigma of each pair transistor's emitter area (bjt_pair only; seeded at compile)."""
 
     def __post_init__(self) -> None:
+        _finite(self.tau_s, "neuron tau_s")
+        _finite(self.pair_mismatch_sigma, "pair_mismatch_sigma")
         if not self.tau_s > 0:
             raise InputError(f"neuron tau_s must be > 0 s, got {self.tau_s}")
-        if self.activation_circuit not in ACTIVATION_CIRCUITS:
-            raise InputError(f"activation_circuit must be one of {ACTIVATION_CIRCUITS}, "
-                             f"got {self.activation_circuit!r}")
+        object.__setattr__(self, "activation_circuit", ActivationCircuit.parse(
+            self.activation_circuit, "activation circuit"))
         if not 0 <= self.pair_mismatch_sigma < 0.5:
             raise InputError(f"pair_mismatch_sigma must lie in [0, 0.5), got "
                              f"{self.pair_mismatch_sigma}")
@@ -87,7 +118,8 @@ class NeuronConfig:
 NEURON_LEVELS: dict[str, NeuronConfig] = {
     "ideal": NeuronConfig("ideal", IDEAL_OPAMP),
     "opamp": NeuronConfig("opamp", OpAmpParams()),
-    "transistor": NeuronConfig("transistor", OpAmpParams(), activation_circuit="bjt_pair"),
+    "transistor": NeuronConfig("transistor", OpAmpParams(),
+                               activation_circuit=ActivationCircuit.BJT_PAIR),
 }
 
 
@@ -113,20 +145,23 @@ class MappingConfig:
     """Highest programmable conductance [S] (PCM-like, after aihwkit's 25 uS)."""
     v_fs: float = 0.5
     """Voltage full scale [V]: a value of 1.0 (activation, input, bias) is v_fs volts."""
-    mode: str = "differential"
+    mode: MappingMode = MappingMode.DIFFERENTIAL
     """differential or single (see the class docstring)."""
     per_row: bool = True
     """Scale each row to use the whole window (per-row feedback conductance G_f,i)."""
 
     def __post_init__(self) -> None:
+        for name in ("g_min_s", "g_max_s", "v_fs"):
+            _finite(getattr(self, name), name)
         if not 0 <= self.g_min_s < self.g_max_s:
             raise InputError(
                 f"need 0 <= g_min_s < g_max_s, got [{self.g_min_s}, {self.g_max_s}] S"
             )
         if not self.v_fs > 0:
             raise InputError(f"v_fs must be > 0 V, got {self.v_fs}")
-        if self.mode not in ("differential", "single"):
-            raise InputError(f"mapping mode must be differential or single, got {self.mode!r}")
+        if not isinstance(self.per_row, bool):
+            raise InputError(f"per_row must be true or false, got {self.per_row!r}")
+        object.__setattr__(self, "mode", MappingMode.parse(self.mode, "mapping mode"))
 
 
 @dataclass(frozen=True)
@@ -141,6 +176,10 @@ class ArrayConfig:
     """Wire resistance of the summing (row) line per cell pitch [Ohm] (0: ideal wires)."""
 
     def __post_init__(self) -> None:
+        if isinstance(self.levels, bool) or not isinstance(self.levels, int):
+            raise InputError(f"levels must be a whole number, got {self.levels!r}")
+        _finite(self.mismatch_sigma, "mismatch_sigma")
+        _finite(self.line_ohm, "line_ohm")
         if self.levels == 1 or self.levels < 0:
             raise InputError(f"levels must be 0 (continuous) or >= 2, got {self.levels}")
         if not 0 <= self.mismatch_sigma < 0.5:
@@ -157,6 +196,12 @@ class SupplyConfig:
     vss_v: float = -1.65
     input_vdd_v: float = 1.65
     input_vss_v: float = -1.65
+
+    def __post_init__(self) -> None:
+        for name in ("vdd_v", "vss_v", "input_vdd_v", "input_vss_v"):
+            _finite(getattr(self, name), f"supply {name}")
+        if not (self.vss_v < 0 < self.vdd_v and self.input_vss_v < 0 < self.input_vdd_v):
+            raise InputError("supplies must straddle 0 V (vss_v < 0 < vdd_v, and the inputs')")
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,10 @@ from codesign.circuit.description import CrossbarCircuit
 from codesign.circuit.predict import CircuitPrediction
 from codesign.deq.activations import SLOPES
 
+SETTLE_TOL_FS = 1e-4
+"""The default settling tolerance, a fraction of full scale: a transient has settled when every
+activation stays within it of its operating point."""
+
 
 def settling_bound_s(tau_s: float, rho: float, distance_fs: float, tol_fs: float) -> float:
     """tau ln(distance / tol) / (1 - rho) [s]; inf when rho >= 1."""

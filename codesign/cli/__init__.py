@@ -1,9 +1,15 @@
-"""The ``codesign`` command line: a thin layer over the library.
+"""The ``codesign`` command line: a thin layer over the library (codesign's public API).
 
-Every CodesignError becomes a one-line ``Error: ...`` and exit status 2, without a traceback.
+Every CodesignError, and any OSError (an unwritable folder, a full disk), becomes a one-line
+``Error: ...`` and exit status 2, without a traceback. SIGTERM stops a command the way Ctrl-C
+does: the ngspice processes it started are killed and what is finished stays on disk. Command
+modules import the library inside their functions, so ``codesign --help`` stays light.
 """
 
 from __future__ import annotations
+
+import signal
+import sys
 
 import click
 
@@ -17,14 +23,28 @@ class UserError(click.ClickException):
     exit_code = 2
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
 class CodesignGroup(click.Group):
-    """Turns CodesignError from any command into UserError."""
+    """Turns CodesignError and OSError from any command into UserError."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except CodesignError as exc:
-            raise UserError(str(exc)) from None
+            raise UserError(_one_line(exc)) from None
+        except OSError as exc:
+            where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+            raise UserError(f"{exc.strerror or exc}{where}; check the path, its permissions "
+                            "and the free disk space") from None
+        except MemoryError:
+            raise UserError("out of memory; use a smaller core or fewer samples") from None
+
+
+def _terminate(signum, frame) -> None:
+    sys.exit(128 + signum)
 
 
 @click.group(cls=CodesignGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -40,6 +60,8 @@ def main() -> None:
       codesign calibrate --spec calibration/transistor.toml --out calibration/transistor.json
       codesign loop --task digits --out runs/loop-digits     # ends with the report's path
     """
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminate)
 
 
 def _register() -> None:

@@ -5,13 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import torch
 
 from codesign.cli import options
-from codesign.errors import NgspiceNotFoundError
-from codesign.export import export_core
-from codesign.simulator.ngspice import find_ngspice
-from codesign.tasks import get_task
 
 
 @click.command()
@@ -25,9 +20,11 @@ from codesign.tasks import get_task
 @options.array_options
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the device mismatch (with --mismatch).")
+@options.timeout_option(30.0, "`ngspice -v` (to learn whether it has KLU)")
 @options.unstable_option
+@options.force_option
 def export(source, neuron, dc_gain, gbw, offset, out, levels, mismatch, line_ohm, seed,
-           allow_unstable) -> None:
+           timeout_s, allow_unstable, force) -> None:
     """Compile the equilibrium core of SOURCE to an ngspice crossbar/op-amp netlist.
 
     SOURCE is a checkpoint from `codesign train`, or a bare core .npz with arrays W (n x n),
@@ -40,19 +37,24 @@ def export(source, neuron, dc_gain, gbw, offset, out, levels, mismatch, line_ohm
       codesign export runs/digits.pt --neuron opamp --out runs/netlist
       codesign export core.npz --neuron ideal --out runs/core-ideal
     """
-    core, ckpt = options.load_checked_source(source, allow_unstable)
+    from codesign.chip.chip import Chip
+    from codesign.errors import NgspiceNotFoundError
+    from codesign.simulator.ngspice import find_ngspice
+    from codesign.tasks import get_task
+    from codesign.training.train import encode
+
+    core, ckpt = options.load_checked_source(source, allow_unstable, force)
     config = options.circuit_from_options(neuron, dc_gain, gbw, offset, levels, mismatch,
                                           line_ohm)
     inputs = None
     if ckpt is not None and ckpt.task:
-        x = get_task(ckpt.task).x_test[:1]
-        inputs = ckpt.model.encode(torch.from_numpy(x)).detach().double().numpy()
+        inputs = encode(ckpt.model, get_task(ckpt.task).x_test[:1])
     try:
-        ngspice = find_ngspice()
+        ngspice = find_ngspice(timeout_s=timeout_s)
     except NgspiceNotFoundError:
         ngspice = None
-    manifest = export_core(core, config, out, ngspice=ngspice, inputs=inputs, source=str(source),
-                           seed=seed)
+    chip = Chip(core, config, seed, klu=bool(ngspice and ngspice.klu), force=force)
+    manifest = chip.export(out, ngspice=ngspice, inputs=inputs, source=str(source))
     elements = manifest["elements"]
     click.echo(
         f"core n={core.n} m={core.m} ({core.activation}), ||W||_2 = {core.spectral_norm:.3f}: "

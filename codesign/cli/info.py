@@ -1,25 +1,33 @@
-"""codesign info: what this installation runs on."""
+"""codesign info: what this installation runs on (without importing torch)."""
 
 from __future__ import annotations
 
-import click
-import torch
+from importlib import metadata
 
-from codesign import __version__
-from codesign.circuit.config import NEURON_LEVELS
-from codesign.errors import CodesignError
-from codesign.netlist.library import library_dir
-from codesign.proxy.params import default_params_path, library_sha256, load_params
-from codesign.simulator.ngspice import find_ngspice
+import click
+
+from codesign.cli import options
 
 
 @click.command()
-def info() -> None:
+@options.timeout_option(30.0, "`ngspice -v`")
+def info(timeout_s: float) -> None:
     """Show the versions in use: codesign, torch, ngspice (and KLU), the model libraries."""
-    click.echo(f"codesign {__version__}, torch {torch.__version__}")
+    from codesign import __version__
+    from codesign.circuit.config import NEURON_LEVELS
+    from codesign.errors import CodesignError
+    from codesign.netlist.library import library_dir
+    from codesign.proxy.params import default_params_path, library_sha256, load_params
+    from codesign.simulator.ngspice import find_ngspice
+
+    try:
+        torch = metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        torch = "not installed"
+    click.echo(f"codesign {__version__}, torch {torch}")
     click.echo(f"SPICE model libraries: {library_dir()}")
     try:
-        ng = find_ngspice()
+        ng = find_ngspice(timeout_s=timeout_s)
         click.echo(f"ngspice {ng.version} at {ng.executable}, KLU {'yes' if ng.klu else 'no'}")
     except CodesignError as exc:
         click.echo(f"ngspice: {exc}")

@@ -5,18 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import pandas as pd
-import torch
 
 from codesign.circuit.config import NEURON_LEVELS
 from codesign.cli import options
-from codesign.loop.profiles import PROFILES
-from codesign.loop.run import LoopSettings
-from codesign.simulator import get_simulator
+from codesign.tasks import TASKS
 
 
 @click.command()
-@click.option("--task", type=click.Choice(list(PROFILES)), default="control", show_default=True,
+@click.option("--task", type=click.Choice(list(TASKS)), default="control", show_default=True,
               help="control (Pendulum-v1 balance), physics (nonlinear PDE steady states) or "
                    "digits (classification).")
 @click.option("--neuron", type=click.Choice(list(NEURON_LEVELS)), default="transistor",
@@ -43,12 +39,15 @@ from codesign.simulator import get_simulator
               help="After the rounds: seeds, robustness curves, energy and latency.")
 @options.backend_option
 @options.workers_option
+@options.timeout_option(600.0)
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
               help="torch CPU threads (ngspice uses the cores meanwhile).")
 def loop(task, neuron, rounds, out, mismatch, levels, chip_seed, seeds, samples, params_path,
-         evaluate, backend, workers, threads) -> None:
+         evaluate, backend, workers, timeout_s, threads) -> None:
     """Train through the calibrated proxy, verify in SPICE, re-calibrate, repeat; then
     compare with digital baselines and write the report.
+
+    OUT/run.json says "complete" only once every result and the report are written.
 
     \b
     Examples:
@@ -56,19 +55,15 @@ def loop(task, neuron, rounds, out, mismatch, levels, chip_seed, seeds, samples,
       codesign loop --task control --out runs/loop-control
       codesign loop --task physics --out runs/loop-physics
     """
+    import torch
+
     from codesign.loop.pipeline import run_loop
-    from codesign.report import acceptance, write_report
+    from codesign.loop.results import LoopSettings
 
     torch.set_num_threads(threads)
     settings = LoopSettings(
         task=task, neuron=neuron, rounds=rounds, mismatch_sigma=mismatch, levels=levels,
         chip_seed=chip_seed, params_path=str(params_path or ""), evaluate=evaluate,
         seeds=seeds or 0, verify_samples=samples or 0)
-    simulator = get_simulator(backend, **({"workers": workers} if workers else {}))
-    summary = run_loop(settings, out, simulator, click.echo)
-    seeds = out / "seeds.csv"
-    for item in acceptance(summary, pd.read_csv(seeds) if seeds.is_file() else None):
-        click.echo(f"{'met' if item['met'] else 'MISSED'}: {item['item']}: {item['value']} "
-                   f"(target {item['target']})")
-    for path in write_report(out):
-        click.echo(f"wrote {path}")
+    simulator = options.simulator_from_options(backend, workers, timeout_s)
+    run_loop(settings, out, simulator, click.echo)

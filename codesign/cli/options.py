@@ -1,4 +1,5 @@
-"""Options shared by several commands, and the helpers that turn them into library objects."""
+"""Options shared by several commands, and the helpers that turn them into library objects.
+Light on purpose: nothing here imports torch (``codesign --help`` must start fast)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,7 @@ from pathlib import Path
 
 import click
 
-from codesign.checkpoint import Checkpoint, load_source
 from codesign.circuit.config import NEURON_LEVELS, ArrayConfig, CircuitConfig, circuit_config
-from codesign.deq.weights import CoreWeights
 from codesign.simulator import BACKENDS
 
 source_argument = click.argument(
@@ -36,6 +35,8 @@ line_option = click.option(
 def array_options(func):
     """--levels, --mismatch, --line-ohm."""
     return levels_option(mismatch_option(line_option(func)))
+
+
 dc_gain_option = click.option(
     "--dc-gain", type=float, default=None, help="Op-amp DC gain A0 [V/V] (opamp default 1e5)."
 )
@@ -45,6 +46,11 @@ unstable_option = click.option(
     "--allow-unstable", is_flag=True,
     help="Run a core whose W is not a contraction (||W||_2 >= 1); results may not be unique.",
 )
+force_option = click.option(
+    "--force", is_flag=True,
+    help="Take on a job larger than this machine should (by codesign's estimate of its memory, "
+         "samples or SPICE jobs), instead of refusing it with the estimate.",
+)
 backend_option = click.option(
     "--backend", type=click.Choice(BACKENDS), default="process", show_default=True,
     help="process: ngspice -b child processes on all cores; shared: libngspice via PySpice.",
@@ -53,6 +59,14 @@ workers_option = click.option(
     "--workers", type=click.IntRange(min=1), default=None,
     help="ngspice processes at once (default: all cores).",
 )
+
+
+def timeout_option(default: float, what: str = "ngspice process"):
+    """--timeout [s]: the wall-clock limit of each ngspice run, enforced by killing it."""
+    return click.option(
+        "--timeout", "timeout_s", type=click.FloatRange(min=0, min_open=True), default=default,
+        show_default=True, help=f"Seconds one {what} may run before it is killed and the run "
+                                "stops with an error.")
 
 
 def circuit_from_options(neuron: str, dc_gain, gbw, offset, levels: int = 0,
@@ -67,8 +81,19 @@ def circuit_from_options(neuron: str, dc_gain, gbw, offset, levels: int = 0,
     return circuit_config(neuron, array=array, **overrides)
 
 
-def load_checked_source(path: Path, allow_unstable: bool) -> tuple[CoreWeights, Checkpoint | None]:
-    """Load a checkpoint or bare core and refuse a non-contractive one unless allowed."""
-    core, ckpt = load_source(path)
+def simulator_from_options(backend: str, workers: int | None, timeout_s: float):
+    """The simulator of --backend, --workers and --timeout."""
+    from codesign.simulator import get_simulator
+
+    options = {"timeout_s": timeout_s, **({"workers": workers} if workers else {})}
+    return get_simulator(backend, **options)
+
+
+def load_checked_source(path: Path, allow_unstable: bool, force: bool = False):
+    """(core, checkpoint or None) of a checkpoint or bare core; a non-contractive one is
+    refused unless allowed."""
+    from codesign.deq.checkpoint import load_source
+
+    core, ckpt = load_source(path, force)
     core.check_contraction(allow_unstable)
     return core, ckpt

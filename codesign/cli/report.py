@@ -9,7 +9,9 @@ import click
 
 @click.command()
 @click.argument("run", type=click.Path(file_okay=False, path_type=Path))
-def report(run: Path) -> None:
+@click.option("--partial", is_flag=True,
+              help="Render a run that did not finish (the report says so).")
+def report(run: Path, partial: bool) -> None:
     """Write RUN/report/report.md and report.html (plots beside them, each from a CSV of RUN).
 
     \b
@@ -18,5 +20,5 @@ def report(run: Path) -> None:
     """
     from codesign.report import write_report
 
-    for path in write_report(run):
+    for path in write_report(run, partial):
         click.echo(f"wrote {path}")

@@ -6,14 +6,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import click
-import torch
 
-from codesign.checkpoint import save_checkpoint
 from codesign.deq.activations import ACTIVATIONS
-from codesign.deq.model import DEQConfig
-from codesign.loop.profiles import PROFILES
-from codesign.tasks import TASKS, get_task
-from codesign.training import new_model, train_model
+from codesign.tasks import TASKS
 
 
 @click.command()
@@ -27,7 +22,7 @@ from codesign.training import new_model, train_model
               help="Neurons n of the analog core (task default: digits 64).")
 @click.option("--core-inputs", type=click.IntRange(min=1), default=None,
               help="Core inputs m, the encoder width and input DACs (task default: digits 48).")
-@click.option("--gamma", type=float, default=DEQConfig.gamma, show_default=True,
+@click.option("--gamma", type=float, default=0.9, show_default=True,
               help="Contraction bound ||W||_2 <= gamma < 1.")
 @click.option("--activation", type=click.Choice(list(ACTIVATIONS)), default="tanh",
               show_default=True)
@@ -41,30 +36,41 @@ def train(task, out, epochs, seed, core_size, core_inputs, gamma, activation, th
     Example:
       codesign train --task digits --out runs/digits.pt
     """
+    import torch
+
+    from codesign.deq.checkpoint import save_checkpoint
+    from codesign.deq.model import DEQConfig
+    from codesign.files import check_output_dir
+    from codesign.limits import check_size
+    from codesign.tasks import get_task
+    from codesign.training.train import new_model, train_model
+
     if threads:
         torch.set_num_threads(threads)
+    check_output_dir(out.parent, "--out's folder")
     data = get_task(task)
-    profile = PROFILES[task]
+    profile = data.profile
     deq = DEQConfig(
         in_features=data.in_features, out_features=data.out_features,
         core_size=core_size or profile.core_size, core_inputs=core_inputs or profile.core_inputs,
         gamma=gamma, activation=activation,
     )
+    check_size(deq.core_size, deq.core_inputs)
     config = replace(profile.train, seed=seed, epochs=epochs or profile.train.epochs)
     with click.progressbar(length=config.epochs, label=f"training on {task}") as bar:
         result = train_model(data, new_model(data, deq, seed), config, progress=bar.update)
+    metric = data.offline_metric
     metrics = {
-        "metric": data.metric_name,
+        "metric": metric.name,
         "train_metric": result.train_metric,
         "test_metric": result.test_metric,
         "train_seconds": result.seconds,
         "spectral_norm": result.model.core.to_weights().spectral_norm,
     }
     save_checkpoint(out, result.model, task, metrics, config.to_dict())
-    scale, unit = (100, " %") if data.kind == "classification" else (1, "")
     click.echo(
-        f"{task}: train {data.metric_name} {scale * result.train_metric:.4g}{unit}, test "
-        f"{data.metric_name} {scale * result.test_metric:.4g}{unit} ({len(data.y_test)} test "
+        f"{task}: train {metric.name} {metric.format(result.train_metric)}, test "
+        f"{metric.name} {metric.format(result.test_metric)} ({len(data.y_test)} test "
         f"samples), {result.seconds:.0f} s; ||W||_2 = {metrics['spectral_norm']:.3f}"
     )
     click.echo(f"wrote {out}")

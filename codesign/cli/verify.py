@@ -2,39 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
 import click
-import numpy as np
 
-from codesign.checkpoint import Checkpoint
 from codesign.cli import options
-from codesign.deq.weights import CoreWeights
-from codesign.errors import InputError
-from codesign.jsonio import write_json
-from codesign.proxy.params import default_params_path, load_params
-from codesign.simulator import get_simulator
-from codesign.tasks import get_task
-from codesign.tasks.base import Task
-from codesign.training import decode, encode
-from codesign.verify import Verification, VerifySettings, add_task_metric, verify_core
+
+STALE = ("summary.json", "equilibria.parquet", "equilibria.csv", "transients.csv")
+"""Outputs of an earlier verification in the same folder: removed when a new one starts."""
 
 
-def _load_inputs(path: Path) -> np.ndarray:
-    try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read inputs {path} ({exc}); pass a .npy array of "
-                         "shape (samples, m)") from None
-
-
-def _samples(core: CoreWeights, ckpt: Checkpoint | None, inputs: Path | None, samples: int,
-             seed: int) -> tuple[np.ndarray, Task | None]:
+def _samples(core, ckpt, inputs: Path | None, samples: int, seed: int, force: bool):
     """Core inputs (K x m) and the task (or None): given inputs, the first K test samples of a
     checkpoint's task, or K seeded uniform random inputs in [-1, 1] for a bare core."""
+    import numpy as np
+
+    from codesign.deq.checkpoint import load_inputs
+    from codesign.limits import check_samples
+    from codesign.tasks import get_task
+    from codesign.training.train import encode
+
     if inputs is not None:
-        return core.check_inputs(_load_inputs(inputs)), None
+        return core.check_inputs(load_inputs(inputs, force)), None
+    check_samples(samples, force)
     if ckpt is not None and ckpt.task:
         task = get_task(ckpt.task)
         return encode(ckpt.model, task.x_test[:samples]), task
@@ -42,62 +34,55 @@ def _samples(core: CoreWeights, ckpt: Checkpoint | None, inputs: Path | None, sa
     return rng.uniform(-1.0, 1.0, (samples, core.m)), None
 
 
-def _write(result: Verification, out: Path, table_format: str) -> list[Path]:
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    table = out / f"equilibria.{table_format}"
-    if table_format == "parquet":
-        result.equilibria.to_parquet(table, index=False)
-    else:
-        result.equilibria.to_csv(table, index=False)
-    written.append(table)
+def _write(result, out: Path, table_format: str) -> list[Path]:
+    from codesign.files import write_table
+    from codesign.schema import write_result
+
+    written = [write_table(out / f"equilibria.{table_format}", result.equilibria)]
     if result.transients is not None:
-        written.append(out / "transients.csv")
-        result.transients.to_csv(written[-1], index=False)
-    written.append(write_json(out / "summary.json", result.summary))
+        written.append(write_table(out / "transients.csv", result.transients))
+    written.append(write_result(out / "summary.json", result.summary, "verification"))
     return written
 
 
-def _report(summary: dict) -> list[str]:
-    s = summary
+def _lines(s) -> list[str]:
     lines = [
-        f"verified {s['samples']} samples of an n={s['n']} core ({s['neuron']} neuron, "
-        f"ngspice {s['ngspice_version']}{' + KLU' if s['klu'] else ''}, {s['backend']} backend, "
-        f"{s['analysis']})",
-        f"equilibrium error vs PyTorch: max {s['equilibrium_error_fs']['max']:.2e} FS, "
-        f"RMS {s['equilibrium_error_fs']['rms']:.2e} FS",
+        f"verified {s.samples} samples of an n={s.n} core ({s.neuron} neuron, "
+        f"ngspice {s.ngspice_version}{' + KLU' if s.klu else ''}, {s.backend} backend, "
+        f"{s.analysis})",
+        f"equilibrium error vs PyTorch: max {s.equilibrium_error_fs.max:.2e} FS, "
+        f"RMS {s.equilibrium_error_fs.rms:.2e} FS",
         f"vs the circuit-aware prediction (finite gain, offsets, rails): max "
-        f"{s['model_error_fs']['max']:.2e} FS; {100 * s['rail_clipped_fraction']:.2f} % of "
+        f"{s.model_error_fs.max:.2e} FS; {100 * s.rail_clipped_fraction:.2f} % of "
         "neuron outputs on an op-amp rail",
     ]
-    if "proxy_error_fs" in s:
-        p = s["proxy_error_fs"]
-        lines.append(f"vs the calibrated proxy ({s['proxy']['neuron_model']}): max "
-                     f"{p['max']:.2e} FS, RMS {p['rms']:.2e} FS"
-                     + ("" if s["proxy"]["matches_circuit"] else
+    if s.proxy_error_fs is not None:
+        p = s.proxy_error_fs
+        lines.append(f"vs the calibrated proxy ({s.proxy.neuron_model}): max "
+                     f"{p.max:.2e} FS, RMS {p.rms:.2e} FS"
+                     + ("" if s.proxy.matches_circuit else
                         " (WARNING: fitted to another neuron model)"))
-    if "accuracy" in s:
-        a = s["accuracy"]
-        lines.append(f"accuracy on these samples: digital {100 * a['digital']:.2f} %, circuit "
-                     f"{100 * a['circuit']:.2f} % (same class on {100 * a['agreement']:.1f} %)")
-    elif "task_metric" in s:
-        t = s["task_metric"]
-        lines.append(f"{t['name']} on these samples: digital {t['digital']:.4g}, circuit "
-                     f"{t['circuit']:.4g}")
-    if "settling" in s:
-        st, en = s["settling"], s["energy_per_inference_j"]
-        med = st["time_s"]["median"]
+    t = s.task_metric
+    if t is not None and t.agreement is not None:
+        lines.append(f"{t.name} on these samples: digital {100 * t.digital:.2f} %, circuit "
+                     f"{100 * t.circuit:.2f} % (same class on {100 * t.agreement:.1f} %)")
+    elif t is not None:
+        lines.append(f"{t.name} on these samples: digital {t.digital:.4g}, circuit "
+                     f"{t.circuit:.4g}")
+    if s.settling is not None:
+        st, en = s.settling, s.energy_per_inference_j
+        med = st.time_s.median
         lines.append(
-            f"settling to {st['tol_fs']:g} FS from reset: median "
-            f"{1e6 * med:.2f} us, max {1e6 * st['time_s']['max']:.2f} us (tau "
-            f"{1e6 * st['tau_s']:.2f} us); within the contraction bound: "
-            f"{'n/a, ||W||_2 >= 1' if st['within_bound'] is None else st['within_bound']}"
+            f"settling to {st.tol_fs:g} FS from reset: median "
+            f"{1e6 * med:.2f} us, max {1e6 * st.time_s.max:.2f} us (tau "
+            f"{1e6 * st.tau_s:.2f} us); within the contraction bound: "
+            f"{'n/a, ||W||_2 >= 1' if st.within_bound is None else st.within_bound}"
             if med is not None else "settling: no sample settled within the simulated time")
-        if en["mean"] is not None:
+        if en.mean is not None:
             lines.append(
-                f"energy per inference: mean {1e9 * en['mean']:.1f} nJ (neurons "
-                f"{1e9 * en['core_mean']:.1f} nJ, inputs {1e9 * en['input_mean']:.1f} nJ), "
-                f"{1e12 * s['energy_per_mac_j']:.1f} pJ per equivalent MAC")
+                f"energy per inference: mean {1e9 * en.mean:.1f} nJ (neurons "
+                f"{1e9 * en.core_mean:.1f} nJ, inputs {1e9 * en.input_mean:.1f} nJ), "
+                f"{1e12 * s.energy_per_mac_j:.1f} pJ per equivalent MAC")
     return lines
 
 
@@ -127,49 +112,70 @@ def _report(summary: dict) -> list[str]:
               "prediction is reported beside SPICE's; default calibration/NEURON.json.")
 @options.backend_option
 @options.workers_option
+@options.timeout_option(600.0)
 @options.unstable_option
+@options.force_option
 def verify(source, inputs, samples, neuron, dc_gain, gbw, offset, analysis, out, settle_tol,
            seed, table_format, levels, mismatch, line_ohm, proxy_path, backend, workers,
-           allow_unstable) -> None:
+           timeout_s, allow_unstable, force) -> None:
     """Verify SOURCE at circuit level: SPICE equilibria against the PyTorch fixed point.
 
     Writes OUT/equilibria.parquet (sample, unit, neuron, z_torch, z_model, z_spice, z_proxy,
     error, error_model, error_proxy; z in units of full scale), OUT/summary.json, with
-    --analysis tran also
-    OUT/transients.csv, and keeps the decks and ngspice logs under OUT/spice.
+    --analysis tran also OUT/transients.csv, and OUT/run.json, which says "complete" only once
+    all of them are written. Decks, ngspice logs and every finished sample stay under
+    OUT/spice: the same command again resumes where a killed run stopped.
 
     \b
     Examples:
       codesign verify runs/digits.pt --neuron opamp --samples 200 --analysis tran --out runs/v
       codesign verify core.npz --inputs e.npy --neuron ideal --out runs/v-ideal
     """
+    from codesign.chip.chip import STATE_NAN_OK, Chip
+    from codesign.chip.verify import VerifySettings, task_metric, verify_chip
+    from codesign.errors import InputError
+    from codesign.schema import RunFolder
+    from codesign.simulator.store import ResultStore
+    from codesign.training.train import decode
+
     if not 0 < settle_tol < 1:
         raise InputError(f"--settle-tol must lie in (0, 1) of full scale, got {settle_tol}")
-    core, ckpt = options.load_checked_source(source, allow_unstable)
+    core, ckpt = options.load_checked_source(source, allow_unstable, force)
     config = options.circuit_from_options(neuron, dc_gain, gbw, offset, levels, mismatch,
                                           line_ohm)
     proxy, proxy_path = _proxy(proxy_path, neuron)
-    e, task = _samples(core, ckpt, inputs, samples, seed)
-    simulator = get_simulator(backend, **({"workers": workers} if workers else {}))
+    e, task = _samples(core, ckpt, inputs, samples, seed, force)
+    simulator = options.simulator_from_options(backend, workers, timeout_s)
+    chip = Chip(core, config, seed, simulator, force=force)
+    folder = RunFolder(out, "verify").start(STALE)
+    store = ResultStore(out / "spice" / "store", nan_ok=STATE_NAN_OK)
     settings = VerifySettings(analysis=analysis, settle_tol_fs=settle_tol, proxy=proxy,
                               seed=seed)
     with click.progressbar(length=len(e), label=f"SPICE {analysis} ({neuron})") as bar:
-        result = verify_core(core, e, config, simulator, out / "spice", settings, bar.update)
-    result.summary["source"] = str(source)
+        result = verify_chip(chip, e, out / "spice", settings, bar.update, store)
+    summary = replace(result.summary, source=str(source))
     if proxy is not None:
-        result.summary["proxy"]["path"] = str(proxy_path)
+        summary = replace(summary, proxy=replace(summary.proxy, path=str(proxy_path)))
+    result = replace(result, summary=summary)
     if ckpt is not None and task is not None:
-        add_task_metric(result, task, partial(decode, ckpt.model), task.y_test[:len(e)])
-        result.summary["test_metric_full_digital"] = ckpt.metrics.get("test_metric")
-    for line in _report(result.summary):
+        full = ckpt.metrics.get("test_metric")
+        metric = task_metric(result, task, partial(decode, ckpt.model), task.y_test[:len(e)])
+        result = result.with_task_metric(
+            metric, float(full) if isinstance(full, int | float) else None)
+    for line in _lines(result.summary):
         click.echo(line)
-    for path in _write(result, out, table_format):
+    written = _write(result, out, table_format)
+    folder.complete(written)
+    for path in written:
         click.echo(f"wrote {path}")
 
 
 def _proxy(path: Path | None, neuron: str):
     """(params, path) of --proxy, else of the shipped set of ``neuron`` (None when there is
     none: the verification runs without a proxy column)."""
+    from codesign.errors import InputError
+    from codesign.proxy.params import default_params_path, load_params
+
     if path is None:
         try:
             path = default_params_path(neuron)
@@ -177,5 +183,3 @@ def _proxy(path: Path | None, neuron: str):
             click.echo(f"note: {exc}", err=True)
             return None, None
     return load_params(path)[0], path
-
-

@@ -7,8 +7,11 @@ from dataclasses import asdict, dataclass, fields
 import torch
 from torch import nn
 
+from codesign.deq.activations import get_activation
 from codesign.deq.core import EquilibriumCore
-from codesign.errors import CheckpointError
+from codesign.deq.solvers import get_solver
+from codesign.errors import CheckpointError, InputError
+from codesign.schema import from_json
 
 
 @dataclass(frozen=True)
@@ -31,17 +34,35 @@ class DEQConfig:
     max_iter: int = 60
     tol: float = 1e-6
 
+    def __post_init__(self) -> None:
+        sizes = {name: getattr(self, name) for name in
+                 ("in_features", "core_inputs", "core_size", "out_features", "max_iter")}
+        bad = {k: v for k, v in sizes.items() if isinstance(v, bool) or not isinstance(v, int)
+               or v < 1}
+        if bad:
+            raise InputError(f"DEQ sizes must be whole numbers >= 1, got {bad}")
+        get_activation(self.activation)
+        get_solver(self.solver)
+        if not (isinstance(self.gamma, float | int) and 0.0 < self.gamma < 1.0):
+            raise InputError(f"gamma must lie in (0, 1) for a contraction, got {self.gamma!r}")
+        if not (isinstance(self.tol, float | int) and 0.0 < self.tol < 1.0):
+            raise InputError(f"tol must lie in (0, 1), got {self.tol!r}")
+
     @classmethod
     def from_dict(cls, data: dict) -> DEQConfig:
-        """Build from a checkpoint's config dict; unknown keys are an error."""
-        names = {f.name for f in fields(cls)}
-        unknown = set(data) - names
+        """Build from a checkpoint's config dict; unknown keys or wrong types are an error."""
+        if not isinstance(data, dict):
+            raise CheckpointError("checkpoint config is not a table of DEQConfig fields")
+        unknown = set(data) - {f.name for f in fields(cls)}
         if unknown:
             raise CheckpointError(
                 f"checkpoint config has unknown keys {sorted(unknown)}; it was written by a "
                 "newer codesign: upgrade codesign"
             )
-        return cls(**data)
+        try:
+            return from_json(cls, data, "checkpoint config")
+        except InputError as exc:
+            raise CheckpointError(str(exc)) from None
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -18,6 +18,22 @@ from codesign.deq.solvers import fixed_point
 from codesign.errors import InputError, UnstableCoreError
 
 
+def real_array(values, what: str) -> np.ndarray:
+    """``values`` as a float64 array; InputError for complex, text or object entries (which
+    would otherwise be cut to their real part or fail deep inside)."""
+    try:
+        arr = np.asarray(values)
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"{what} are not a rectangular array of numbers ({exc})") from None
+    if arr.dtype.kind == "c":
+        raise InputError(f"{what} are complex; codesign takes real numbers only: pass the real "
+                         "array you mean")
+    if arr.dtype.kind not in "biuf":
+        raise InputError(f"{what} must be numbers, got an array of {arr.dtype}; save a numeric "
+                         "array")
+    return arr.astype(np.float64)
+
+
 @dataclass(frozen=True, eq=False)
 class CoreWeights:
     """The arrays of one equilibrium core (model units: an activation of 1.0 is full scale)."""
@@ -28,9 +44,11 @@ class CoreWeights:
     activation: str = "tanh"
 
     def __post_init__(self) -> None:
+        if not isinstance(self.activation, str):
+            raise InputError(f"core activation must be a name, got {self.activation!r}")
         get_activation(self.activation)
         for name in ("W", "U", "b"):
-            arr = np.asarray(getattr(self, name), dtype=np.float64)
+            arr = real_array(getattr(self, name), f"core {name}")
             bad = int(np.size(arr) - np.isfinite(arr).sum())
             if bad:
                 raise InputError(
@@ -44,6 +62,9 @@ class CoreWeights:
             raise InputError(f"core U must be n x m with n={n} rows, got shape {self.U.shape}")
         if self.b.shape != (n,):
             raise InputError(f"core b must have shape ({n},) to match W, got {self.b.shape}")
+        if n < 1 or self.U.shape[1] < 1:
+            raise InputError(f"a core needs n >= 1 neurons and m >= 1 inputs, got W "
+                             f"{self.W.shape} and U {self.U.shape}")
 
     @property
     def n(self) -> int:
@@ -71,7 +92,7 @@ class CoreWeights:
 
     def check_inputs(self, e: np.ndarray) -> np.ndarray:
         """``e`` as a float64 (K, m) array; InputError on a wrong shape or non-finite values."""
-        e = np.asarray(e, dtype=np.float64)
+        e = real_array(e, "core inputs")
         if e.ndim == 1:
             e = e[None, :]
         if e.ndim != 2 or e.shape[1] != self.m:
@@ -81,6 +102,8 @@ class CoreWeights:
             )
         if not np.isfinite(e).all():
             raise InputError("core inputs contain NaN/inf; fix the input array")
+        if len(e) == 0:
+            raise InputError("core inputs have no rows; pass at least one sample")
         return e
 
     def equilibrium(self, e: np.ndarray, tol: float = 1e-13, max_iter: int = 100_000) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""``codesign loop``: baselines, the rounds, the evaluation, the report; one folder per run."""
+"""``codesign loop``: baselines, the rounds, the evaluation, the verdicts; one folder per run,
+marked complete only once every result is in it."""
 
 from __future__ import annotations
 
@@ -6,89 +7,96 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from codesign import __version__
-from codesign.loop.evaluate import (
-    baselines,
-    compare_seeds,
-    energy_latency,
-    parity_table,
-    robustness,
-)
-from codesign.loop.run import (
-    Log,
-    LoopContext,
-    LoopSettings,
-    context,
-    run_rounds,
-    settings_dict,
-    write_summary,
-)
+from codesign.files import write_table
+from codesign.loop.acceptance import acceptance
+from codesign.loop.baselines import baselines, compare_seeds
+from codesign.loop.context import Log, LoopContext, context
+from codesign.loop.energy import energy_latency
+from codesign.loop.results import LoopSettings, LoopSummary
+from codesign.loop.robustness import robustness
+from codesign.loop.rounds import parity_table, run_rounds
+from codesign.schema import RunFolder, write_result
 from codesign.simulator.base import Simulator
-from codesign.tasks.control import EVAL_SEED, PendulumConfig, expert_policy, rollout
+from codesign.tasks.profile import TaskProfile
+
+SUMMARY = "summary.json"
+OUTPUTS = (SUMMARY, "baselines.csv", "rounds.csv", "seeds.csv", "robustness.csv",
+           "robustness_circuit.csv", "energy.csv", "settling.csv", "parity.csv",
+           "trajectories.csv", "report/report.md", "report/report.html")
+"""What a run writes at its top level: removed when a new run starts in the same folder."""
 
 
-def _trajectories(ctx: LoopContext, rollouts: dict, episodes: int = 8) -> pd.DataFrame:
-    runs = dict(rollouts)
-    runs["expert"] = rollout(expert_policy(PendulumConfig()), PendulumConfig(), episodes,
-                             EVAL_SEED)
-    rows = []
-    for name, r in runs.items():
-        for k in range(min(episodes, len(r.cost))):
-            steps = np.arange(r.theta.shape[1])
-            rows.append(pd.DataFrame({"policy": name, "episode": k, "step": steps,
-                                      "time_s": steps * 0.05, "theta_rad": r.theta[k],
-                                      "torque_nm": np.append(r.torque[k], np.nan)}))
-    return pd.concat(rows, ignore_index=True)
+class Stages:
+    """The summary as stages complete: each stage's wall time, written after each stage."""
+
+    def __init__(self, ctx: LoopContext, summary: LoopSummary) -> None:
+        self.ctx, self.summary = ctx, summary
+        self.since = time.perf_counter()
+
+    def done(self, name: str, **results) -> None:
+        timings = {**self.summary.timings_s, name: time.perf_counter() - self.since}
+        self.summary = replace(self.summary, timings_s=timings, **results)
+        write_result(self.ctx.path(SUMMARY), self.summary, "loop")
+        self.since = time.perf_counter()
 
 
-def run_loop(settings: LoopSettings, out: Path, simulator: Simulator, log: Log) -> dict:
-    """Run the whole loop for ``settings.task`` into ``out``; returns the summary."""
+def _summary(ctx: LoopContext) -> LoopSummary:
+    info = ctx.simulator.info
+    return LoopSummary(
+        settings=ctx.settings, profile=ctx.profile, deq=ctx.deq, circuit=ctx.hardware.circuit,
+        task_source=ctx.task.source, metric=ctx.task.metric,
+        verified_samples=len(ctx.task.verification_set()),
+        ngspice_version=info.ngspice_version, backend=info.backend)
+
+
+def run_loop(settings: LoopSettings, out: Path, simulator: Simulator, log: Log,
+             profile: TaskProfile | None = None) -> LoopSummary:
+    """Run the whole loop for ``settings.task`` into ``out`` (``profile`` overrides the task's
+    defaults); returns the summary."""
     start = time.perf_counter()
-    ctx = context(settings, out, simulator, log)
-    summary: dict = {**settings_dict(ctx), "codesign_version": __version__,
-                     "ngspice_version": simulator.info.ngspice_version,
-                     "backend": simulator.info.backend, "timings_s": {}}
-    timings = summary["timings_s"]
-
-    def stage(name: str, since: float) -> float:
-        timings[name] = time.perf_counter() - since
-        write_summary(ctx, summary)
-        return time.perf_counter()
-
-    t = time.perf_counter()
-    expert = ", expert" if ctx.task.kind == "control" else ""
-    log(f"{ctx.task.name}: baselines (digital DEQ, MLP{expert})")
+    ctx = context(settings, out, simulator, log, profile)
+    folder = RunFolder(Path(out), "loop").start(OUTPUTS)
+    stages = Stages(ctx, _summary(ctx))
+    experts = "".join(f", {e.name.split(' (')[0]}" for e in ctx.task.experts())
+    log(f"{ctx.task.name}: baselines (digital DEQ, MLP{experts})")
     naive, naive_run, base_rows = baselines(ctx)
-    summary["baselines"] = base_rows
-    summary["reference"] = {"digital": naive_run.digital, "proxy": naive_run.proxy,
-                            "circuit": naive_run.circuit}
-    t = stage("baselines", t)
-    rounds = run_rounds(ctx, naive, naive_run)
+    stages.done("baselines", baselines=tuple(base_rows), reference=naive_run.metrics)
+    rounds = run_rounds(ctx, naive, naive_run.metrics)
     last = rounds[-1]
-    summary["rounds"] = [r.row for r in rounds]
-    summary["converged"] = bool(last.row["within_target"])
-    parity_table(last.run, last.result.model, last.params).to_csv(ctx.path("parity.csv"),
-                                                                  index=False)
-    if ctx.task.kind == "control":
-        _trajectories(ctx, last.run.rollouts).to_csv(ctx.path("trajectories.csv"), index=False)
-    t = stage("rounds", t)
+    write_table(ctx.path("parity.csv"), parity_table(last.run, last.params))
+    trajectories = ctx.task.trajectories(last.run.rollouts)
+    if trajectories is not None:
+        write_table(ctx.path("trajectories.csv"), trajectories)
+    stages.done("rounds", rounds=tuple(r.record for r in rounds),
+                converged=last.record.within_target)
     if settings.evaluate:
         final_hw = replace(ctx.hardware, params=last.params)
-        first = {"naive": (naive, naive_run, base_rows[0]["train_s"]),
+        first = {"naive": (naive, naive_run, base_rows[0].train_s),
                  "physics-aware": (rounds[0].result.model, rounds[0].run,
-                                   base_rows[0]["train_s"] + rounds[0].result.seconds)}
+                                   base_rows[0].train_s + rounds[0].result.seconds)}
         log(f"physics-aware vs naive over {ctx.profile.seeds} seeds")
         compare_seeds(ctx, first)
-        t = stage("seeds", t)
+        stages.done("seeds")
         log(f"robustness: proxy curves over {ctx.profile.chips} chips, SPICE at 3 points")
         robustness(ctx, {"physics-aware": last.result.model, "naive": naive}, final_hw)
-        t = stage("robustness", t)
+        stages.done("robustness")
         log("energy and latency: transients from reset")
-        summary["energy"] = energy_latency(ctx, last.result.model, final_hw)
-        t = stage("energy", t)
-    timings["total"] = time.perf_counter() - start
-    write_summary(ctx, summary)
+        stages.done("energy", energy=energy_latency(ctx, last.result.model, final_hw))
+    total = {**stages.summary.timings_s, "total": time.perf_counter() - start}
+    summary = replace(stages.summary, timings_s=total)
+    seeds_path = ctx.out / "seeds.csv"
+    seeds = pd.read_csv(seeds_path) if seeds_path.is_file() else None
+    summary = replace(summary, acceptance=tuple(acceptance(ctx.task, summary, seeds)),
+                      complete=True)
+    write_result(ctx.path(SUMMARY), summary, "loop")
+    for item in summary.acceptance:
+        log(f"{'met' if item.met else 'MISSED'}: {item.item}: {item.value} (target "
+            f"{item.target})")
+    from codesign.report import write_report
+
+    for page in write_report(ctx.out):
+        log(f"wrote {page}")
+    folder.complete([ctx.out / name for name in OUTPUTS if (ctx.out / name).is_file()])
     return summary

@@ -6,9 +6,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from codesign.errors import lookup
+from codesign.choices import Choice
 
-ANALYSES = ("op", "tran")
+
+class Analysis(Choice):
+    """What ngspice runs per sample."""
+
+    OP = "op"
+    """The operating point (the equilibrium)."""
+    TRAN = "tran"
+    """The operating point, then a transient from reset (settling time, energy)."""
+
+
+ANALYSES = tuple(Analysis.values())
 
 
 @dataclass(frozen=True, eq=False)
@@ -36,6 +46,16 @@ class Deck:
     """Supply sources of the input DACs and bias reference: name -> voltage [V]."""
     setup: tuple[str, ...] = ()
     """Interactive commands run once after loading the deck, before any sample."""
+    reference_vector: str = ""
+    """v(node) of the bias reference's output, which a solved deck holds at +v_fs: a result
+    without it there was not computed from this deck."""
+    input_vectors: tuple[str, ...] = ()
+    """v(node) of each DAC source, which holds the sample's input e_k * v_fs."""
+
+    @property
+    def check_vectors(self) -> tuple[str, ...]:
+        """Vectors saved (besides the deck's own) to check every result against its job."""
+        return ((self.reference_vector,) if self.reference_vector else ()) + self.input_vectors
 
 
 @dataclass(frozen=True)
@@ -58,7 +78,6 @@ def make_jobs(e: np.ndarray, t_stop_s: np.ndarray | float | None = None) -> list
     ]
 
 
-def check_analysis(analysis: str) -> str:
-    """``analysis`` if it is op or tran; InputError otherwise."""
-    lookup(dict.fromkeys(ANALYSES), analysis, "analysis", ordered=True)
-    return analysis
+def check_analysis(analysis: str) -> Analysis:
+    """``analysis`` as an Analysis; InputError naming the valid ones otherwise."""
+    return Analysis.parse(analysis, "analysis")

@@ -8,11 +8,14 @@ cell. The SPICE writer (codesign.netlist.spice) formats these as text, the PySpi
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from codesign.circuit.description import CrossbarCircuit
+from codesign.circuit.config import ActivationCircuit
+
+if TYPE_CHECKING:
+    from codesign.circuit.description import CrossbarCircuit
 
 ACTIVATION_SUBCKT = {
     "tanh": "cd_act_tanh",
@@ -55,6 +58,15 @@ def input_source(k: int) -> str:
     return f"ve{k}"
 
 
+def input_node(k: int) -> str:
+    """The node the DAC source of core input k drives (e_k * v_fs)."""
+    return f"d{k}"
+
+
+REFERENCE_NODE = "refp"
+"""The bias reference's +v_fs output."""
+
+
 def _opamp(circuit: CrossbarCircuit, i: int) -> Element:
     amp = circuit.config.neuron.opamp
     params: tuple[tuple[str, float], ...] = (("a0", amp.dc_gain),)
@@ -76,7 +88,7 @@ BJT_PAIR_SUBCKT = "cd_act_bjt_pair"
 def _activation(circuit: CrossbarCircuit, i: int) -> Element:
     nodes = (f"x{i}", f"zp{i}", f"zn{i}", "vdd", "vss")
     params: tuple[tuple[str, float], ...] = (("vfs", circuit.v_fs),)
-    if circuit.config.neuron.activation_circuit == "bjt_pair":
+    if circuit.config.neuron.activation_circuit == ActivationCircuit.BJT_PAIR:
         area = circuit.pair_area[i]
         params += (("a1", float(area[0])), ("a2", float(area[1])))
         return Element(f"xact{i}", nodes, model=BJT_PAIR_SUBCKT, params=params)
@@ -102,7 +114,7 @@ def bias_guesses(circuit: CrossbarCircuit) -> Iterator[Nodeset]:
     collectors). Without them ngspice's Newton starts from all-off transistors and falls back on
     gmin, source and transient stepping for most samples (16 s for 16 samples at N = 64, and a
     failed .op on a small core); with them it converges directly (1.4 s)."""
-    if circuit.config.neuron.activation_circuit != "bjt_pair":
+    if circuit.config.neuron.activation_circuit != ActivationCircuit.BJT_PAIR:
         return
     sup, b = circuit.config.supplies, BJT_PAIR_BIAS
     tail = (sup.vdd_v - sup.vss_v - b["vbe"]) / b["rref"]
@@ -168,12 +180,12 @@ def _sources(circuit: CrossbarCircuit, inputs: Sequence[float]) -> Iterator[Item
     yield Element("vssi", ("vssi", "0"), sup.input_vss_v)
     yield Comment("input DACs: ve_k sets e_k * vfs (per sample), a driver makes +e_k and -e_k")
     for k in range(circuit.m):
-        yield Element(input_source(k), (f"d{k}", "0"), float(inputs[k]) * circuit.v_fs)
-        yield Element(f"xdac{k}", (f"d{k}", f"ep{k}", f"en{k}", "vddi", "vssi"),
+        yield Element(input_source(k), (input_node(k), "0"), float(inputs[k]) * circuit.v_fs)
+        yield Element(f"xdac{k}", (input_node(k), f"ep{k}", f"en{k}", "vddi", "vssi"),
                       model="cd_pm_driver")
     yield Comment("bias reference: +vfs and -vfs")
     yield Element("vref", ("dref", "0"), circuit.v_fs)
-    yield Element("xref", ("dref", "refp", "refn", "vddi", "vssi"), model="cd_pm_driver")
+    yield Element("xref", ("dref", REFERENCE_NODE, "refn", "vddi", "vssi"), model="cd_pm_driver")
 
 
 def circuit_elements(circuit: CrossbarCircuit,

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from codesign.errors import CodesignError
+from codesign.files import atomic_write
 
 LIBRARY_FILES = ("codesign_devices.lib", "codesign_amplifiers.lib", "codesign_neurons.lib")
 
@@ -25,5 +26,6 @@ def library_dir() -> Path:
 
 def copy_library(dest: Path) -> list[Path]:
     """Copy the model libraries into ``dest`` (for self-contained exported decks)."""
-    dest.mkdir(parents=True, exist_ok=True)
-    return [Path(shutil.copy2(library_dir() / name, dest / name)) for name in LIBRARY_FILES]
+    source = library_dir()
+    return [atomic_write(Path(dest) / name, lambda tmp, name=name: shutil.copy2(source / name, tmp))
+            for name in LIBRARY_FILES]

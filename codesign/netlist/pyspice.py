@@ -8,11 +8,14 @@ second for codesign's writer): codesign's own simulations never go through here.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from codesign.circuit.description import CrossbarCircuit
 from codesign.errors import NgspiceNotFoundError
 from codesign.netlist.elements import Element, circuit_elements
 from codesign.netlist.library import LIBRARY_FILES, library_dir
+
+if TYPE_CHECKING:
+    from codesign.circuit.description import CrossbarCircuit
 
 
 def _circuit_class():

@@ -12,19 +12,25 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from codesign.circuit.description import CrossbarCircuit
-from codesign.netlist.deck import Deck, SampleJob, check_analysis
+from codesign.circuit.config import ActivationCircuit
+from codesign.netlist.deck import Analysis, Deck, SampleJob, check_analysis
 from codesign.netlist.elements import (
     CORE_SUPPLIES,
     INPUT_SUPPLIES,
+    REFERENCE_NODE,
     Comment,
     Item,
     Nodeset,
     circuit_elements,
+    input_node,
     input_source,
 )
 from codesign.netlist.library import LIBRARY_FILES, library_dir
+
+if TYPE_CHECKING:
+    from codesign.circuit.description import CrossbarCircuit
 
 OPTIONS = "reltol=1e-6 vntol=1e-9 abstol=1e-14 xmu=0.49"
 """Simulator options of every deck. xmu=0.49 damps the trapezoidal rule slightly: with the plain
@@ -117,7 +123,7 @@ def write_deck(
     lines.append(f".options {OPTIONS}")
     lines.append(f".save {saves}")
     sup = circuit.config.supplies
-    bjt_pairs = circuit.config.neuron.activation_circuit == "bjt_pair"
+    bjt_pairs = circuit.config.neuron.activation_circuit == ActivationCircuit.BJT_PAIR
     return Deck(
         text="\n".join(lines) + "\n",
         n=n,
@@ -129,6 +135,8 @@ def write_deck(
         core_supplies={"vdd": sup.vdd_v, "vss": sup.vss_v},
         input_supplies={"vddi": sup.input_vdd_v, "vssi": sup.input_vss_v},
         setup=(TRANSISTOR_OPTRAN,) if bjt_pairs else (),
+        reference_vector=f"v({REFERENCE_NODE})",
+        input_vectors=tuple(f"v({input_node(k)})" for k in range(m)),
     )
 
 
@@ -153,14 +161,14 @@ def check_jobs(analysis: str, jobs: list[SampleJob]) -> None:
         analysis_commands(analysis, job)
 
 
-def analysis_commands(analysis: str, job: SampleJob) -> list[tuple[str, str]]:
+def analysis_commands(analysis: str, job: SampleJob) -> list[tuple[Analysis, str]]:
     """(analysis, command) pairs run for one sample: op, and for tran also the transient."""
-    check_analysis(analysis)
-    steps = [("op", "op")]
-    if analysis == "tran":
+    analysis = check_analysis(analysis)
+    steps = [(Analysis.OP, "op")]
+    if analysis == Analysis.TRAN:
         if job.t_stop_s is None or not math.isfinite(job.t_stop_s) or job.t_stop_s <= 0:
             raise ValueError(f"sample {job.index}: a transient needs t_stop_s > 0")
-        steps.append(("tran", tran_command(job.t_stop_s)))
+        steps.append((Analysis.TRAN, tran_command(job.t_stop_s)))
     return steps
 
 
@@ -169,9 +177,15 @@ def raw_name(job: SampleJob, analysis: str) -> str:
     return f"s{job.index:06d}-{analysis}.raw"
 
 
+def save_checks(deck: Deck) -> list[str]:
+    """The command that adds the deck's check vectors to what ngspice saves (the deck's own
+    .save stays as it is)."""
+    return [f"save {' '.join(deck.check_vectors)}"] if deck.check_vectors else []
+
+
 def control_block(deck: Deck, jobs: list[SampleJob], analysis: str) -> str:
     """A .control block that runs every job and writes one binary raw file per analysis."""
-    lines = [".control", "set filetype=binary", "set noaskquit", *deck.setup]
+    lines = [".control", "set filetype=binary", "set noaskquit", *save_checks(deck), *deck.setup]
     for job in jobs:
         lines += alter_commands(deck, job)
         for kind, command in analysis_commands(analysis, job):

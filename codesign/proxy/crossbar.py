@@ -2,10 +2,10 @@
 realises, in torch and differentiable.
 
 Two entry points give the same EffectiveCore: :func:`from_circuit` reads a compiled instance's
-conductances (exactly what SPICE simulates); :func:`from_weights` maps trainable weights the way
-the compiler does (codesign.circuit.compile), with quantization as a straight-through estimator
-and programming mismatch drawn from an explicit generator. Both add read noise when asked and
-the row lines' wire resistance (codesign.circuit.lines).
+conductances (exactly what SPICE simulates); :func:`from_weights` maps trainable weights
+with the compiler's own mapping (codesign.circuit.mapping), quantization as a
+straight-through estimator and programming mismatch drawn from an explicit generator. Both add
+read noise when asked and the row lines' wire resistance (codesign.circuit.lines).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import torch
 from codesign.circuit.config import ArrayConfig, MappingConfig
 from codesign.circuit.description import CrossbarCircuit
 from codesign.circuit.lines import ladder, row_positions
+from codesign.circuit.mapping import map_weights, program
 
 
 class EffectiveCore(NamedTuple):
@@ -29,10 +30,11 @@ class EffectiveCore(NamedTuple):
 
 
 def _relative_noise(g: torch.Tensor, sigma: float, generator: torch.Generator | None):
+    """A relative error per device drawn from ``generator`` (programming or read noise)."""
     if sigma <= 0:
         return g
-    noise = torch.randn(g.shape, generator=generator, dtype=g.dtype, device=g.device)
-    return torch.clamp(g * (1.0 + sigma * noise), min=0.0) * (g > 0)
+    return program(g, sigma, torch.randn(g.shape, generator=generator, dtype=g.dtype,
+                                         device=g.device))
 
 
 def effective(plus: torch.Tensor, minus: torch.Tensor, gf: torch.Tensor, n: int, m: int,
@@ -56,35 +58,18 @@ def from_circuit(circuit: CrossbarCircuit, read_noise_sigma: float = 0.0,
     return effective(plus, minus, gf, circuit.n, circuit.m, circuit.line_ohm)
 
 
-def quantize_ste(g: torch.Tensor, mapping: MappingConfig, levels: int) -> torch.Tensor:
-    """Round to ``levels`` conductances (as the compiler does), gradient straight through."""
-    if levels == 0:
-        return g
-    low = mapping.g_min_s if mapping.mode == "differential" else 0.0
-    step = (mapping.g_max_s - low) / (levels - 1)
-    rounded = torch.where(g > 0, low + torch.round((g - low) / step) * step, g)
-    return g + (rounded - g).detach()
-
-
 def from_weights(
     W: torch.Tensor, U: torch.Tensor, b: torch.Tensor, mapping: MappingConfig,
     array: ArrayConfig, generator: torch.Generator | None = None, read_noise_sigma: float = 0.0,
 ) -> EffectiveCore:
-    """Map weights to conductances like the compiler, then quantize (straight-through), draw a
-    programming error per device (``array.mismatch_sigma``) and read noise from ``generator``."""
+    """Map weights to conductances like the compiler (quantization straight-through), then draw
+    a programming error per device (``array.mismatch_sigma``) and read noise from
+    ``generator``: plus cells first, then minus cells."""
     full = torch.cat([W, U, b[:, None]], dim=1)
-    scale = full.detach().abs().amax(1) if mapping.per_row else full.detach().abs().amax()
-    scale = torch.where(scale > 0, scale, torch.ones_like(scale)).expand(W.shape[0])
-    low = mapping.g_min_s if mapping.mode == "differential" else 0.0
-    gf = (mapping.g_max_s - low) / scale
-    plus = torch.relu(full) * gf[:, None]
-    minus = torch.relu(-full) * gf[:, None]
-    if mapping.mode == "differential":
-        plus, minus = plus + mapping.g_min_s, minus + mapping.g_min_s
-    sigma = array.mismatch_sigma + 0.0
+    plus, minus, gf = map_weights(full, mapping, array, straight_through=True)
     plus, minus = (
-        _relative_noise(_relative_noise(quantize_ste(g, mapping, array.levels), sigma, generator),
-                        read_noise_sigma, generator)
+        _relative_noise(_relative_noise(g, array.mismatch_sigma, generator), read_noise_sigma,
+                        generator)
         for g in (plus, minus)
     )
     return effective(plus, minus, gf, W.shape[0], U.shape[1], array.line_ohm)

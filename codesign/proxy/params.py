@@ -10,17 +10,20 @@ set fitted to an older neuron circuit is recognisable as such. Values in units o
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
-from codesign.circuit.config import CircuitConfig
-from codesign.errors import InputError, check_keys
-from codesign.jsonio import write_json
+from codesign.circuit.config import ActivationCircuit, CircuitConfig
+from codesign.deq.activations import get_activation
+from codesign.errors import InputError
+from codesign.files import write_json
 from codesign.netlist.library import LIBRARY_FILES, library_dir
+from codesign.schema import from_json, read_json
 
 FORMAT = "codesign.proxy/1"
+INFINITE_OK = ("dc_gain", "rail_high_fs", "rail_low_fs")
+"""Parameters that may be infinite (an ideal amplifier: no gain error, no rails)."""
 
 
 @dataclass(frozen=True)
@@ -73,10 +76,18 @@ class ProxyParams:
     """Relative sigma of each conductance per read (per equilibrium solve) [-]."""
 
     def __post_init__(self) -> None:
+        get_activation(self.activation)
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.type in ("float", float) and (math.isnan(value) or (
+                    math.isinf(value) and f.name not in INFINITE_OK)):
+                raise InputError(f"proxy {f.name} must be a finite number, got {value}")
         if self.amplitude <= 0 or self.slope <= 0 or self.tau_s <= 0 or self.dc_gain <= 0:
             raise InputError("proxy amplitude, slope, tau_s and dc_gain must be > 0")
         if self.output_tau_s < 0 or self.delay_s < 0:
             raise InputError("proxy output_tau_s and delay_s must be >= 0 s")
+        if min(self.neuron_gain_sigma, self.neuron_offset_sigma_fs, self.read_noise_sigma) < 0:
+            raise InputError("proxy sigmas must be >= 0")
         if not 0.0 <= self.softness <= 1.0:
             raise InputError(f"proxy softness must lie in [0, 1], got {self.softness}")
         if not self.rail_low_fs < self.rail_high_fs:
@@ -97,7 +108,8 @@ def library_sha256() -> str:
 def neuron_model(config: CircuitConfig) -> str:
     """'level: activation circuit + op-amp model' of ``config``."""
     neuron = config.neuron
-    act = "cd_act_bjt_pair" if neuron.activation_circuit == "bjt_pair" else "behavioural phi"
+    pair = neuron.activation_circuit == ActivationCircuit.BJT_PAIR
+    act = "cd_act_bjt_pair" if pair else "behavioural phi"
     return f"{neuron.level}: {act} + {neuron.opamp.model}"
 
 
@@ -123,12 +135,6 @@ def ideal_params(config: CircuitConfig, activation: str = "tanh") -> ProxyParams
                        activation=activation, tau_s=config.neuron.tau_s)
 
 
-def _decode(value) -> float | str:
-    if value in ("inf", "-inf"):
-        return float(value)
-    return value
-
-
 def save_params(path: Path, params: ProxyParams, provenance: dict | None = None) -> Path:
     """Write ``params`` (and where they came from) as JSON."""
     return write_json(Path(path), {"format": FORMAT, "params": asdict(params),
@@ -139,19 +145,17 @@ def load_params(path: Path) -> tuple[ProxyParams, dict]:
     """(params, provenance) from a JSON file written by :func:`save_params`."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read proxy parameters {path} ({exc}); pass a JSON file "
-                         "written by `codesign calibrate`") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        data = read_json(path)
+    except InputError as exc:
+        raise InputError(f"cannot read proxy parameters: {exc}; pass a JSON file written by "
+                         "`codesign calibrate`") from None
+    if data.get("format") != FORMAT:
         raise InputError(f"{path} is not a codesign proxy parameter file (format {FORMAT!r})")
-    raw = data.get("params", {})
-    check_keys(raw, (f.name for f in fields(ProxyParams)), f"{path}: proxy parameters")
-    try:
-        params = ProxyParams(**{k: _decode(v) for k, v in raw.items()})
-    except TypeError as exc:
-        raise InputError(f"{path}: incomplete proxy parameters ({exc})") from None
-    return params, data.get("provenance", {})
+    provenance = data.get("provenance", {})
+    if not isinstance(provenance, dict):
+        raise InputError(f"{path}: provenance is not a table")
+    params = from_json(ProxyParams, data.get("params"), f"{path}: proxy parameters")
+    return params, provenance
 
 
 def calibration_dir() -> Path:

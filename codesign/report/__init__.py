@@ -1,6 +1,11 @@
 """``codesign report RUN``: the Markdown and HTML report of a loop run, with its plots; every
 plot is drawn from a CSV of the run, which the report links."""
 
-from codesign.report.content import acceptance, write_report
+from typing import TYPE_CHECKING
 
-__all__ = ["acceptance", "write_report"]
+from codesign._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from codesign.report.content import load_summary, write_report
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, __file__)

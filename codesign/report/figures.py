@@ -11,13 +11,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from codesign.files import atomic_write  # noqa: E402
+
 AXIS_LABELS = {"mismatch_sigma": "conductance mismatch sigma", "bits": "bits per cell",
                "dc_gain": "op-amp DC gain [V/V]"}
 
 
 def _save(fig, path: Path) -> Path:
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
     plt.close(fig)
     return path
 

@@ -1,36 +1,43 @@
-"""The simulator stage: ngspice backends behind one interface, and the raw-file reader."""
+"""The simulator stage: ngspice backends behind one interface, the raw-file reader, the
+results as physical quantities (traces), and the store of finished jobs."""
 
 from __future__ import annotations
 
-from codesign.errors import InputError
-from codesign.simulator.base import SampleResult, Simulator, SimulatorInfo, Trace
-from codesign.simulator.ngspice import NgspiceInstall, NgspiceProcess, find_ngspice
-from codesign.simulator.rawfile import RawPlot, read_raw
+from typing import TYPE_CHECKING
 
-BACKENDS = ("process", "shared")
+from codesign._lazy import lazy_exports
+from codesign.choices import Choice
 
 
-def get_simulator(backend: str = "process", **options) -> Simulator:
+class Backend(Choice):
+    """How codesign runs ngspice."""
+
+    PROCESS = "process"
+    """``ngspice -b`` child processes on all cores (default; a time-out kills a hang)."""
+    SHARED = "shared"
+    """libngspice in this process, through PySpice (one core)."""
+
+
+BACKENDS = tuple(Backend.values())
+
+
+def get_simulator(backend: str = "process", **options):
     """A simulator: 'process' (ngspice -b child processes, default) or 'shared' (PySpice)."""
-    if backend == "process":
+    if Backend.parse(backend, "simulator backend") == Backend.PROCESS:
+        from codesign.simulator.ngspice import NgspiceProcess
+
         return NgspiceProcess(**options)
-    if backend == "shared":
-        from codesign.simulator.shared import NgspiceShared
+    from codesign.simulator.shared import NgspiceShared
 
-        return NgspiceShared(**options)
-    raise InputError(f"unknown simulator backend {backend!r}; use one of: {', '.join(BACKENDS)}")
+    return NgspiceShared(**{k: v for k, v in options.items() if k == "timeout_s"})
 
 
-__all__ = [
-    "BACKENDS",
-    "NgspiceInstall",
-    "NgspiceProcess",
-    "RawPlot",
-    "SampleResult",
-    "Simulator",
-    "SimulatorInfo",
-    "Trace",
-    "find_ngspice",
-    "get_simulator",
-    "read_raw",
-]
+if TYPE_CHECKING:
+    from codesign.simulator.base import SampleResult, Simulator, SimulatorInfo, Trace
+    from codesign.simulator.ngspice import NgspiceInstall, NgspiceProcess, find_ngspice
+    from codesign.simulator.rawfile import RawPlot, read_raw
+    from codesign.simulator.store import ResultStore
+    from codesign.simulator.traces import SampleState, run_states
+
+__getattr__, __dir__, _LAZY = lazy_exports(__name__, __file__)
+__all__ = sorted([*_LAZY, "BACKENDS", "Backend", "get_simulator"])

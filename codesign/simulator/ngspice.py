@@ -1,38 +1,57 @@
 """ngspice as a child process in batch mode: crash-isolated, one process per chunk of samples,
-as many processes at once as there are cores.
+as many processes at once as there are cores, each bounded by a time-out.
 
 Each chunk gets its own folder in the run directory with ``deck.cir`` (the netlist and a
 .control block that alters the DAC sources and runs op / tran per sample), ``stdout.txt``,
-``stderr.txt`` and one binary raw file per sample and analysis.
+``stderr.txt`` and one binary raw file per sample and analysis. When one chunk fails (an
+ngspice error, a time-out, an unusable result), the chunks still running are killed at once
+and the error is raised: a run never waits on the rest of a failed job.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import math
 import os
 import re
 import shutil
+import signal
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from codesign.errors import NgspiceNotFoundError, SimulationError
-from codesign.netlist.deck import Deck, SampleJob
+from codesign.errors import InputError, NgspiceNotFoundError, SimulationError
+from codesign.files import output_error
+from codesign.netlist.deck import Analysis, Deck, SampleJob
 from codesign.netlist.spice import analysis_commands, batch_deck, check_jobs, raw_name
-from codesign.simulator.base import SampleResult, SimulatorInfo, op_values, trace_from
+from codesign.simulator.base import (
+    SampleResult,
+    SimulatorInfo,
+    op_values,
+    plot_problem,
+    trace_from,
+)
 from codesign.simulator.rawfile import RawFileError, read_raw
 
 INSTALL_HINT = (
     "install it with `sudo apt-get install ngspice` (Debian/Ubuntu; `make setup` takes ngspice 46 "
     "with KLU from Debian backports) or set CODESIGN_NGSPICE to the ngspice executable"
 )
-PLOTNAMES = {"op": "operating point", "tran": "transient analysis"}
+PLOTNAMES = {Analysis.OP: "operating point", Analysis.TRAN: "transient analysis"}
 ERROR_PATTERN = re.compile(
     r"^\s*(error|.*\baborted\b|.*timestep too small|.*singular matrix|.*no convergence)", re.I
 )
+DEFAULT_TIMEOUT_S = 600.0
+"""Wall-clock limit of one ngspice process [s] (``--timeout``)."""
+PROBE_TIMEOUT_S = 30.0
+"""Wall-clock limit of ``ngspice -v`` [s]."""
+POLL_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -44,13 +63,19 @@ class NgspiceInstall:
     klu: bool
 
 
+def _env() -> dict[str, str]:
+    return {**os.environ, "LC_ALL": "C"}
+
+
 @lru_cache(maxsize=8)
-def _probe(executable: str) -> NgspiceInstall:
+def _probe(executable: str, timeout_s: float) -> NgspiceInstall:
     try:
-        out = subprocess.run(
-            [executable, "-v"], capture_output=True, text=True, timeout=30,
-            env={**os.environ, "LC_ALL": "C"},
-        )
+        out = subprocess.run([executable, "-v"], capture_output=True, text=True,
+                             errors="replace", timeout=timeout_s, env=_env())
+    except subprocess.TimeoutExpired:
+        raise NgspiceNotFoundError(
+            f"{executable} -v did not answer within {timeout_s:g} s; check that it is a working "
+            f"ngspice, or {INSTALL_HINT.split(' or ')[-1]}") from None
     except OSError as exc:
         raise NgspiceNotFoundError(
             f"cannot run ngspice at {executable} ({exc.strerror}); {INSTALL_HINT}"
@@ -62,12 +87,21 @@ def _probe(executable: str) -> NgspiceInstall:
     return NgspiceInstall(executable, match.group(1), "KLU" in text)
 
 
-def find_ngspice(executable: str | None = None) -> NgspiceInstall:
+def find_ngspice(executable: str | None = None,
+                 timeout_s: float = PROBE_TIMEOUT_S) -> NgspiceInstall:
     """The ngspice to use: ``executable``, else $CODESIGN_NGSPICE, else ``ngspice`` on PATH."""
     chosen = executable or os.environ.get("CODESIGN_NGSPICE") or shutil.which("ngspice")
     if not chosen:
         raise NgspiceNotFoundError(f"ngspice not found on PATH; {INSTALL_HINT}")
-    return _probe(chosen)
+    return _probe(chosen, float(timeout_s))
+
+
+def check_timeout(timeout_s: float) -> float:
+    """``timeout_s`` if it is a positive, finite number of seconds; InputError otherwise."""
+    if not (isinstance(timeout_s, int | float) and 0 < timeout_s < math.inf):
+        raise InputError(f"the ngspice time-out must be a positive number of seconds, got "
+                         f"{timeout_s!r}")
+    return float(timeout_s)
 
 
 def error_lines(text: str) -> list[str]:
@@ -81,79 +115,119 @@ def chunk_jobs(jobs: list[SampleJob], workers: int, max_chunk: int = 64) -> list
     return [jobs[k : k + size] for k in range(0, len(jobs), size)]
 
 
+def die_with_parent() -> None:
+    """In a child before exec: be killed when the parent dies (Linux; a no-op elsewhere).
+    Only safe in a single-threaded parent (a pool worker), as any preexec_fn."""
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: nothing to do
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 class NgspiceProcess:
-    """The default backend: ``ngspice -b`` child processes, ``workers`` at a time."""
+    """The default backend: ``ngspice -b`` child processes, ``workers`` at a time, each killed
+    after ``timeout_s``. ``pool_worker``: this process is a single-threaded worker of a sweep;
+    each run is one ngspice process in the calling thread, which dies with this process (see
+    die_with_parent)."""
 
     def __init__(
         self,
         executable: str | None = None,
         workers: int | None = None,
-        timeout_s: float = 600.0,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
         keep_raw: bool = False,
+        pool_worker: bool = False,
     ) -> None:
-        self.install = find_ngspice(executable)
-        self.workers = workers or os.cpu_count() or 1
-        self.timeout_s = timeout_s
+        self.timeout_s = check_timeout(timeout_s)
+        self.install = find_ngspice(executable, min(self.timeout_s, PROBE_TIMEOUT_S))
+        self.workers = 1 if pool_worker else workers or os.cpu_count() or 1
         self.keep_raw = keep_raw
+        self.pool_worker = pool_worker
         self.info = SimulatorInfo("process", self.install.version, self.install.klu)
 
     def run(
         self, deck: Deck, jobs: list[SampleJob], analysis: str, run_dir: Path
     ) -> Iterator[SampleResult]:
-        """Simulate every job; yields results as chunks finish."""
+        """Simulate every job; yields results as chunks finish. On the first failure (or when
+        the caller stops iterating) the chunks still running are killed."""
         check_jobs(analysis, jobs)
+        if self.pool_worker:
+            yield from self.run_chunk(deck, jobs, analysis, Path(run_dir))
+            return
         chunks = chunk_jobs(jobs, self.workers)
+        stop = threading.Event()
         pool = ThreadPoolExecutor(max_workers=self.workers)
-        futures: list[Future] = [
-            pool.submit(self.run_chunk, deck, chunk, analysis, Path(run_dir) / f"chunk-{c:04d}")
+        futures = [
+            pool.submit(self.run_chunk, deck, chunk, analysis,
+                        Path(run_dir) / f"chunk-{c:04d}", stop)
             for c, chunk in enumerate(chunks)
         ]
         try:
-            pending = set(futures)
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                for fut in done:
-                    yield from fut.result()
+            for fut in as_completed(futures):
+                yield from fut.result()
         finally:
+            stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
 
+    def _wait(self, proc: subprocess.Popen, stop: threading.Event | None) -> str:
+        """'' when ``proc`` exits; 'timeout' or 'stopped' after killing it."""
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            try:
+                proc.wait(timeout=POLL_S)
+                return ""
+            except subprocess.TimeoutExpired:
+                pass
+            reason = ("stopped" if stop is not None and stop.is_set()
+                      else "timeout" if time.monotonic() > deadline else "")
+            if reason:
+                proc.kill()
+                proc.wait()
+                return reason
+
     def run_chunk(
-        self, deck: Deck, jobs: list[SampleJob], analysis: str, run_dir: Path
+        self, deck: Deck, jobs: list[SampleJob], analysis: str, run_dir: Path,
+        stop: threading.Event | None = None,
     ) -> list[SampleResult]:
         """One ngspice process over ``jobs``, in ``run_dir``."""
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "deck.cir").write_text(batch_deck(deck, jobs, analysis))
         command = [self.install.executable, "-b", "deck.cir"]
         try:
-            proc = subprocess.run(
-                command, cwd=run_dir, capture_output=True, text=True, timeout=self.timeout_s,
-                env={**os.environ, "LC_ALL": "C"},
-            )
-        except subprocess.TimeoutExpired as exc:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            (run_dir / "deck.cir").write_text(batch_deck(deck, jobs, analysis))
+            with open(run_dir / "stdout.txt", "w") as out, open(run_dir / "stderr.txt", "w") as err:
+                proc = subprocess.Popen(
+                    command, cwd=run_dir, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                    env=_env(), preexec_fn=die_with_parent if self.pool_worker else None)
+                try:
+                    ended = self._wait(proc, stop)
+                except BaseException:
+                    proc.kill()
+                    proc.wait()
+                    raise
+            stdout = (run_dir / "stdout.txt").read_text(errors="replace")
+            stderr = (run_dir / "stderr.txt").read_text(errors="replace")
+        except OSError as exc:
+            raise output_error(run_dir, exc) from None
+        failure = dict(command=command, stdout=stdout, stderr=stderr, run_dir=run_dir)
+        if ended == "timeout":
             raise SimulationError(
-                f"ngspice timed out after {self.timeout_s:g} s on {len(jobs)} samples; "
-                "raise the timeout or use fewer samples per run",
-                command=command, stdout=_text(exc.stdout), stderr=_text(exc.stderr),
-                run_dir=run_dir,
-            ) from None
-        (run_dir / "stdout.txt").write_text(proc.stdout)
-        (run_dir / "stderr.txt").write_text(proc.stderr)
-        problems = error_lines(proc.stderr + "\n" + proc.stdout)
+                f"ngspice timed out after {self.timeout_s:g} s on {len(jobs)} samples; raise "
+                "--timeout or use fewer samples per run", **failure)
+        if ended == "stopped":
+            raise SimulationError("ngspice stopped: another run of the same job failed",
+                                  **failure)
+        problems = error_lines(stderr + "\n" + stdout)
         if proc.returncode != 0 or problems:
             detail = problems[0] if problems else f"exit status {proc.returncode}"
-            raise SimulationError(
-                f"ngspice failed: {detail}", command=command, stdout=proc.stdout,
-                stderr=proc.stderr, run_dir=run_dir,
-            )
-        results = [self._collect(job, analysis, run_dir, command, proc) for job in jobs]
+            raise SimulationError(f"ngspice failed: {detail}", **failure)
+        results = [self._collect(deck, job, analysis, run_dir, failure) for job in jobs]
         if not self.keep_raw:
             for path in run_dir.glob("*.raw"):
                 path.unlink()
         return results
 
-    def _collect(self, job: SampleJob, analysis: str, run_dir: Path, command: list[str],
-                 proc: subprocess.CompletedProcess) -> SampleResult:
-        """The sample's results from its raw files; SimulationError if one is missing or wrong."""
+    def _collect(self, deck: Deck, job: SampleJob, analysis: str, run_dir: Path,
+                 failure: dict) -> SampleResult:
+        """The sample's results from its raw files; SimulationError unless each is complete
+        and finite."""
         plots = {}
         for kind, _ in analysis_commands(analysis, job):
             problem = ""
@@ -161,22 +235,17 @@ class NgspiceProcess:
                 plot = read_raw(run_dir / raw_name(job, kind))[0]
             except FileNotFoundError:
                 problem = "no raw file written"
-            except (RawFileError, IndexError, KeyError, ValueError) as exc:
+            except (RawFileError, IndexError, KeyError, ValueError, OSError) as exc:
                 problem = f"unreadable raw file: {exc}"
             else:
                 if plot.plotname.lower() != PLOTNAMES[kind]:
                     problem = f"raw file holds {plot.plotname!r}"
+                else:
+                    problem = plot_problem(deck, job, kind, plot.vectors)
             if problem:
                 raise SimulationError(
-                    f"ngspice gave no {kind} result for sample {job.index} ({problem})",
-                    command=command, stdout=proc.stdout, stderr=proc.stderr, run_dir=run_dir,
-                )
+                    f"ngspice gave no usable {kind} result for sample {job.index} ({problem})",
+                    **failure)
             plots[kind] = plot.vectors
-        tran = trace_from(plots["tran"]) if "tran" in plots else None
-        return SampleResult(job.index, op_values(plots["op"]), tran)
-
-
-def _text(data: bytes | str | None) -> str:
-    if data is None:
-        return ""
-    return data.decode(errors="replace") if isinstance(data, bytes) else data
+        tran = trace_from(plots[Analysis.TRAN]) if Analysis.TRAN in plots else None
+        return SampleResult(job.index, op_values(plots[Analysis.OP]), tran)

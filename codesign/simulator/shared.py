@@ -2,8 +2,10 @@
 
 One simulator per process (the library holds global state), so this backend runs samples one
 after another; it exists for users who already drive ngspice through PySpice, and to cross-check
-the process backend. PySpice 1.5 needs the library path spelt out with ngspice >= 39 (there is no
-unversioned libngspice.so); it is found with ctypes. After each sample the backend sends
+the process backend. A command running in-process cannot be interrupted: the time-out is checked
+when each command returns (the process backend kills a hanging ngspice instead). PySpice 1.5
+needs the library path spelt out with ngspice >= 39 (there is no unversioned libngspice.so);
+it is found with ctypes. After each sample the backend sends
 ``destroy all``, and after each deck ``remcirc`` (spice.RESET, spice.UNLOAD), or memory grows
 and runs slow down.
 """
@@ -14,13 +16,14 @@ import contextlib
 import ctypes.util
 import logging
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from codesign.errors import NgspiceNotFoundError, SimulationError
-from codesign.netlist.deck import Deck, SampleJob
+from codesign.netlist.deck import Analysis, Deck, SampleJob
 from codesign.netlist.spice import (
     RESET,
     UNLOAD,
@@ -29,9 +32,16 @@ from codesign.netlist.spice import (
     analysis_commands,
     check_jobs,
     circuit_text,
+    save_checks,
 )
-from codesign.simulator.base import SampleResult, SimulatorInfo, op_values, trace_from
-from codesign.simulator.ngspice import error_lines
+from codesign.simulator.base import (
+    SampleResult,
+    SimulatorInfo,
+    op_values,
+    plot_problem,
+    trace_from,
+)
+from codesign.simulator.ngspice import DEFAULT_TIMEOUT_S, check_timeout, error_lines
 
 HINT = (
     "install ngspice's shared library (`sudo apt-get install libngspice0`) and PySpice "
@@ -71,7 +81,8 @@ def _canonical(name: str) -> str:
 class NgspiceShared:
     """In-process backend over PySpice's NgSpiceShared."""
 
-    def __init__(self) -> None:
+    def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        self.timeout_s = check_timeout(timeout_s)
         self.ngspice = _ngspice_shared()
         version = str(self.ngspice.ngspice_version)
         self.log: list[str] = []
@@ -94,7 +105,7 @@ class NgspiceShared:
         self.log = []
         try:
             self._load(text, run_dir)
-            for command in deck.setup:
+            for command in (*save_checks(deck), *deck.setup):
                 self._exec(command, run_dir)
             for job in jobs:
                 yield self._run_job(deck, job, analysis, run_dir)
@@ -128,17 +139,19 @@ class NgspiceShared:
             self._exec(RESET, run_dir)
             self._exec(command, run_dir)
             plot = self.ngspice.last_plot
-            if not plot.startswith(kind):
-                raise SimulationError(
-                    f"ngspice gave no {kind} result for sample {job.index}", command=command,
-                    stdout="\n".join(self.log), run_dir=run_dir,
-                )
-            plots[kind] = {
+            vectors = {} if not plot.startswith(kind.value) else {
                 _canonical(name): np.array(vec._data, dtype=float).real
                 for name, vec in self.ngspice.plot(None, plot).items()
             }
-        tran = trace_from(plots["tran"]) if "tran" in plots else None
-        return SampleResult(job.index, op_values(plots["op"]), tran)
+            problem = plot_problem(deck, job, kind, vectors) if vectors else "no plot"
+            if problem:
+                raise SimulationError(
+                    f"ngspice gave no usable {kind} result for sample {job.index} ({problem})",
+                    command=command, stdout="\n".join(self.log), run_dir=run_dir,
+                )
+            plots[kind] = vectors
+        tran = trace_from(plots[Analysis.TRAN]) if Analysis.TRAN in plots else None
+        return SampleResult(job.index, op_values(plots[Analysis.OP]), tran)
 
     def _exec(self, command: str, run_dir: Path) -> None:
         """Run one command; raise on the same error lines as the process backend.
@@ -147,9 +160,16 @@ class NgspiceShared:
         including ngspice's notes, so the command goes to libngspice directly.
         """
         self.ngspice.clear_output()
+        start = time.monotonic()
         status = self.ngspice._ngspice_shared.ngSpice_Command(command.encode("ascii"))
+        seconds = time.monotonic() - start
         output = self.ngspice.stdout + "\n" + self.ngspice.stderr
         self.log.append(f"> {command}\n{output}")
+        if seconds > self.timeout_s:
+            raise SimulationError(
+                f"ngspice took {seconds:.3g} s on '{command}', over the {self.timeout_s:g} s "
+                "time-out; raise --timeout or use the process backend", command=command,
+                stdout="\n".join(self.log), stderr=self.ngspice.stderr, run_dir=run_dir)
         problems = error_lines(output)
         if status != 0 or problems:
             detail = problems[0] if problems else f"status {status}"

@@ -1,7 +1,9 @@
-"""Tasks: data from installed packages or generated, never downloaded.
+"""Tasks: data from installed packages or generated, never downloaded; each owns its metric,
+loss, evaluation and loop profile (codesign.tasks.base).
 
 digits (classification), physics (steady states of a nonlinear PDE, regression) and control
-(balancing gymnasium's Pendulum-v1, imitation of an LQR expert, judged in closed loop).
+(balancing gymnasium's Pendulum-v1, imitation of an LQR expert, judged in closed loop). A new
+task is one module and one line of TASKS.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from codesign.tasks.base import Task
 from codesign.tasks.control import load_pendulum_task
 from codesign.tasks.digits import load_digits_task
 from codesign.tasks.physics import load_poisson_task
+from codesign.tasks.profile import TaskProfile, TrainConfig
 
 TASKS: dict[str, Callable[[], Task]] = {
     "digits": load_digits_task,
@@ -26,4 +29,4 @@ def get_task(name: str) -> Task:
     return lookup(TASKS, name, "task")()
 
 
-__all__ = ["TASKS", "Task", "get_task"]
+__all__ = ["TASKS", "Task", "TaskProfile", "TrainConfig", "get_task"]

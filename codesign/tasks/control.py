@@ -21,7 +21,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from codesign.errors import InputError
-from codesign.tasks.base import Task
+from codesign.tasks.base import (
+    AcceptanceItem,
+    Episodes,
+    Evaluation,
+    Expert,
+    Metric,
+    OutputsFn,
+    RegressionTask,
+    Selection,
+    TaskMetrics,
+)
+from codesign.tasks.profile import TaskProfile, TrainConfig
 
 Policy = Callable[[np.ndarray], np.ndarray]
 """Observations (E, 3) -> torques (E,) [N m]."""
@@ -59,6 +70,14 @@ class PendulumConfig:
 MAX_TORQUE = 2.0
 EVAL_SEED = 10_000
 """Evaluation episodes reset with seeds EVAL_SEED + k (training never sees a rollout)."""
+SUCCESS_RATE = 0.95
+"""The fraction of episodes the circuit must stabilise."""
+
+PROFILE = TaskProfile(
+    task="control", core_size=16, core_inputs=8,
+    train=TrainConfig(epochs=30, batch_size=64, lr=3e-3, input_noise=0.02),
+    finetune=TrainConfig(epochs=8, batch_size=64, lr=1e-3, input_noise=0.02, seed=1),
+    verify_samples=128, target=1.10, episodes=32)
 
 
 def _plant():
@@ -97,7 +116,8 @@ def expert_policy(config: PendulumConfig) -> Policy:
     return act
 
 
-def load_pendulum_task(config: PendulumConfig = PendulumConfig()) -> Task:
+def load_pendulum_task(config: PendulumConfig = PendulumConfig(),
+                       profile: TaskProfile = PROFILE) -> ControlTask:
     """Imitation data: observations -> the expert's torque / MAX_TORQUE (float32)."""
     rng = np.random.default_rng(config.seed)
     count = config.train + config.test
@@ -107,9 +127,9 @@ def load_pendulum_task(config: PendulumConfig = PendulumConfig()) -> Task:
     target = (expert_policy(config)(obs) / MAX_TORQUE)[:, None]
     obs, target = obs.astype(np.float32), target.astype(np.float32)
     cut = config.train
-    return Task(
+    return ControlTask(
         name="control", x_train=obs[:cut], y_train=target[:cut], x_test=obs[cut:],
-        y_test=target[cut:], n_classes=0, kind="control",
+        y_test=target[cut:], profile=profile, config=config,
         source=("gymnasium Pendulum-v1 (balance upright); expert: saturated discrete LQR "
                 f"(Q = diag({config.q_angle:g}, {config.q_speed:g}), R = {config.r_torque:g}); "
                 f"{config.train} imitation states, uniform |theta| <= {config.box_angle_rad:g} "
@@ -140,10 +160,10 @@ class Rollouts:
     stabilised: np.ndarray
     """(E,) bool."""
 
-    def summary(self) -> dict:
-        return {"episodes": int(len(self.cost)), "mean_cost": float(self.cost.mean()),
-                "cost_sd": float(self.cost.std()),
-                "success_rate": float(self.stabilised.mean())}
+    def metrics(self) -> TaskMetrics:
+        """Mean cost (the metric), episodes, success rate and the cost's spread."""
+        return TaskMetrics(float(self.cost.mean()), int(len(self.cost)),
+                           float(self.stabilised.mean()), float(self.cost.std()))
 
 
 def _wrap(theta: np.ndarray) -> np.ndarray:
@@ -173,3 +193,72 @@ def rollout(policy: Policy, config: PendulumConfig, episodes: int, seed: int) ->
             cost[k] -= reward
     tail = np.abs(theta[:, -config.success_steps:])
     return Rollouts(theta, speed, torque, cost, (tail < config.success_angle_rad).all(1))
+
+
+@dataclass(frozen=True, eq=False)
+class ControlTask(RegressionTask):
+    """Imitation data for training (offline metric: RMS action error); judged in closed loop:
+    mean cost over episodes and the fraction stabilised."""
+
+    config: PendulumConfig = PendulumConfig()
+
+    metric = Metric("closed-loop cost", higher_is_better=False, label="cost")
+
+    @property
+    def offline_metric(self) -> Metric:
+        return Metric("RMS action error", higher_is_better=False)
+
+    def score(self, outputs: np.ndarray, targets: np.ndarray) -> float:
+        return float(np.sqrt(np.mean((np.asarray(outputs) - targets) ** 2)))
+
+    def verification_set(self) -> Selection:
+        return Episodes(self.profile.episodes, EVAL_SEED)
+
+    def full_set(self) -> Selection:
+        return self.verification_set()
+
+    def curve_set(self) -> Selection:
+        return Episodes(max(8, self.profile.episodes // 2), EVAL_SEED)
+
+    def spot_set(self) -> Selection:
+        return self.curve_set()
+
+    def evaluate(self, outputs: OutputsFn, selection: Selection | None = None) -> Evaluation:
+        """Episodes in lockstep, every action from ``outputs`` (one call per control step)."""
+        episodes = selection or self.full_set()
+        runs = rollout(model_policy(outputs), self.config, episodes.count, episodes.seed)
+        return Evaluation(runs.metrics(), runs)
+
+    def within_target(self, reference: float, circuit: TaskMetrics) -> bool:
+        return (circuit.success_rate >= SUCCESS_RATE
+                and circuit.metric <= self.profile.target * reference)
+
+    def acceptance(self, reference: float, circuit: TaskMetrics) -> list[AcceptanceItem]:
+        ratio = circuit.metric / reference
+        return [
+            AcceptanceItem("episodes stabilised, SPICE circuit in the loop",
+                           f"{100 * circuit.success_rate:.2f} %",
+                           f">= {100 * SUCCESS_RATE:g} %", circuit.success_rate >= SUCCESS_RATE),
+            AcceptanceItem("closed-loop cost, circuit / digital DEQ",
+                           f"{circuit.metric:.4g} / {reference:.4g} = {ratio:.3f}",
+                           f"<= {self.profile.target:.2f}", ratio <= self.profile.target)]
+
+    def experts(self) -> list[Expert]:
+        act = expert_policy(self.config)
+        return [Expert("expert (saturated LQR)", lambda obs: act(obs) / MAX_TORQUE, 2)]
+
+    def trajectories(self, rollouts: dict, episodes: int = 8):
+        """Angle and torque per step of the first ``episodes`` episodes of each policy, with
+        the expert's beside them: a long table."""
+        import pandas as pd
+
+        runs = dict(rollouts)
+        runs["expert"] = rollout(expert_policy(self.config), self.config, episodes, EVAL_SEED)
+        rows = []
+        for name, r in runs.items():
+            for k in range(min(episodes, len(r.cost))):
+                steps = np.arange(r.theta.shape[1])
+                rows.append(pd.DataFrame({"policy": name, "episode": k, "step": steps,
+                                          "time_s": steps * 0.05, "theta_rad": r.theta[k],
+                                          "torque_nm": np.append(r.torque[k], np.nan)}))
+        return pd.concat(rows, ignore_index=True)

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from codesign.errors import InputError
-from codesign.tasks.base import Task
+from codesign.tasks.base import RegressionTask
+from codesign.tasks.profile import TaskProfile, TrainConfig
+
+PROFILE = TaskProfile(
+    task="physics", core_size=64, core_inputs=32,
+    train=TrainConfig(epochs=60, lr=3e-3, input_noise=0.02),
+    finetune=TrainConfig(epochs=15, lr=1e-3, input_noise=0.02, seed=1),
+    verify_samples=128, target=1.5)
 
 
 @dataclass(frozen=True)
@@ -72,7 +79,8 @@ def random_sources(config: PoissonConfig, count: int, rng: np.random.Generator) 
     return fields
 
 
-def load_poisson_task(config: PoissonConfig = PoissonConfig()) -> Task:
+def load_poisson_task(config: PoissonConfig = PoissonConfig(),
+                      profile: TaskProfile = PROFILE) -> RegressionTask:
     """The physics task: source fields -> steady states, float32."""
     rng = np.random.default_rng(config.seed)
     lap = laplacian(config.grid)
@@ -80,11 +88,11 @@ def load_poisson_task(config: PoissonConfig = PoissonConfig()) -> Task:
     u = np.stack([solve_steady_state(row, config.kappa, lap) for row in s])
     s, u = s.astype(np.float32), u.astype(np.float32)
     cut = config.train
-    return Task(
+    return RegressionTask(
         name="physics",
-        x_train=s[:cut], y_train=u[:cut], x_test=s[cut:], y_test=u[cut:], n_classes=0,
+        x_train=s[:cut], y_train=u[:cut], x_test=s[cut:], y_test=u[cut:],
         source=(f"generated: -laplace(u) + {config.kappa:g} u^3 = s on a {config.grid}x"
                 f"{config.grid} grid, Newton to 1e-12, {config.bumps} Gaussian bumps per "
                 f"source (seed {config.seed})"),
-        kind="regression",
+        profile=profile,
     )

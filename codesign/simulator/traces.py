@@ -1,4 +1,5 @@
-"""From simulator results to physical quantities: equilibria, settling time, energy.
+"""From simulator results to physical quantities: equilibria, settling time, energy; and the
+one place where a deck's jobs are run and their results read as states (``run_states``).
 
 Settling: the first time after which every activation stays within ``tol_fs`` of its operating
 point value, max_i |z_i(t) - z_i*| <= tol_fs * v_fs, interpolated linearly between time points.
@@ -10,12 +11,15 @@ codesign.circuit.dynamics.)
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from codesign.netlist.deck import Deck
-from codesign.simulator.base import SampleResult, Trace
+from codesign.circuit.dynamics import SETTLE_TOL_FS
+from codesign.netlist.deck import Deck, SampleJob
+from codesign.simulator.base import SampleResult, Simulator, Trace
 
 
 def op_state(result: SampleResult, deck: Deck) -> tuple[np.ndarray, np.ndarray]:
@@ -75,7 +79,7 @@ class TransientMetrics:
 
 
 def transient_metrics(
-    result: SampleResult, deck: Deck, z_op: np.ndarray, tol_fs: float
+    result: SampleResult, deck: Deck, z_op: np.ndarray, tol_fs: float = SETTLE_TOL_FS
 ) -> TransientMetrics:
     """Settling time and energy of ``result``'s transient against its operating point ``z_op``
     (units of v_fs). The first time point (not exactly the initial condition) is dropped."""
@@ -94,3 +98,33 @@ def transient_metrics(
         core_energy_j=integrate_until(time, supply_power(sliced, deck.core_supplies), t_end),
         input_energy_j=integrate_until(time, supply_power(sliced, deck.input_supplies), t_end),
     )
+
+
+@dataclass(frozen=True, eq=False)
+class SampleState:
+    """One simulated sample as physical quantities: the operating point (units of v_fs) and,
+    for a transient, its settling and energy (and the raw result, for its trace)."""
+
+    index: int
+    z: np.ndarray
+    """(n,) activations phi(x_i)."""
+    x: np.ndarray
+    """(n,) pre-activations (op-amp outputs)."""
+    transient: TransientMetrics | None = None
+    result: SampleResult | None = None
+
+
+def sample_state(result: SampleResult, deck: Deck, tol_fs: float = SETTLE_TOL_FS,
+                 keep: bool = False) -> SampleState:
+    """``result`` as a SampleState (``keep``: with the raw result, for its trace)."""
+    z, x = op_state(result, deck)
+    metrics = transient_metrics(result, deck, z, tol_fs) if result.tran is not None else None
+    return SampleState(result.index, z, x, metrics, result if keep else None)
+
+
+def run_states(simulator: Simulator, deck: Deck, jobs: list[SampleJob], analysis: str,
+               run_dir: Path, tol_fs: float = SETTLE_TOL_FS,
+               keep: bool = False) -> Iterator[SampleState]:
+    """Run ``jobs`` on ``deck`` and yield each sample's state as it finishes (any order)."""
+    for result in simulator.run(deck, jobs, analysis, Path(run_dir)):
+        yield sample_state(result, deck, tol_fs, keep)

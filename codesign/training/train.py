@@ -1,39 +1,23 @@
 """Training a HybridDEQ on a task: naive (digital core) or physics-aware (the core computed by
-the calibrated proxy on a fresh chip instance every step, codesign.aware). Implicit gradients
-either way; fine-tuning starts from a given model."""
+the calibrated proxy on a fresh chip instance every step, codesign.training.aware). Implicit
+gradients either way; fine-tuning starts from a given model. The loss and the metric are the
+task's."""
 
 from __future__ import annotations
 
 import copy
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-from codesign.aware import HardwareModel
 from codesign.deq.model import DEQConfig, HybridDEQ
 from codesign.tasks.base import Task
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Optimiser settings (learning rate in 1/step units of Adam)."""
-
-    epochs: int = 60
-    batch_size: int = 32
-    lr: float = 3e-3
-    weight_decay: float = 1e-3
-    label_smoothing: float = 0.05
-    """Classification only."""
-    input_noise: float = 0.3
-    """Std of Gaussian noise added to standardised inputs during training (augmentation)."""
-    seed: int = 0
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+from codesign.tasks.profile import TrainConfig
+from codesign.training.aware import HardwareModel
 
 
 @dataclass(frozen=True)
@@ -57,7 +41,7 @@ def predict(model: nn.Module, x: np.ndarray, forward: Forward | None = None) -> 
 
 def evaluate(model: nn.Module, task: Task, split: str = "test",
              forward: Forward | None = None) -> float:
-    """The task metric of ``model`` on its train or test split."""
+    """The task's offline metric of ``model`` on its train or test split."""
     x, y = (task.x_test, task.y_test) if split == "test" else (task.x_train, task.y_train)
     return task.score(predict(model, x, forward), y)
 
@@ -74,14 +58,6 @@ def decode(model: HybridDEQ, z: np.ndarray) -> np.ndarray:
         return model.decode(torch.from_numpy(np.asarray(z, np.float32))).double().numpy()
 
 
-def loss_function(task: Task, config: TrainConfig) -> Callable:
-    """Cross-entropy for classification; otherwise MSE over the targets' variance."""
-    if task.kind == "classification":
-        return nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
-    scale = float(np.var(task.y_train)) or 1.0
-    return lambda out, y: ((out - y) ** 2).mean() / scale
-
-
 def new_model(task: Task, deq: DEQConfig, seed: int) -> HybridDEQ:
     """A freshly initialised model for ``task`` (seeded), its standardisation from the data."""
     model = HybridDEQ(deq, generator=torch.Generator().manual_seed(seed))
@@ -92,7 +68,7 @@ def new_model(task: Task, deq: DEQConfig, seed: int) -> HybridDEQ:
 def train_model(
     task: Task,
     model: nn.Module,
-    config: TrainConfig = TrainConfig(),
+    config: TrainConfig | None = None,
     hardware: HardwareModel | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> TrainResult:
@@ -100,13 +76,14 @@ def train_model(
     shuffling and augmenting from seed ``config.seed``; with ``hardware`` every step runs the
     core through the proxy on a new chip instance. ``progress(1)`` after each epoch. The
     metrics are the digital model's."""
+    config = config or TrainConfig()
     gen = torch.Generator().manual_seed(config.seed)
     model = copy.deepcopy(model)
     x = torch.from_numpy(task.x_train)
     y = torch.from_numpy(task.y_train)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.epochs)
-    loss_fn = loss_function(task, config)
+    loss_fn = task.loss(config)
     start = time.perf_counter()
     for _ in range(config.epochs):
         model.train()

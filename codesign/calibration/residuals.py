@@ -10,10 +10,11 @@ import numpy as np
 import torch
 
 from codesign.calibration.data import ProbeData
+from codesign.circuit.dynamics import SETTLE_TOL_FS
 from codesign.proxy.crossbar import from_weights
 from codesign.proxy.model import CircuitProxy
 from codesign.proxy.params import ProxyParams
-from codesign.traces import settling_time
+from codesign.simulator.traces import settling_time
 
 
 def predict(params: ProxyParams, data: ProbeData, v_fs: float) -> np.ndarray:
@@ -30,7 +31,8 @@ def residual_stats(params: ProxyParams, data: list[ProbeData], v_fs: float) -> d
             "values": int(diff.size)}
 
 
-def proxy_settling_s(params: ProxyParams, data: ProbeData, v_fs: float, tol_fs: float = 1e-4,
+def proxy_settling_s(params: ProxyParams, data: ProbeData, v_fs: float,
+                     tol_fs: float = SETTLE_TOL_FS,
                      points: int = 4000) -> np.ndarray:
     """(K,) the proxy's settling time to ``tol_fs`` from reset (max-norm, as SPICE's)."""
     proxy = CircuitProxy(params, v_fs)

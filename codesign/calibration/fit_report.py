@@ -15,8 +15,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from codesign.calibration.calibrate import Calibration, PointResult  # noqa: E402
-from codesign.calibration.evaluate import predict  # noqa: E402
-from codesign.jsonio import write_json  # noqa: E402
+from codesign.calibration.residuals import predict  # noqa: E402
+from codesign.files import atomic_write, write_json, write_table, write_text  # noqa: E402
 from codesign.proxy.params import ideal_params  # noqa: E402
 
 
@@ -37,11 +37,9 @@ def _parity_frame(point: PointResult) -> pd.DataFrame:
 def _figure(path: Path, frame: pd.DataFrame, draw) -> list[Path]:
     fig, ax = plt.subplots(figsize=(5.5, 4.2), constrained_layout=True)
     draw(ax, frame)
-    fig.savefig(path, dpi=120)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
     plt.close(fig)
-    csv = path.with_suffix(".csv")
-    frame.to_csv(csv, index=False)
-    return [path, csv]
+    return [path, write_table(path.with_suffix(".csv"), frame)]
 
 
 def _parity(ax, f: pd.DataFrame) -> None:
@@ -93,7 +91,7 @@ def _sweep_plot(path: Path, table: pd.DataFrame, swept: list[str]) -> list[Path]
                 ax.set_xscale("log")
             if name in ("fit_dc_gain", "holdout_rms_fs", "ideal_rms_fs"):
                 ax.set_yscale("log")
-    fig.savefig(path, dpi=110)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
     plt.close(fig)
     return [path]
 
@@ -158,15 +156,13 @@ def _markdown(cal: Calibration, params_path: Path | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_report(cal: Calibration, out: Path, params_path: Path | None = None) -> list[Path]:
+def write_fit_report(cal: Calibration, out: Path, params_path: Path | None = None) -> list[Path]:
     """Write the report of ``cal`` into the folder ``out``; the written paths."""
-    out.mkdir(parents=True, exist_ok=True)
     frame = _parity_frame(cal.base)
     written = _figure(out / "parity.png", frame, _parity)
     written += _figure(out / "residuals.png", frame, _residuals)
     table = cal.table()
-    table.to_parquet(out / "sweep.parquet", index=False)
-    written.append(out / "sweep.parquet")
+    written.append(write_table(out / "sweep.parquet", table))
     swept = list(cal.spec.sweep)
     if swept and len(table) > 1:
         written += _sweep_plot(out / "sweep.png", table.iloc[1:], swept)
@@ -179,6 +175,5 @@ def write_report(cal: Calibration, out: Path, params_path: Path | None = None) -
     written.append(write_json(out / "fit.json", {
         "spec": cal.spec.name, "sweep": asdict(cal.sweep), "failed": cal.failed,
         "points": evaluation}))
-    (out / "fit_report.md").write_text(_markdown(cal, params_path))
-    written.append(out / "fit_report.md")
+    written.append(write_text(out / "fit_report.md", _markdown(cal, params_path)))
     return written

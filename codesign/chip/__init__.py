@@ -1,0 +1,13 @@
+"""The chip stage: one compiled instance of a core (Chip), verified in SPICE and exported."""
+
+from typing import TYPE_CHECKING
+
+from codesign._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from codesign.chip.chip import Chip, ChipRun
+    from codesign.chip.export import export_chip
+    from codesign.chip.results import TaskMetric, VerificationSummary
+    from codesign.chip.verify import Verification, VerifySettings, verify_chip, verify_core
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, __file__)

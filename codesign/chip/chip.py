@@ -1,0 +1,270 @@
+"""Chip: one compiled instance of a core, the object every SPICE use goes through.
+
+Compiled once from a core, a circuit config and a seed (which draws its device mismatch), a
+chip holds its conductances (``circuit``) and its deck, written once for the simulator it runs
+on. It simulates operating points and transients for inputs (resuming from a result store when
+given one), predicts its equilibrium in closed form and with the proxy, exports itself as a
+self-contained ngspice deck, and keeps every run it did (``runs``, ``traces()``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from codesign.chip.export import export_chip
+from codesign.circuit.compile import compile_core
+from codesign.circuit.config import CircuitConfig
+from codesign.circuit.description import CrossbarCircuit
+from codesign.circuit.dynamics import SETTLE_TOL_FS, transient_stops_s
+from codesign.circuit.predict import CircuitPrediction, predict_equilibrium
+from codesign.deq.weights import CoreWeights
+from codesign.errors import InputError
+from codesign.limits import check_size
+from codesign.netlist.deck import Analysis, Deck, SampleJob, check_analysis, make_jobs
+from codesign.netlist.spice import write_deck
+from codesign.proxy.crossbar import EffectiveCore, from_circuit
+from codesign.proxy.model import CircuitProxy
+from codesign.proxy.params import ProxyParams
+from codesign.simulator.base import Simulator
+from codesign.simulator.ngspice import NgspiceInstall
+from codesign.simulator.store import ResultStore
+from codesign.simulator.traces import SampleState, TransientMetrics, run_states
+
+Seed = int | Sequence[int] | None
+"""What numpy.random.default_rng takes; None draws nothing (no mismatch allowed)."""
+Progress = Callable[[int], None]
+STATE_NAN_OK = ("settling_time_s",)
+"""Stored sample arrays that may be NaN: a transient that did not settle within its length."""
+
+
+@dataclass(frozen=True, eq=False)
+class ChipRun:
+    """One simulation of a chip: its inputs and the states ngspice returned (units of FS)."""
+
+    analysis: Analysis
+    e: np.ndarray
+    """(K, m) core inputs."""
+    z: np.ndarray
+    """(K, n) activations at the operating point."""
+    x: np.ndarray
+    """(K, n) pre-activations (op-amp outputs) at the operating point."""
+    run_dir: Path
+    transients: tuple[TransientMetrics, ...] = ()
+    """Per sample, for a transient run."""
+    t_stop_s: np.ndarray | None = None
+    """(K,) the transient lengths used."""
+
+
+def _state_arrays(state: SampleState) -> dict[str, np.ndarray]:
+    arrays = {"z": state.z, "x": state.x}
+    if state.transient is not None:
+        t = state.transient
+        arrays["transient"] = np.array([t.settling_time_s, t.final_error_fs, t.core_energy_j,
+                                        t.input_energy_j])
+    return arrays
+
+
+def _state(index: int, arrays: dict[str, np.ndarray]) -> SampleState:
+    transient = TransientMetrics(*map(float, arrays["transient"])) if "transient" in arrays \
+        else None
+    return SampleState(index, arrays["z"], arrays["x"], transient)
+
+
+class Chip:
+    """One compiled instance of ``core`` on the circuit ``config``, mismatch drawn from ``seed``.
+
+    ``simulator`` (optional: a chip can be compiled, predicted and exported without ngspice)
+    runs it; the deck is written for it once (KLU where it has KLU; ``klu`` overrides, for a
+    deck run elsewhere). ``force`` compiles a core larger than this machine should take on
+    (codesign.limits).
+    """
+
+    def __init__(self, core: CoreWeights, config: CircuitConfig, seed: Seed = 0,
+                 simulator: Simulator | None = None, *, klu: bool | None = None,
+                 title: str = "codesign crossbar equilibrium core", force: bool = False) -> None:
+        check_size(core.n, core.m, getattr(simulator, "workers", 1), force)
+        self.core = core
+        self.config = config
+        self.seed = seed
+        self.simulator = simulator
+        rng = None if seed is None else np.random.default_rng(seed)
+        self.circuit = compile_core(core, config, rng)
+        if klu is None:
+            klu = bool(simulator and simulator.info.klu)
+        self.deck: Deck = write_deck(self.circuit, klu=klu, title=title)
+        self.runs: list[ChipRun] = []
+
+    @classmethod
+    def from_circuit(cls, core: CoreWeights, circuit: CrossbarCircuit,
+                     simulator: Simulator | None = None, *,
+                     title: str = "codesign crossbar equilibrium core") -> Chip:
+        """A chip of an instance compiled elsewhere (edited, or programmed from measured
+        conductances): ``circuit`` as it is, ``core`` the weights it stands for."""
+        chip = cls.__new__(cls)
+        chip.core, chip.config, chip.seed, chip.simulator = core, circuit.config, None, simulator
+        chip.circuit = circuit
+        chip.deck = write_deck(circuit, klu=bool(simulator and simulator.info.klu), title=title)
+        chip.runs = []
+        return chip
+
+    @property
+    def n(self) -> int:
+        return self.core.n
+
+    @property
+    def m(self) -> int:
+        return self.core.m
+
+    @property
+    def v_fs(self) -> float:
+        return self.circuit.v_fs
+
+    def inputs(self, e: np.ndarray) -> np.ndarray:
+        """``e`` checked as (K, m) finite float64 core inputs."""
+        return self.core.check_inputs(e)
+
+    # --- predictions -------------------------------------------------------------------------
+
+    def prediction(self, e: np.ndarray) -> CircuitPrediction:
+        """The closed-form equilibrium of this instance (finite gain, offsets, rails)."""
+        return predict_equilibrium(self.circuit, self.inputs(e))
+
+    @cached_property
+    def effective(self) -> EffectiveCore:
+        """This instance's exact conductances as the proxy's crossbar."""
+        return from_circuit(self.circuit)
+
+    def proxy_equilibrium(self, params: ProxyParams, e: np.ndarray) -> np.ndarray:
+        """The proxy's z* (K, n) [FS] for this instance."""
+        return CircuitProxy(params, self.v_fs).predict(self.effective, self.inputs(e))
+
+    def proxy_trajectory(self, params: ProxyParams, e: np.ndarray,
+                         times_s: np.ndarray) -> np.ndarray:
+        """The proxy's z(t) (K, P, n) [FS] from the reset, at ``times_s`` (P,)."""
+        e = self.inputs(e)
+        times = torch.from_numpy(np.asarray(times_s, float))[None].expand(len(e), -1)
+        with torch.no_grad():
+            return CircuitProxy(params, self.v_fs).trajectory(
+                self.effective, torch.from_numpy(e), times).numpy()
+
+    def export(self, out_dir: Path, *, ngspice: NgspiceInstall | None = None,
+               inputs: np.ndarray | None = None, source: str = "",
+               settle_tol_fs: float = SETTLE_TOL_FS) -> dict:
+        """Write this instance as a deck that runs by itself (codesign.chip.export)."""
+        return export_chip(self, out_dir, ngspice=ngspice, inputs=inputs, source=source,
+                           settle_tol_fs=settle_tol_fs)
+
+    # --- SPICE ------------------------------------------------------------------------------
+
+    @cached_property
+    def _deck_sha256(self) -> str:
+        return hashlib.sha256(self.deck.text.encode()).hexdigest()
+
+    def _key(self, job: SampleJob, analysis: Analysis, tol_fs: float) -> str:
+        text = f"{self._deck_sha256}|{analysis}|{job.inputs!r}|{job.t_stop_s!r}|{tol_fs!r}"
+        return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+    def _states(self, e: np.ndarray, analysis: Analysis, run_dir: Path,
+                t_stop_s: np.ndarray | None, tol_fs: float, progress: Progress | None,
+                store: ResultStore | None, keep: bool = False) -> list[SampleState]:
+        """One state per row of ``e``: from ``store`` where it holds the sample, else from
+        ngspice (stored as each sample arrives, so a killed run keeps what it finished)."""
+        if self.simulator is None:
+            raise InputError("this chip has no simulator; compile it with simulator=...")
+        jobs = make_jobs(e, t_stop_s)
+        keys = [self._key(job, analysis, tol_fs) for job in jobs]
+        states: list[SampleState | None] = [None] * len(jobs)
+        for job, key in zip(jobs, keys, strict=True):
+            arrays = store.get(key) if store is not None and not keep else None
+            if arrays is not None:
+                states[job.index] = _state(job.index, arrays)
+        if progress and len(jobs) - sum(s is None for s in states):
+            progress(len(jobs) - sum(s is None for s in states))
+        todo = [job for job in jobs if states[job.index] is None]
+        if todo:
+            for state in run_states(self.simulator, self.deck, todo, analysis, run_dir, tol_fs,
+                                    keep):
+                states[state.index] = state
+                if store is not None:
+                    store.save(keys[state.index], _state_arrays(state))
+                if progress:
+                    progress(1)
+        return states
+
+    def simulate(self, e: np.ndarray, analysis: str, run_dir: Path,
+                 t_stop_s: np.ndarray | float | None = None, tol_fs: float = SETTLE_TOL_FS,
+                 progress: Progress | None = None,
+                 store: ResultStore | None = None) -> ChipRun:
+        """Every row of ``e`` through ngspice: the operating point, and for ``tran`` a
+        transient of length ``t_stop_s`` from reset; the run is kept (``runs``)."""
+        e = self.inputs(e)
+        analysis = check_analysis(analysis)
+        states = self._states(e, analysis, Path(run_dir), None if t_stop_s is None else
+                              np.broadcast_to(np.asarray(t_stop_s, float), len(e)),
+                              tol_fs, progress, store)
+        return self._record(analysis, e, states, Path(run_dir), t_stop_s)
+
+    def operating_points(self, e: np.ndarray, run_dir: Path, progress: Progress | None = None,
+                         store: ResultStore | None = None) -> ChipRun:
+        """The equilibria (``.op``) of every row of ``e``."""
+        return self.simulate(e, Analysis.OP, run_dir, progress=progress, store=store)
+
+    def transients(self, e: np.ndarray, run_dir: Path, tol_fs: float = SETTLE_TOL_FS,
+                   progress: Progress | None = None,
+                   store: ResultStore | None = None) -> ChipRun:
+        """``.op`` and a transient from reset per row of ``e``, sized by the linearised decay
+        estimate; samples not settled by then run again up to the contraction's bound."""
+        e = self.inputs(e)
+        plans = transient_stops_s(self.circuit, self.prediction(e), tol_fs)
+        used = plans[0].copy()
+        states: list[SampleState | None] = [None] * len(e)
+        todo = np.arange(len(e))
+        for attempt, stops in enumerate(plans):
+            part = self._states(e[todo], Analysis.TRAN, Path(run_dir) / f"tran-{attempt}",
+                                stops[todo], tol_fs, progress if attempt == 0 else None, store)
+            for k, state in zip(todo, part, strict=True):
+                states[k] = state
+            used[todo] = stops[todo]
+            todo = np.array([k for k in todo
+                             if not math.isfinite(states[k].transient.settling_time_s)], int)
+            if len(todo) == 0:
+                break
+        return self._record(Analysis.TRAN, e, states, Path(run_dir), used)
+
+    def trace(self, e_row: np.ndarray, run_dir: Path, stretch: float = 1.5,
+              tol_fs: float = SETTLE_TOL_FS) -> tuple[np.ndarray, np.ndarray]:
+        """One transient from reset, ``stretch`` times the estimated settling time: (time (P,)
+        [s], z (P, n) [FS]), every time point the simulator wrote."""
+        e = self.inputs(np.asarray(e_row)[None] if np.ndim(e_row) == 1 else e_row)[:1]
+        stop = transient_stops_s(self.circuit, self.prediction(e), tol_fs)[0]
+        (state,) = self._states(e, Analysis.TRAN, Path(run_dir), stretch * stop, tol_fs, None,
+                                None, keep=True)
+        self._record(Analysis.TRAN, e, [state], Path(run_dir), stretch * stop)
+        trace = state.result.tran
+        z = np.stack([trace.vectors[name] for name in self.deck.z_vectors], 1) / self.v_fs
+        return trace.time, z
+
+    def _record(self, analysis: Analysis, e: np.ndarray, states: list[SampleState],
+                run_dir: Path, t_stop_s) -> ChipRun:
+        transients = tuple(s.transient for s in states) if analysis == Analysis.TRAN else ()
+        run = ChipRun(analysis, e, np.stack([s.z for s in states]),
+                      np.stack([s.x for s in states]), run_dir, transients,
+                      None if t_stop_s is None else np.broadcast_to(
+                          np.asarray(t_stop_s, float), len(e)).copy())
+        self.runs.append(run)
+        return run
+
+    def traces(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(e, z, x) of every sample this chip simulated, in order: what a calibration fits."""
+        if not self.runs:
+            raise InputError("this chip has not been simulated yet")
+        return tuple(np.concatenate([getattr(r, name) for r in self.runs])
+                     for name in ("e", "z", "x"))

@@ -1,0 +1,215 @@
+"""Circuit-level verification: run a chip in SPICE and compare it with PyTorch.
+
+For each sample: z_torch, the float64 PyTorch fixed point of the core; z_model, the circuit's
+equilibrium predicted from its element values (finite gain, offsets, rails); z_spice, ngspice's
+operating point; z_proxy, the calibrated proxy's prediction of this instance. With ``analysis
+tran`` each sample also runs a transient from reset (same deck, same process), from which the
+settling time and the energy per inference are read. The summary is a typed
+VerificationSummary (codesign.chip.results).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from codesign.chip.chip import Chip, ChipRun, Progress
+from codesign.chip.results import (
+    EnergySpread,
+    ErrorStats,
+    ProxyCheck,
+    SettlingSummary,
+    Spread,
+    TaskMetric,
+    VerificationSummary,
+)
+from codesign.circuit.config import CircuitConfig
+from codesign.circuit.dynamics import SETTLE_TOL_FS, settling_bound_s
+from codesign.circuit.predict import CircuitPrediction
+from codesign.deq.weights import CoreWeights
+from codesign.errors import InputError
+from codesign.netlist.deck import Analysis
+from codesign.proxy.params import ProxyParams, library_sha256, neuron_model
+from codesign.simulator.base import Simulator
+from codesign.simulator.store import ResultStore
+
+
+@dataclass(frozen=True)
+class VerifySettings:
+    """What to simulate and how strictly to judge settling."""
+
+    analysis: Analysis = Analysis.OP
+    """op (equilibria) or tran (equilibria, then a transient from reset for settling/energy)."""
+    settle_tol_fs: float = SETTLE_TOL_FS
+    """Settling tolerance, a fraction of full scale."""
+    proxy: ProxyParams | None = None
+    """Proxy parameters whose prediction is reported beside SPICE's (z_proxy); None: none."""
+    seed: int = 0
+    """Seed of the device mismatch drawn at compile time (when the config sets a sigma)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "analysis", Analysis.parse(self.analysis, "analysis"))
+        if not 0 < self.settle_tol_fs < 1:
+            raise InputError(f"the settling tolerance must lie in (0, 1) of full scale, got "
+                             f"{self.settle_tol_fs}")
+
+
+@dataclass(frozen=True, eq=False)
+class Verification:
+    """Per-unit equilibria, per-sample transients and the summary of one verification."""
+
+    equilibria: pd.DataFrame
+    transients: pd.DataFrame | None
+    summary: VerificationSummary
+    z_torch: np.ndarray
+    z_spice: np.ndarray
+    x_spice: np.ndarray
+    """SPICE pre-activations (op-amp outputs) [FS], for calibration on these traces."""
+    chip: Chip
+    """The compiled instance that was simulated."""
+    z_proxy: np.ndarray | None = None
+    """The proxy's equilibria [FS] when the settings name proxy parameters."""
+
+    def with_task_metric(self, metric: TaskMetric, full_digital: float | None) -> Verification:
+        """A copy whose summary carries the task's metric on these samples."""
+        summary = replace(self.summary, task_metric=metric, test_metric_full_digital=full_digital)
+        return replace(self, summary=summary)
+
+
+def verify_chip(chip: Chip, e: np.ndarray, run_dir: Path,
+                settings: VerifySettings = VerifySettings(), progress: Progress | None = None,
+                store: ResultStore | None = None) -> Verification:
+    """Simulate ``chip`` on the core inputs ``e`` (K x m) under ``run_dir`` and compare."""
+    start = time.perf_counter()
+    e = chip.inputs(e)
+    z_torch = chip.core.equilibrium(e)
+    pred = chip.prediction(e)
+    run_dir = Path(run_dir)
+    transients = None
+    if settings.analysis == Analysis.TRAN:
+        run = chip.transients(e, run_dir, settings.settle_tol_fs, progress, store)
+        transients = _transient_table(chip, pred, run, settings.settle_tol_fs)
+    else:
+        run = chip.operating_points(e, run_dir / "op", progress, store)
+    equilibria = _equilibrium_table(z_torch, pred.z, run.z, chip.config.neuron.level)
+    summary = _summary(chip, settings, z_torch, pred, run.z, transients)
+    z_proxy = None
+    if settings.proxy is not None:
+        z_proxy = chip.proxy_equilibrium(settings.proxy, e)
+        equilibria["z_proxy"] = z_proxy.ravel()
+        equilibria["error_proxy"] = (run.z - z_proxy).ravel()
+        summary = replace(summary, proxy_error_fs=ErrorStats.of(run.z - z_proxy),
+                          proxy=_proxy_check(settings.proxy, chip.config))
+    summary = replace(summary, wall_s=time.perf_counter() - start)
+    return Verification(equilibria, transients, summary, z_torch, run.z, run.x, chip, z_proxy)
+
+
+def verify_core(
+    core: CoreWeights,
+    e: np.ndarray,
+    config: CircuitConfig,
+    simulator: Simulator,
+    run_dir: Path,
+    settings: VerifySettings = VerifySettings(),
+    progress: Progress | None = None,
+    store: ResultStore | None = None,
+    force: bool = False,
+) -> Verification:
+    """Compile ``core`` (mismatch from ``settings.seed``) and verify it on ``e`` (K x m)."""
+    chip = Chip(core, config, settings.seed, simulator, force=force)
+    return verify_chip(chip, e, run_dir, settings, progress, store)
+
+
+def task_metric(result: Verification, task, decode, targets: np.ndarray) -> TaskMetric:
+    """The ``task``'s offline metric of the digital and the circuit equilibria of ``result``
+    (``decode``: core states -> model outputs), and how often they agree."""
+    digital, circuit = decode(result.z_torch), decode(result.z_spice)
+    return TaskMetric(task.offline_metric.name, task.score(digital, targets),
+                      task.score(circuit, targets), task.agreement(digital, circuit))
+
+
+def _proxy_check(params: ProxyParams, config: CircuitConfig) -> ProxyCheck:
+    return ProxyCheck(params.neuron_model, params.neuron_model == neuron_model(config),
+                      params.library_sha256 == library_sha256())
+
+
+def _clipped_fraction(chip: Chip, pred: CircuitPrediction) -> float:
+    """Fraction of neuron outputs (all samples) that sit on an op-amp rail."""
+    amp = chip.config.neuron.opamp
+    rails = np.array([amp.rail_low_v, amp.rail_high_v]) / chip.v_fs
+    return float(np.isclose(pred.x[..., None], rails, rtol=0, atol=1e-9).any(-1).mean())
+
+
+def _equilibrium_table(z_torch, z_model, z_spice, level: str) -> pd.DataFrame:
+    k, n = z_torch.shape
+    return pd.DataFrame({
+        "sample": np.repeat(np.arange(k), n),
+        "unit": np.tile(np.arange(n), k),
+        "neuron": level,
+        "z_torch": z_torch.ravel(),
+        "z_model": z_model.ravel(),
+        "z_spice": z_spice.ravel(),
+        "error": (z_spice - z_torch).ravel(),
+        "error_model": (z_spice - z_model).ravel(),
+    })
+
+
+def _transient_table(chip: Chip, pred: CircuitPrediction, run: ChipRun,
+                     tol: float) -> pd.DataFrame:
+    tau = chip.circuit.time_constant_s()
+    rho = chip.core.spectral_norm
+    metrics = run.transients
+    return pd.DataFrame({
+        "sample": np.arange(len(metrics)),
+        "settling_time_s": [m.settling_time_s for m in metrics],
+        "settling_bound_s": [settling_bound_s(tau, rho, float(np.linalg.norm(x)), tol)
+                             for x in pred.x],
+        "final_error_fs": [m.final_error_fs for m in metrics],
+        "energy_j": [m.energy_j for m in metrics],
+        "core_energy_j": [m.core_energy_j for m in metrics],
+        "input_energy_j": [m.input_energy_j for m in metrics],
+        "t_stop_s": run.t_stop_s,
+    })
+
+
+def _settling(chip: Chip, transients: pd.DataFrame, tol: float) -> SettlingSummary:
+    tau, rho = chip.circuit.time_constant_s(), chip.core.spectral_norm
+    t_s = transients["settling_time_s"].to_numpy()
+    bound = transients["settling_bound_s"].to_numpy()
+    return SettlingSummary(
+        tol_fs=tol, tau_s=tau, time_s=Spread.of(t_s),
+        unsettled_samples=int((~np.isfinite(t_s)).sum()), bound_s=Spread.of(bound),
+        within_bound=bool(np.all(t_s <= bound)) if rho < 1 else None,
+        bound_unit_distance_s=settling_bound_s(tau, rho, 1.0, tol),
+        final_error_fs_max=float(transients["final_error_fs"].max()))
+
+
+def _summary(chip: Chip, settings: VerifySettings, z_torch, pred, z_spice,
+             transients: pd.DataFrame | None) -> VerificationSummary:
+    core, info = chip.core, chip.simulator.info
+    summary = VerificationSummary(
+        backend=info.backend, ngspice_version=info.ngspice_version, klu=info.klu,
+        analysis=settings.analysis, samples=int(len(z_torch)), n=core.n, m=core.m,
+        activation=core.activation, spectral_norm=core.spectral_norm,
+        neuron=chip.config.neuron.level, circuit=chip.config,
+        weights_sha256=chip.circuit.weights_sha256, devices=chip.circuit.device_count(),
+        full_scale_v=chip.v_fs, mismatch_seed=settings.seed,
+        equilibrium_error_fs=ErrorStats.of(z_spice - z_torch),
+        model_error_fs=ErrorStats.of(z_spice - pred.z), model_converged=pred.converged,
+        rail_clipped_fraction=_clipped_fraction(chip, pred))
+    if transients is None:
+        return summary
+    energy = transients["energy_j"].to_numpy()
+    macs = core.n * (core.n + core.m)
+    spread = Spread.of(energy)
+    return replace(
+        summary, settling=_settling(chip, transients, settings.settle_tol_fs),
+        energy_per_inference_j=EnergySpread(
+            spread.mean, spread.median, spread.max,
+            core_mean=float(transients["core_energy_j"].mean()),
+            input_mean=float(transients["input_energy_j"].mean())),
+        energy_per_mac_j=float(np.nanmean(energy)) / macs, macs_per_matvec=macs)

@@ -1,0 +1,244 @@
+"""Checkpoints and bare cores on disk.
+
+A checkpoint is a dict of tensors and plain values (config, version, task, metrics) written by
+``torch.save`` and read back with ``torch.load(weights_only=True)``: it never unpickles arbitrary
+objects. Its config and tensor shapes are checked before a model is built from it. A bare core
+is an ``.npz`` with arrays W (n x n), U (n x m), b (n) and optionally a string ``activation``,
+read with ``allow_pickle=False``; the arrays' headers (shape, type) are checked before any array
+is loaded, so a small file that would inflate to a huge core is refused with its size.
+"""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from codesign import __version__
+from codesign.deq.model import DEQConfig, HybridDEQ
+from codesign.deq.weights import CoreWeights
+from codesign.errors import CheckpointError, InputError
+from codesign.files import atomic_write, jsonable
+from codesign.limits import check_samples, check_size
+
+FORMAT = "codesign-checkpoint"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True, eq=False)
+class Checkpoint:
+    """A loaded checkpoint: the model and what was recorded with it."""
+
+    model: HybridDEQ
+    task: str
+    metrics: dict = field(default_factory=dict)
+    train_config: dict = field(default_factory=dict)
+    codesign_version: str = ""
+
+
+def save_checkpoint(
+    path: Path, model: HybridDEQ, task: str, metrics: dict, train_config: dict
+) -> Path:
+    """Write ``model`` with its config, task name, metrics and versions to ``path``."""
+    payload = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "codesign_version": __version__,
+        "torch_version": str(torch.__version__),
+        "task": str(task),
+        "config": jsonable(model.config.to_dict()),
+        "train_config": jsonable(dict(train_config)),
+        "metrics": jsonable(dict(metrics)),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+    }
+    return atomic_write(Path(path), lambda tmp: torch.save(payload, tmp))
+
+
+def _read_payload(path: Path) -> dict:
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist; check the path")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        pickled = "global" in str(exc).lower()  # a class or function, not a tensor
+        reason = (
+            "holds pickled objects other than tensors; codesign only loads checkpoints with "
+            "weights_only=True: re-save it with `codesign train` or pass the core as .npz"
+            if pickled else "is not a readable torch checkpoint; check the file"
+        )
+        raise CheckpointError(f"{path} {reason}") from None
+    except Exception as exc:  # torch raises many types for a damaged archive
+        raise CheckpointError(
+            f"{path} is not a readable torch checkpoint ({type(exc).__name__}); check the file"
+        ) from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(
+            f"{path} is not a codesign checkpoint (no format tag); write it with `codesign "
+            "train`, or pass a bare core as .npz with arrays W, U, b"
+        )
+    version = payload.get("format_version", 0)
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path} has checkpoint format {version!r}, newer than this codesign "
+            f"({__version__}) reads; upgrade codesign"
+        )
+    return payload
+
+
+def _expected_shapes(c: DEQConfig) -> dict[str, tuple[int, ...]]:
+    return {"x_mean": (c.in_features,), "x_scale": (c.in_features,),
+            "encoder.weight": (c.core_inputs, c.in_features), "encoder.bias": (c.core_inputs,),
+            "core.V": (c.core_size, c.core_size), "core.U": (c.core_size, c.core_inputs),
+            "core.b": (c.core_size,), "decoder.weight": (c.out_features, c.core_size),
+            "decoder.bias": (c.out_features,)}
+
+
+def _check_state(path: Path, state, config: DEQConfig) -> None:
+    """The state dict holds finite float tensors of the config's shapes, and nothing else."""
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path} has no state_dict of tensors; re-save it with "
+                              "`codesign train`")
+    expected = _expected_shapes(config)
+    if set(state) != set(expected):
+        raise CheckpointError(f"{path}: the weights are {sorted(map(str, state))}, not the "
+                              f"HybridDEQ's {sorted(expected)}; re-save it with `codesign train`")
+    for name, shape in expected.items():
+        tensor = state[name]
+        if not isinstance(tensor, torch.Tensor) or not tensor.is_floating_point():
+            raise CheckpointError(f"{path}: {name} is not a float tensor")
+        if tuple(tensor.shape) != shape:
+            raise CheckpointError(f"{path}: weights do not fit its config ({name} has shape "
+                                  f"{tuple(tensor.shape)}, the config needs {shape})")
+        if not torch.isfinite(tensor).all():
+            raise CheckpointError(f"{path}: {name} holds NaN/inf; retrain the model")
+
+
+def _plain_dict(path: Path, payload: dict, key: str) -> dict:
+    value = payload.get(key, {})
+    if not isinstance(value, dict):
+        raise CheckpointError(f"{path}: {key} is not a table")
+    return value
+
+
+def load_checkpoint(path: Path, force: bool = False) -> Checkpoint:
+    """The model in the checkpoint at ``path`` (weights_only loading)."""
+    path = Path(path)
+    payload = _read_payload(path)
+    if "config" not in payload:
+        raise CheckpointError(f"{path} lacks its model config; re-save it with `codesign train`")
+    config = DEQConfig.from_dict(payload["config"])
+    check_size(config.core_size, config.core_inputs, force=force)
+    _check_state(path, payload.get("state_dict"), config)
+    task = payload.get("task", "")
+    if not isinstance(task, str):
+        raise CheckpointError(f"{path}: task is not a name")
+    model = HybridDEQ(config)
+    model.load_state_dict(payload["state_dict"])
+    model.eval()
+    return Checkpoint(
+        model=model,
+        task=task,
+        metrics=_plain_dict(path, payload, "metrics"),
+        train_config=_plain_dict(path, payload, "train_config"),
+        codesign_version=str(payload.get("codesign_version", "")),
+    )
+
+
+def _npy_header(archive: zipfile.ZipFile, name: str) -> tuple[tuple[int, ...], np.dtype]:
+    with archive.open(f"{name}.npy") as handle:
+        version = np.lib.format.read_magic(handle)
+        read = {(1, 0): np.lib.format.read_array_header_1_0,
+                (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+        if read is None:
+            raise ValueError(f"unsupported .npy format {version}")
+        shape, _, dtype = read(handle)
+    return shape, dtype
+
+
+def _check_npz(path: Path, force: bool) -> None:
+    """Shapes and types of W, U, b from the archive's headers, before anything is loaded."""
+    with zipfile.ZipFile(path) as archive:
+        names = {n[:-4] for n in archive.namelist() if n.endswith(".npy")}
+        missing = [k for k in ("W", "U", "b") if k not in names]
+        if missing:
+            raise InputError(
+                f"{path} lacks arrays {missing}; a core .npz needs W (n x n), U (n x m), b (n)")
+        headers = {k: _npy_header(archive, k) for k in ("W", "U", "b")}
+    for name, (_, dtype) in headers.items():
+        if dtype.kind not in "biuf" or dtype.hasobject:
+            kind = "complex" if dtype.kind == "c" else str(dtype)
+            raise InputError(f"{path}: {name} holds {kind} values; a core is a plain-array .npz "
+                             "of real numbers")
+    dims = [d for shape, _ in headers.values() for d in shape]
+    u_shape = headers["U"][0]
+    check_size(max(dims, default=0), u_shape[1] if len(u_shape) == 2 else 1, force=force)
+
+
+def load_npz_core(path: Path, force: bool = False) -> CoreWeights:
+    """A bare core from an .npz with arrays W, U, b and an optional string 'activation'."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"core file {path} does not exist; check the path")
+    try:
+        _check_npz(path, force)
+        with np.load(path, allow_pickle=False) as data:
+            activation = "tanh"
+            if "activation" in data.files:
+                value = data["activation"]
+                if value.dtype.kind not in "US" or value.ndim != 0:
+                    raise InputError(f"{path}: activation must be one name (a string)")
+                activation = str(value)
+            return CoreWeights(data["W"], data["U"], data["b"], activation)
+    except InputError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise InputError(
+            f"{path} is not a plain-array .npz ({type(exc).__name__}); save it with numpy.savez "
+            "and no object arrays"
+        ) from None
+
+
+def save_npz_core(path: Path, core: CoreWeights) -> Path:
+    """Write ``core`` as a bare-core .npz (the format ``load_npz_core`` reads)."""
+    return atomic_write(Path(path), lambda tmp: _savez(tmp, core))
+
+
+def _savez(path: Path, core: CoreWeights) -> None:
+    with open(path, "wb") as handle:
+        np.savez(handle, W=core.W, U=core.U, b=core.b, activation=np.array(core.activation))
+
+
+def load_source(path: Path, force: bool = False) -> tuple[CoreWeights, Checkpoint | None]:
+    """The core of a checkpoint (.pt and anything else torch-saved) or of a bare .npz core."""
+    path = Path(path)
+    if path.suffix == ".npz":
+        return load_npz_core(path, force), None
+    ckpt = load_checkpoint(path, force)
+    return ckpt.model.core.to_weights(), ckpt
+
+
+def load_inputs(path: Path, force: bool = False) -> np.ndarray:
+    """Core inputs from a .npy array (samples, m), its header checked before it is read."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"inputs file {path} does not exist; check the path")
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise InputError(f"cannot read inputs {path} ({type(exc).__name__}); pass a .npy array "
+                         "of shape (samples, m)") from None
+    if isinstance(array, np.lib.npyio.NpzFile):
+        array.close()
+        raise InputError(f"{path} is an .npz archive; pass one .npy array of shape (samples, m)")
+    if array.ndim not in (1, 2):
+        raise InputError(f"inputs {path} have shape {array.shape}; pass (samples, m)")
+    check_samples(array.shape[0] if array.ndim == 2 else 1, force)
+    try:
+        return np.array(array)
+    except (ValueError, OSError) as exc:
+        raise InputError(f"cannot read inputs {path} ({type(exc).__name__}); pass a .npy array "
+                         "of shape (samples, m)") from None

@@ -1,0 +1,61 @@
+"""Published and measured figures codesign compares against, each with its source.
+
+Every outside figure in the README or a report comes from here, so its source travels with the
+code. Energies per multiply-accumulate (MAC); a TOPS/W figure counts 2 operations per MAC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One figure: what it is, its value and unit, and where it comes from."""
+
+    name: str
+    value: float
+    unit: str
+    source: str
+
+
+CPU_FP32_MAC = Reference(
+    "CPU arithmetic floor, fp32 multiply-accumulate (45 nm)", 4.6, "pJ/MAC",
+    "M. Horowitz, 'Computing's energy problem (and what we can do about it)', ISSCC 2014: "
+    "fp32 multiply 3.7 pJ + fp32 add 0.9 pJ, arithmetic only (no data movement)")
+H100_DATASHEET_MAC = Reference(
+    "NVIDIA H100 SXM at datasheet peak (dense FP16)", 1.42, "pJ/MAC",
+    "NVIDIA H100 Tensor Core GPU datasheet: 700 W at 989 TFLOP/s dense FP16 = 0.71 pJ/FLOP, "
+    "2 FLOP per MAC; the best case")
+H200_MEASURED_MAC = {
+    64: Reference("NVIDIA H200, measured, N = 64 (bf16)", 51.0, "pJ/MAC",
+                  "measured by the codesign project on one H200, 2026-11-28: NVML total board "
+                  "energy over 6 s of batched plain fixed-point iteration z = tanh(W z + U x + b), "
+                  "rho = 0.5, batch 65536, 5 iterations; 1.8e8 equilibria/s "
+                  "(benchmarks/gpu_energy.py)"),
+    256: Reference("NVIDIA H200, measured, N = 256 (bf16)", 13.0, "pJ/MAC",
+                   "as for N = 64 (benchmarks/gpu_energy.py)"),
+    1024: Reference("NVIDIA H200, measured, N = 1024 (bf16)", 5.1, "pJ/MAC",
+                    "as for N = 64, batch 16384 (benchmarks/gpu_energy.py)"),
+}
+H200_EQUILIBRIA_PER_S_N64 = Reference(
+    "NVIDIA H200 throughput, N = 64 equilibria (bf16, batch 65536, 5 iterations)", 1.8e8,
+    "equilibria/s", H200_MEASURED_MAC[64].source)
+ANALOG_CHIPS_MAC = (
+    Reference("IBM HERMES PCM chip (Le Gallo 2023), 1-phase", 205.0, "fJ/MAC",
+              "M. Le Gallo et al., 'A 64-core mixed-signal in-memory compute chip based on "
+              "phase-change memory for deep neural network inference', Nature Electronics 6, "
+              "680-693 (2023): 9.76 TOPS/W"),
+    Reference("IBM HERMES PCM chip (Le Gallo 2023), 4-phase", 806.0, "fJ/MAC",
+              "same chip, 8-bit 4-phase mode: 2.48 TOPS/W"),
+    Reference("Ambrogio et al. 2023 (35 M PCM devices)", 161.0, "fJ/MAC",
+              "S. Ambrogio et al., 'An analog-AI chip for energy-efficient speech recognition and "
+              "transcription', Nature 620, 768-775 (2023): 12.4 TOPS/W sustained"),
+)
+PCM_WINDOW = Reference(
+    "phase-change memory conductance window (g_max)", 25.0, "uS",
+    "IBM aihwkit's PCM inference model, fitted to Nandakumar et al. (2019)")
+CELL_BITS_ROUTINE = Reference(
+    "bits per cell programmed routinely in resistive memory", 4.0, "bits",
+    "M. Rao et al., 'Thousands of conductance levels in memristors integrated on CMOS', "
+    "Nature 615, 823-829 (2023): ~4 bits routine, 11 bits only with write-verify")
