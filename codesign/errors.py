@@ -6,7 +6,7 @@ status 2; library users catch :class:`CodesignError`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TypeVar
 
@@ -73,11 +73,3 @@ def lookup(registry: Mapping[str, T], name: str, what: str, *, ordered: bool = F
     except KeyError:
         valid = ", ".join(registry if ordered else sorted(registry))
         raise InputError(f"unknown {what} {name!r}; use one of: {valid}") from None
-
-
-def check_keys(table: Mapping[str, object], known: Iterable[str], where: str) -> None:
-    """InputError naming the keys of ``table`` that are not ``known``, and the known ones."""
-    known = set(known)
-    unknown = sorted(set(table) - known)
-    if unknown:
-        raise InputError(f"{where}: unknown keys {unknown}; known: {sorted(known)}")

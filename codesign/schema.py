@@ -220,9 +220,3 @@ class RunFolder:
         finished = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         record = RunRecord(self.command, RunStatus.COMPLETE, self.started, finished, names)
         return write_result(self.marker, record, "run")
-
-
-def run_record(path: Path) -> RunRecord | None:
-    """The run.json of the folder ``path`` (None if there is none)."""
-    marker = Path(path) / RUN_MARKER
-    return read_result(marker, RunRecord, "run") if marker.is_file() else None

@@ -284,6 +284,7 @@ def _paths(value, prefix=()):
 PATHS = [p for p in _paths(SUMMARY) if p]
 ROUNDS_CSV = ("round,params,train_s,digital,proxy,circuit,reference_digital,within_target,"
               "wall_s\n0,shipped,1.0,0.05,0.05,0.06,0.05,True,2.0\n")
+ROUNDS_TEXT = ROUNDS_CSV.replace("0.05,0.05,0.06,0.05", "a,b,c,d")
 BASELINES_CSV = "model,parameters,train_s,test_metric\ndigital DEQ (naive),10,1.0,0.05\n"
 
 
@@ -305,9 +306,10 @@ def run_folders(draw):
             pass
     files = {"summary.json": json.dumps(data)}
     for name, valid in (("rounds.csv", ROUNDS_CSV), ("baselines.csv", BASELINES_CSV)):
-        choice = draw(st.integers(0, 3))
+        choice = draw(st.integers(0, 4))
         if choice:
-            files[name] = valid if choice > 1 else draw(st.text(max_size=40))
+            files[name] = (valid if choice > 2 else ROUNDS_TEXT if choice == 2
+                           else draw(st.text(max_size=40)))
     return files
 
 

@@ -132,3 +132,19 @@ def test_error_lines_catch_ngspice_failures_and_pass_notes():
         "run simulation(s) aborted",
         "Error: no such device or model name vnope",
     ]
+
+
+def test_the_store_keeps_allowed_nans_and_sets_damaged_entries_aside(tmp_path):
+    from codesign.chip.chip import STATE_NAN_OK, _state, _state_arrays
+    from codesign.simulator.store import ResultStore
+    from codesign.simulator.traces import SampleState, TransientMetrics
+
+    store = ResultStore(tmp_path, nan_ok=STATE_NAN_OK)
+    unsettled = SampleState(0, np.ones(3), np.ones(3), TransientMetrics(math.nan, 0.1, 1e-9, 1e-9))
+    store.save("a", _state_arrays(unsettled))
+    back = _state(0, store.get("a"))
+    assert math.isnan(back.transient.settling_time_s) and back.transient.core_energy_j == 1e-9
+    store.save("b", {"z": np.array([np.nan]), "x": np.zeros(1)})
+    assert store.get("b") is None and (tmp_path / "b.npz.bad").is_file()
+    (tmp_path / "c.npz").write_bytes(b"")
+    assert not store.has("c") and (tmp_path / "c.npz.bad").is_file()

@@ -41,8 +41,9 @@ from codesign.simulator.traces import SampleState, TransientMetrics, run_states
 Seed = int | Sequence[int] | None
 """What numpy.random.default_rng takes; None draws nothing (no mismatch allowed)."""
 Progress = Callable[[int], None]
-STATE_NAN_OK = ("settling_time_s",)
-"""Stored sample arrays that may be NaN: a transient that did not settle within its length."""
+STATE_NAN_OK = ("transient",)
+"""Stored sample arrays that may hold NaN: a transient's metrics (settling time, final error,
+energies), whose settling time is NaN when it did not settle within its length."""
 
 
 @dataclass(frozen=True, eq=False)

@@ -18,8 +18,6 @@ class Analysis(Choice):
     """The operating point, then a transient from reset (settling time, energy)."""
 
 
-ANALYSES = tuple(Analysis.values())
-
 
 @dataclass(frozen=True, eq=False)
 class Deck:

@@ -29,6 +29,9 @@ TABLES = {
     "trajectories.csv": ("policy", "episode", "step", "time_s", "theta_rad"),
 }
 """The CSV tables a run may hold, and the columns the report reads from each."""
+TEXT_COLUMNS = {"params", "model", "training", "axis", "system", "source", "policy",
+                "within_target"}
+"""Columns that hold text (or flags); every other column the report reads holds numbers."""
 
 
 def _read(run: Path, name: str, required: bool = False) -> pd.DataFrame | None:
@@ -46,6 +49,9 @@ def _read(run: Path, name: str, required: bool = False) -> pd.DataFrame | None:
     if missing or frame.empty:
         raise InputError(f"{path} lacks {'rows' if not missing else f'columns {missing}'}: it "
                          "was not written by this codesign's loop; re-run it")
+    text = [c for c in TABLES[name] if c not in TEXT_COLUMNS and frame[c].dtype.kind not in "biuf"]
+    if text:
+        raise InputError(f"{path}: columns {text} do not hold numbers; re-run the loop")
     return frame
 
 
@@ -63,6 +69,8 @@ def load_summary(run: Path, partial: bool = False) -> LoopSummary:
                          f"{', '.join(summary.timings_s)}; it was killed or failed): re-run "
                          f"`codesign loop --out {run}`, or pass --partial to render what it has")
     return summary
+
+
 def _cells(levels: int) -> str:
     if levels == 0:
         return "continuous conductance levels"

@@ -19,7 +19,6 @@ import shutil
 import signal
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -51,7 +50,6 @@ DEFAULT_TIMEOUT_S = 600.0
 """Wall-clock limit of one ngspice process [s] (``--timeout``)."""
 PROBE_TIMEOUT_S = 30.0
 """Wall-clock limit of ``ngspice -v`` [s]."""
-POLL_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -122,6 +120,32 @@ def die_with_parent() -> None:
         ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
+class LiveProcesses:
+    """The ngspice processes of one run that are still running; ``stop`` kills them all, and
+    any started after it, so a failed run does not wait on its other chunks."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._procs: set[subprocess.Popen] = set()
+        self.stopped = False
+
+    def add(self, proc: subprocess.Popen) -> None:
+        with self._lock:
+            self._procs.add(proc)
+            if self.stopped:
+                proc.kill()
+
+    def discard(self, proc: subprocess.Popen) -> None:
+        with self._lock:
+            self._procs.discard(proc)
+
+    def stop(self) -> None:
+        with self._lock:
+            self.stopped = True
+            for proc in self._procs:
+                proc.kill()
+
+
 class NgspiceProcess:
     """The default backend: ``ngspice -b`` child processes, ``workers`` at a time, each killed
     after ``timeout_s``. ``pool_worker``: this process is a single-threaded worker of a sweep;
@@ -153,57 +177,58 @@ class NgspiceProcess:
             yield from self.run_chunk(deck, jobs, analysis, Path(run_dir))
             return
         chunks = chunk_jobs(jobs, self.workers)
-        stop = threading.Event()
+        live = LiveProcesses()
         pool = ThreadPoolExecutor(max_workers=self.workers)
         futures = [
             pool.submit(self.run_chunk, deck, chunk, analysis,
-                        Path(run_dir) / f"chunk-{c:04d}", stop)
+                        Path(run_dir) / f"chunk-{c:04d}", live)
             for c, chunk in enumerate(chunks)
         ]
         try:
             for fut in as_completed(futures):
                 yield from fut.result()
         finally:
-            stop.set()
+            live.stop()
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def _wait(self, proc: subprocess.Popen, stop: threading.Event | None) -> str:
-        """'' when ``proc`` exits; 'timeout' or 'stopped' after killing it."""
-        deadline = time.monotonic() + self.timeout_s
-        while True:
-            try:
-                proc.wait(timeout=POLL_S)
-                return ""
-            except subprocess.TimeoutExpired:
-                pass
-            reason = ("stopped" if stop is not None and stop.is_set()
-                      else "timeout" if time.monotonic() > deadline else "")
-            if reason:
-                proc.kill()
-                proc.wait()
-                return reason
+    def _communicate(self, command: list[str], run_dir: Path,
+                     live: LiveProcesses | None) -> tuple[str, str, int, str]:
+        """Run ngspice to its end: (stdout, stderr, exit status, '' or 'timeout' or 'stopped').
+        Waiting on its pipes returns the moment it exits."""
+        proc = subprocess.Popen(
+            command, cwd=run_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL, text=True, errors="replace", env=_env(),
+            preexec_fn=die_with_parent if self.pool_worker else None)
+        if live is not None:
+            live.add(proc)
+        try:
+            stdout, stderr = proc.communicate(timeout=self.timeout_s)
+            ended = "stopped" if live is not None and live.stopped else ""
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            stdout, stderr = proc.communicate()
+            ended = "timeout"
+        except BaseException:
+            proc.kill()
+            proc.communicate()
+            raise
+        finally:
+            if live is not None:
+                live.discard(proc)
+        return stdout, stderr, proc.returncode, ended
 
     def run_chunk(
         self, deck: Deck, jobs: list[SampleJob], analysis: str, run_dir: Path,
-        stop: threading.Event | None = None,
+        live: LiveProcesses | None = None,
     ) -> list[SampleResult]:
         """One ngspice process over ``jobs``, in ``run_dir``."""
         command = [self.install.executable, "-b", "deck.cir"]
         try:
             run_dir.mkdir(parents=True, exist_ok=True)
             (run_dir / "deck.cir").write_text(batch_deck(deck, jobs, analysis))
-            with open(run_dir / "stdout.txt", "w") as out, open(run_dir / "stderr.txt", "w") as err:
-                proc = subprocess.Popen(
-                    command, cwd=run_dir, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                    env=_env(), preexec_fn=die_with_parent if self.pool_worker else None)
-                try:
-                    ended = self._wait(proc, stop)
-                except BaseException:
-                    proc.kill()
-                    proc.wait()
-                    raise
-            stdout = (run_dir / "stdout.txt").read_text(errors="replace")
-            stderr = (run_dir / "stderr.txt").read_text(errors="replace")
+            stdout, stderr, status, ended = self._communicate(command, run_dir, live)
+            (run_dir / "stdout.txt").write_text(stdout)
+            (run_dir / "stderr.txt").write_text(stderr)
         except OSError as exc:
             raise output_error(run_dir, exc) from None
         failure = dict(command=command, stdout=stdout, stderr=stderr, run_dir=run_dir)
@@ -215,8 +240,8 @@ class NgspiceProcess:
             raise SimulationError("ngspice stopped: another run of the same job failed",
                                   **failure)
         problems = error_lines(stderr + "\n" + stdout)
-        if proc.returncode != 0 or problems:
-            detail = problems[0] if problems else f"exit status {proc.returncode}"
+        if status != 0 or problems:
+            detail = problems[0] if problems else f"exit status {status}"
             raise SimulationError(f"ngspice failed: {detail}", **failure)
         results = [self._collect(deck, job, analysis, run_dir, failure) for job in jobs]
         if not self.keep_raw:
