@@ -181,10 +181,10 @@ class Chip:
         if self.simulator is None:
             raise InputError("this chip has no simulator; compile it with simulator=...")
         jobs = make_jobs(e, t_stop_s)
-        keys = [self._key(job, analysis, tol_fs) for job in jobs]
+        keys = [self._key(job, analysis, tol_fs) for job in jobs] if store is not None else []
         states: list[SampleState | None] = [None] * len(jobs)
-        for job, key in zip(jobs, keys, strict=True):
-            arrays = store.get(key) if store is not None and not keep else None
+        for job, key in zip(jobs, keys, strict=False):  # no keys without a store
+            arrays = None if keep else store.get(key)
             if arrays is not None:
                 states[job.index] = _state(job.index, arrays)
         if progress and len(jobs) - sum(s is None for s in states):
@@ -219,12 +219,14 @@ class Chip:
         return self.simulate(e, Analysis.OP, run_dir, progress=progress, store=store)
 
     def transients(self, e: np.ndarray, run_dir: Path, tol_fs: float = SETTLE_TOL_FS,
-                   progress: Progress | None = None,
-                   store: ResultStore | None = None) -> ChipRun:
+                   progress: Progress | None = None, store: ResultStore | None = None,
+                   prediction: CircuitPrediction | None = None) -> ChipRun:
         """``.op`` and a transient from reset per row of ``e``, sized by the linearised decay
-        estimate; samples not settled by then run again up to the contraction's bound."""
+        estimate (from ``prediction``, the chip's closed-form equilibrium of ``e``, computed
+        when not given); samples not settled by then run again up to the contraction's
+        bound."""
         e = self.inputs(e)
-        plans = transient_stops_s(self.circuit, self.prediction(e), tol_fs)
+        plans = transient_stops_s(self.circuit, prediction or self.prediction(e), tol_fs)
         used = plans[0].copy()
         states: list[SampleState | None] = [None] * len(e)
         todo = np.arange(len(e))

@@ -91,7 +91,7 @@ def verify_chip(chip: Chip, e: np.ndarray, run_dir: Path,
     run_dir = Path(run_dir)
     transients = None
     if settings.analysis == Analysis.TRAN:
-        run = chip.transients(e, run_dir, settings.settle_tol_fs, progress, store)
+        run = chip.transients(e, run_dir, settings.settle_tol_fs, progress, store, pred)
         transients = _transient_table(chip, pred, run, settings.settle_tol_fs)
     else:
         run = chip.operating_points(e, run_dir / "op", progress, store)
