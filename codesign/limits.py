@@ -14,6 +14,8 @@ NGSPICE_BYTES_PER_DEVICE = 650
 two devices per weight)."""
 DECK_BYTES_PER_DEVICE = 32
 """One crossbar resistor line of a deck (measured: 31 bytes at n = 256)."""
+TRANSISTOR_BYTES = 1_000_000
+"""ngspice memory per BSIM4 transistor instance of the sky130 models (measured: about 1 MB)."""
 PYTHON_BYTES_PER_CELL = 100
 """Compile-time arrays (weights, conductances, noise) per weight position."""
 MAX_SAMPLES = 100_000
@@ -34,6 +36,7 @@ class SizeEstimate:
 
     n: int
     m: int
+    transistors_per_neuron: int = 0
 
     @property
     def devices(self) -> int:
@@ -45,8 +48,9 @@ class SizeEstimate:
 
     def memory_bytes(self, processes: int = 1) -> int:
         """Python's compile-time arrays plus ``processes`` ngspice processes holding the deck."""
-        return (PYTHON_BYTES_PER_CELL * self.n * (self.n + self.m + 1)
-                + processes * NGSPICE_BYTES_PER_DEVICE * self.devices)
+        ngspice = (NGSPICE_BYTES_PER_DEVICE * self.devices
+                   + TRANSISTOR_BYTES * self.transistors_per_neuron * self.n)
+        return PYTHON_BYTES_PER_CELL * self.n * (self.n + self.m + 1) + processes * ngspice
 
     def describe(self, processes: int = 1) -> str:
         return (f"an n={self.n}, m={self.m} core compiles to about {self.devices:,} crossbar "
@@ -63,10 +67,12 @@ def memory_limit_bytes() -> int:
         return 8 * 10**9
 
 
-def check_size(n: int, m: int, processes: int = 1, force: bool = False) -> SizeEstimate:
-    """The estimate for a core of n neurons and m inputs; SizeError if it needs more than half
-    of this machine's memory, unless ``force``."""
-    estimate = SizeEstimate(int(n), int(m))
+def check_size(n: int, m: int, processes: int = 1, force: bool = False,
+               transistors_per_neuron: int = 0) -> SizeEstimate:
+    """The estimate for a core of n neurons and m inputs (and transistor-level neurons of
+    ``transistors_per_neuron`` each); SizeError if it needs more than half of this machine's
+    memory, unless ``force``."""
+    estimate = SizeEstimate(int(n), int(m), transistors_per_neuron)
     limit = memory_limit_bytes()
     if not force and estimate.memory_bytes(processes) > limit:
         raise SizeError(f"{estimate.describe(processes)}, more than the {_human(limit)} (half "

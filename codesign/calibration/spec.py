@@ -24,8 +24,8 @@ from pathlib import Path
 from codesign.circuit.config import (
     ArrayConfig,
     CircuitConfig,
-    MappingConfig,
     circuit_config,
+    level_mapping,
 )
 from codesign.errors import InputError, SizeError
 from codesign.files import safe_name
@@ -41,8 +41,12 @@ OPAMP_SETTINGS = {"dc_gain": "dc_gain", "gbw_hz": "gbw_hz", "offset_v": "offset_
 ARRAY_SETTINGS = ("levels", "mismatch_sigma", "line_ohm")
 MAPPING_SETTINGS = ("g_min_s", "g_max_s", "v_fs")
 NEURON_SETTINGS = ("tau_s", "pair_mismatch_sigma")
+CMOS_SETTINGS = ("corner", "device_mismatch", "ota_bias_a", "ota_cc_f", "ota_rz_ohm",
+                 "output_swing_v", "output_margin", "pair_tail_a", "slope_factor",
+                 "attenuator_ohm")
+"""The CMOS neuron's design (codesign.circuit.config.CmosParams), for the cmos level only."""
 SETTINGS = ("neuron", "n", "rail_fs", *OPAMP_SETTINGS, *ARRAY_SETTINGS, *MAPPING_SETTINGS,
-            *NEURON_SETTINGS)
+            *NEURON_SETTINGS, *CMOS_SETTINGS)
 """Names a [circuit] or [sweep] table may use. rail_fs: symmetric op-amp rails [FS]; n: the core
 size (replaces probes.sizes at that point)."""
 
@@ -53,8 +57,10 @@ MAX_JOBS = 20_000
 
 def _check_types(settings: dict) -> None:
     for key, value in settings.items():
-        if key == "neuron":
+        if key in ("neuron", "corner"):
             ok = isinstance(value, str)
+        elif key == "device_mismatch":
+            ok = isinstance(value, bool)
         elif key in ("n", "levels"):
             ok = isinstance(value, int) and not isinstance(value, bool)
         else:
@@ -71,16 +77,22 @@ def build_circuit(settings: dict) -> CircuitConfig:
     if unknown:
         raise InputError(f"unknown circuit settings {unknown}; use any of: {', '.join(SETTINGS)}")
     _check_types(settings)
-    mapping = replace(MappingConfig(), **{k: settings[k] for k in MAPPING_SETTINGS
-                                          if k in settings})
+    level = str(settings.get("neuron", "opamp"))
+    mapping = replace(level_mapping(level), **{k: settings[k] for k in MAPPING_SETTINGS
+                                               if k in settings})
     amp = {OPAMP_SETTINGS[k]: float(settings[k]) for k in OPAMP_SETTINGS if k in settings}
     if "rail_fs" in settings:
         rail = float(settings["rail_fs"]) * mapping.v_fs
         amp.update(rail_high_v=rail, rail_low_v=-rail)
     array = ArrayConfig(**{k: settings[k] for k in ARRAY_SETTINGS if k in settings})
-    config = circuit_config(str(settings.get("neuron", "opamp")), array=array, mapping=mapping,
-                            **amp)
+    config = circuit_config(level, array=array, mapping=mapping, **amp)
     neuron = {k: settings[k] for k in NEURON_SETTINGS if k in settings}
+    cmos = {k: settings[k] for k in CMOS_SETTINGS if k in settings}
+    if cmos and config.neuron.cmos is None:
+        raise InputError(f"circuit settings {sorted(cmos)} belong to the cmos neuron, not "
+                         f"{level!r}")
+    if cmos:
+        neuron["cmos"] = replace(config.neuron.cmos, **cmos)
     return replace(config, neuron=replace(config.neuron, **neuron)) if neuron else config
 
 

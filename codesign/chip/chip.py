@@ -91,7 +91,9 @@ class Chip:
     def __init__(self, core: CoreWeights, config: CircuitConfig, seed: Seed = 0,
                  simulator: Simulator | None = None, *, klu: bool | None = None,
                  title: str = "codesign crossbar equilibrium core", force: bool = False) -> None:
-        check_size(core.n, core.m, getattr(simulator, "workers", 1), force)
+        cmos = config.neuron.cmos
+        check_size(core.n, core.m, getattr(simulator, "workers", 1), force,
+                   cmos.TRANSISTORS if cmos else 0)
         self.core = core
         self.config = config
         self.seed = seed

@@ -14,7 +14,7 @@ from codesign.circuit.description import CrossbarCircuit
 from codesign.circuit.dynamics import SETTLE_TOL_FS, transient_stops_s
 from codesign.files import atomic_write, check_output_dir, write_json, write_text
 from codesign.netlist.deck import Analysis, SampleJob
-from codesign.netlist.library import copy_library
+from codesign.netlist.library import copy_library, library_files
 from codesign.netlist.spice import standalone_deck, write_deck
 from codesign.simulator.ngspice import NgspiceInstall
 
@@ -60,7 +60,7 @@ def export_chip(chip, out_dir: Path, *, ngspice: NgspiceInstall | None,
     t_stop = float(transient_stops_s(circuit, chip.prediction(e), settle_tol_fs)[0][0])
     text = standalone_deck(deck, SampleJob(0, tuple(e[0]), t_stop), Analysis.TRAN)
     write_text(out_dir / DECK_NAME, text)
-    libs = copy_library(out_dir)
+    libs = copy_library(out_dir, library_files(chip.config))
     arrays = _conductances(circuit)
     atomic_write(out_dir / CONDUCTANCES_NAME, lambda tmp: _savez(tmp, arrays))
     manifest = {

@@ -33,7 +33,7 @@ from codesign.circuit.predict import CircuitPrediction
 from codesign.deq.weights import CoreWeights
 from codesign.errors import InputError
 from codesign.netlist.deck import Analysis
-from codesign.proxy.params import ProxyParams, library_sha256, neuron_model
+from codesign.proxy.params import ProxyParams, config_library_sha256, neuron_model
 from codesign.simulator.base import Simulator
 from codesign.simulator.store import ResultStore
 
@@ -134,7 +134,7 @@ def task_metric(result: Verification, task, decode, targets: np.ndarray) -> Task
 
 def _proxy_check(params: ProxyParams, config: CircuitConfig) -> ProxyCheck:
     return ProxyCheck(params.neuron_model, params.neuron_model == neuron_model(config),
-                      params.library_sha256 == library_sha256())
+                      params.library_sha256 == config_library_sha256(config))
 
 
 def _clipped_fraction(chip: Chip, pred: CircuitPrediction) -> float:

@@ -29,12 +29,19 @@ def _pair_area(n: int, config: CircuitConfig, rng: np.random.Generator | None):
     return np.clip(1.0 + sigma * noise, 0.2, None)
 
 
+def _device_seed(config: CircuitConfig, rng: np.random.Generator | None) -> int | None:
+    cmos = config.neuron.cmos
+    return int(rng.integers(1, 2**31 - 1)) if cmos and cmos.device_mismatch else None
+
+
 def _check(core: CoreWeights, config: CircuitConfig, rng) -> None:
-    pair = config.neuron.activation_circuit == ActivationCircuit.BJT_PAIR
+    pair = config.neuron.activation_circuit != ActivationCircuit.BEHAVIOURAL
     if pair and core.activation != "tanh":
-        raise InputError(f"the {config.neuron.level} neuron (a BJT differential pair) realises "
+        raise InputError(f"the {config.neuron.level} neuron (a differential pair) realises "
                          f"tanh only, the core uses {core.activation!r}; use --neuron opamp")
-    random = config.array.mismatch_sigma > 0 or config.neuron.pair_mismatch_sigma > 0
+    cmos = config.neuron.cmos
+    random = (config.array.mismatch_sigma > 0 or config.neuron.pair_mismatch_sigma > 0
+              or (cmos is not None and cmos.device_mismatch))
     if random and rng is None:
         raise InputError("device mismatch needs a seeded numpy Generator (rng=...; --seed)")
 
@@ -71,4 +78,5 @@ def compile_core(core: CoreWeights, config: CircuitConfig,
         offset_v=np.full(n, config.neuron.opamp.offset_v),
         weights_sha256=core.sha256(),
         pair_area=_pair_area(n, config, rng),
+        device_seed=_device_seed(config, rng),
     )

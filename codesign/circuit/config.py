@@ -31,6 +31,77 @@ class ActivationCircuit(Choice):
     """A B-source computing phi exactly."""
     BJT_PAIR = "bjt_pair"
     """A BJT differential pair (tanh only)."""
+    MOS_PAIR = "mos_pair"
+    """A MOS differential pair in weak inversion (tanh only)."""
+
+
+class Reset(Choice):
+    """How a transient starts from the reset state (the neuron's integrator at 0)."""
+
+    DISCHARGED = "discharged"
+    """Every capacitor discharged and every node at 0 V, bias included (``uic``)."""
+    SWITCHED = "switched"
+    """A switch across each neuron's Rf || Cf holds its output at its input until 1 ns; the
+    bias is on from the start (the initial operating point is solved with the switches
+    closed)."""
+
+
+class Corner(Choice):
+    """A process corner of the sky130 models (codesign_sky130.lib)."""
+
+    TT = "tt"
+    SS = "ss"
+    FF = "ff"
+
+
+@dataclass(frozen=True)
+class CmosParams:
+    """The transistor-level CMOS neuron on SkyWater sky130 (netlists/codesign_cmos.lib): a
+    two-stage Miller OTA sums the row, a MOS pair in weak inversion makes the tanh."""
+
+    corner: Corner = Corner.TT
+    device_mismatch: bool = False
+    """Draw the PDK's per-transistor threshold mismatch (seeded per chip instance)."""
+    ota_bias_a: float = 0.5e-6
+    """The OTA's reference current [A]; its input pair carries twice that."""
+    ota_cc_f: float = 0.5e-12
+    """Miller capacitance [F]."""
+    ota_rz_ohm: float = 50e3
+    """Miller nulling resistance [Ohm]."""
+    output_swing_v: float = 0.8
+    """Output voltage the OTA's sink is sized to hold against the row's feedback load [V]."""
+    output_margin: float = 1.25
+    """Sink current over the largest load current it must carry."""
+    pair_tail_a: float = 0.5e-6
+    """The activation pair's tail current [A]."""
+    slope_factor: float = 1.3
+    """Subthreshold slope factor n of the pair (sizes its input attenuator)."""
+    attenuator_ohm: float = 4.7e6
+    """Total resistance of the pair's input attenuator [Ohm]."""
+
+    TRANSISTORS = 12
+    """Transistors per neuron (OTA 8, pair 4): about 1 MB of ngspice memory each."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "corner", Corner.parse(self.corner, "process corner"))
+        if not isinstance(self.device_mismatch, bool):
+            raise InputError(f"device_mismatch must be true or false, got "
+                             f"{self.device_mismatch!r}")
+        for name in ("ota_bias_a", "ota_cc_f", "ota_rz_ohm", "output_swing_v", "pair_tail_a",
+                     "slope_factor", "attenuator_ohm"):
+            _finite(getattr(self, name), f"cmos {name}")
+            if not getattr(self, name) > 0:
+                raise InputError(f"cmos {name} must be > 0, got {getattr(self, name)}")
+        if not self.output_margin >= 1:
+            raise InputError(f"cmos output_margin must be >= 1, got {self.output_margin}")
+
+    def attenuation(self, v_fs: float) -> float:
+        """The attenuator's ratio 2 n V_T / v_fs that makes the pair's tanh tanh(x / v_fs)."""
+        return 2 * self.slope_factor * THERMAL_VOLTAGE_V / v_fs
+
+
+THERMAL_VOLTAGE_V = 8.617333262e-5 * 300.15
+"""kT/q at ngspice's default 27 C [V]."""
 
 
 IDEAL_MODEL = "cd_opamp_ideal"
@@ -98,6 +169,10 @@ class NeuronConfig:
     """behavioural (a B-source phi, exact) or bjt_pair (a BJT differential pair, tanh only)."""
     pair_mismatch_sigma: float = 0.0
     """Relative sigma of each pair transistor's emitter area (bjt_pair only; seeded at compile)."""
+    cmos: CmosParams | None = None
+    """The CMOS neuron's design (mos_pair only)."""
+    reset: Reset = Reset.DISCHARGED
+    """How transients start from the reset state."""
 
     def __post_init__(self) -> None:
         _finite(self.tau_s, "neuron tau_s")
@@ -106,6 +181,10 @@ class NeuronConfig:
             raise InputError(f"neuron tau_s must be > 0 s, got {self.tau_s}")
         object.__setattr__(self, "activation_circuit", ActivationCircuit.parse(
             self.activation_circuit, "activation circuit"))
+        object.__setattr__(self, "reset", Reset.parse(self.reset, "reset"))
+        if (self.activation_circuit == ActivationCircuit.MOS_PAIR) != (self.cmos is not None):
+            raise InputError("a mos_pair neuron needs its CMOS design (cmos=CmosParams()), and "
+                             "only a mos_pair neuron has one")
         if not 0 <= self.pair_mismatch_sigma < 0.5:
             raise InputError(f"pair_mismatch_sigma must lie in [0, 0.5), got "
                              f"{self.pair_mismatch_sigma}")
@@ -115,11 +194,19 @@ class NeuronConfig:
         return replace(self, opamp=replace(self.opamp, **changes))
 
 
+CMOS_OTA_MODEL = "cd_ota_sky130"
 NEURON_LEVELS: dict[str, NeuronConfig] = {
     "ideal": NeuronConfig("ideal", IDEAL_OPAMP),
     "opamp": NeuronConfig("opamp", OpAmpParams()),
     "transistor": NeuronConfig("transistor", OpAmpParams(),
                                activation_circuit=ActivationCircuit.BJT_PAIR),
+    # dc_gain, gbw and rails are the CMOS OTA's nominal figures (the proxy's starting point,
+    # calibrated to SPICE); its circuit is set by CmosParams
+    "cmos": NeuronConfig("cmos", OpAmpParams(model=CMOS_OTA_MODEL, dc_gain=2e3, gbw_hz=5e6,
+                                             quiescent_a=0.0, rail_high_v=0.75,
+                                             rail_low_v=-0.75),
+                         tau_s=1e-6, activation_circuit=ActivationCircuit.MOS_PAIR,
+                         cmos=CmosParams(), reset=Reset.SWITCHED),
 }
 
 
@@ -214,6 +301,12 @@ class CircuitConfig:
     supplies: SupplyConfig = field(default_factory=SupplyConfig)
 
     def __post_init__(self) -> None:
+        cmos = self.neuron.cmos
+        if cmos is not None and not cmos.attenuation(self.mapping.v_fs) < 0.9:
+            raise InputError(f"the CMOS pair's tanh spans 2 n V_T = "
+                             f"{2 * cmos.slope_factor * THERMAL_VOLTAGE_V:.3g} V: v_fs must be "
+                             f"above {2.3 * cmos.slope_factor * THERMAL_VOLTAGE_V:.2g} V, got "
+                             f"{self.mapping.v_fs}")
         amp, sup = self.neuron.opamp, self.supplies
         if math.isfinite(amp.rail_high_v) and not (
             sup.vss_v <= amp.rail_low_v and amp.rail_high_v <= sup.vdd_v
@@ -227,11 +320,31 @@ class CircuitConfig:
         return asdict(self)
 
 
+LEVEL_MAPPING: dict[str, MappingConfig] = {
+    "cmos": MappingConfig(g_min_s=0.01e-6, g_max_s=1e-6, v_fs=0.25),
+}
+"""A level's own conductance window and full scale, where it is not the default's: the CMOS
+neuron's 1.8 V process swings +-0.8 V, and its low bias currents drive a 1 uS window."""
+LEVEL_SUPPLIES: dict[str, SupplyConfig] = {
+    "cmos": SupplyConfig(vdd_v=0.9, vss_v=-0.9, input_vdd_v=0.9, input_vss_v=-0.9),
+}
+"""A level's own supplies [V], where they are not the default's (the CMOS neuron: one 1.8 V
+supply around a mid-rail analog ground)."""
+
+
+def level_mapping(level: str) -> MappingConfig:
+    """The default mapping of neuron ``level``."""
+    get_neuron(level)
+    return LEVEL_MAPPING.get(level, MappingConfig())
+
+
 def circuit_config(level: str, array: ArrayConfig | None = None,
                    mapping: MappingConfig | None = None, **opamp_changes: float) -> CircuitConfig:
-    """The default circuit at neuron ``level``, with op-amp parameters overridden."""
+    """The default circuit at neuron ``level`` (its mapping and supplies), with op-amp
+    parameters overridden."""
     neuron = get_neuron(level)
     if opamp_changes:
         neuron = neuron.with_opamp(**opamp_changes)
-    return CircuitConfig(neuron=neuron, mapping=mapping or MappingConfig(),
-                         array=array or ArrayConfig())
+    return CircuitConfig(neuron=neuron, mapping=mapping or level_mapping(level),
+                         array=array or ArrayConfig(),
+                         supplies=LEVEL_SUPPLIES.get(level, SupplyConfig()))

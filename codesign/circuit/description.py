@@ -53,6 +53,8 @@ class CrossbarCircuit:
     """Hash of the CoreWeights this was compiled from."""
     pair_area: np.ndarray | None = None
     """(n, 2) relative emitter areas of each bjt_pair neuron's two transistors (None: 1)."""
+    device_seed: int | None = None
+    """Seed of the CMOS transistors' mismatch draw in ngspice (None: no device mismatch)."""
 
     @property
     def n(self) -> int:

@@ -14,10 +14,10 @@ from codesign.cli import options
 def info(timeout_s: float) -> None:
     """Show the versions in use: codesign, torch, ngspice (and KLU), the model libraries."""
     from codesign import __version__
-    from codesign.circuit.config import NEURON_LEVELS
+    from codesign.circuit.config import NEURON_LEVELS, circuit_config
     from codesign.errors import CodesignError
     from codesign.netlist.library import library_dir
-    from codesign.proxy.params import default_params_path, library_sha256, load_params
+    from codesign.proxy.params import config_library_sha256, default_params_path, load_params
     from codesign.simulator.ngspice import find_ngspice
 
     try:
@@ -45,6 +45,7 @@ def info(timeout_s: float) -> None:
             click.echo(f"proxy parameters ({level}): {exc}")
             continue
         rms = provenance.get("holdout_rms_fs", {}).get("calibrated")
-        stale = "" if params.library_sha256 == library_sha256() else " (STALE: libraries changed)"
+        current = config_library_sha256(circuit_config(level))
+        stale = "" if params.library_sha256 == current else " (STALE: libraries changed)"
         click.echo(f"proxy parameters ({level}): {path}, held-out RMS "
                    f"{'n/a' if rms is None else f'{100 * rms:.2g} % FS'}{stale}")

@@ -15,8 +15,9 @@ source_argument = click.argument(
 )
 neuron_option = click.option(
     "--neuron", type=click.Choice(list(NEURON_LEVELS)), default="opamp", show_default=True,
-    help="Neuron fidelity level: ideal (behavioural), opamp (single-pole macromodel) or "
-         "transistor (BJT differential-pair activation after the op-amp).",
+    help="Neuron fidelity level: ideal (behavioural), opamp (single-pole macromodel), "
+         "transistor (BJT differential-pair activation after the op-amp) or cmos (sky130 "
+         "Miller OTA and MOS-pair activation).",
 )
 levels_option = click.option(
     "--levels", type=click.IntRange(min=0), default=0, show_default=True,

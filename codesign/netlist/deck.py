@@ -49,6 +49,9 @@ class Deck:
     without it there was not computed from this deck."""
     input_vectors: tuple[str, ...] = ()
     """v(node) of each DAC source, which holds the sample's input e_k * v_fs."""
+    tran_uic: bool = True
+    """Transients start from every node at 0 (``uic``); False: from the operating point the
+    deck's reset switches give at t = 0."""
 
     @property
     def check_vectors(self) -> tuple[str, ...]:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from codesign.circuit.config import ActivationCircuit
+from codesign.circuit.config import CMOS_OTA_MODEL, ActivationCircuit, Reset
 
 if TYPE_CHECKING:
     from codesign.circuit.description import CrossbarCircuit
@@ -27,7 +27,8 @@ INPUT_SUPPLIES = ("vddi", "vssi")
 
 
 class Element(NamedTuple):
-    """One element. The first letter of ``name`` is its SPICE type: r [Ohm], c [F], v [V dc],
+    """One element. The first letter of ``name`` is its SPICE type: r [Ohm], c [F], v [V dc,
+    and a ``pulse`` waveform for transients], s (a voltage-controlled switch of ``model``),
     x (subcircuit ``model`` with ``params``)."""
 
     name: str
@@ -35,6 +36,8 @@ class Element(NamedTuple):
     value: float = 0.0
     model: str = ""
     params: tuple[tuple[str, float], ...] = ()
+    pulse: tuple[float, ...] = ()
+    """PULSE(v1 v2 td tr tf pw per) of a voltage source in transients [V, s]."""
 
 
 class Comment(NamedTuple):
@@ -67,8 +70,22 @@ REFERENCE_NODE = "refp"
 """The bias reference's +v_fs output."""
 
 
+def cmos_output_ratio(circuit: CrossbarCircuit, i: int) -> float:
+    """k2 of neuron i's CMOS OTA: its output sink carries k2 ib, sized for the largest load the
+    row puts on it (the feedback conductance and the pair's attenuator at the full swing)."""
+    cmos = circuit.config.neuron.cmos
+    load_a = cmos.output_swing_v * (float(circuit.g_feedback[i]) + 1.0 / cmos.attenuator_ohm)
+    return max(2.0, cmos.output_margin * load_a / cmos.ota_bias_a)
+
+
 def _opamp(circuit: CrossbarCircuit, i: int) -> Element:
     amp = circuit.config.neuron.opamp
+    nodes = ("0", f"s{i}", f"x{i}", "vdd", "vss")
+    if amp.model == CMOS_OTA_MODEL:
+        cmos = circuit.config.neuron.cmos
+        params = (("ib", cmos.ota_bias_a), ("k2", cmos_output_ratio(circuit, i)),
+                  ("cc", cmos.ota_cc_f), ("rz", cmos.ota_rz_ohm))
+        return Element(f"xamp{i}", nodes, model=amp.model, params=params)
     params: tuple[tuple[str, float], ...] = (("a0", amp.dc_gain),)
     if amp.model != "cd_opamp_ideal":
         params += (
@@ -78,11 +95,11 @@ def _opamp(circuit: CrossbarCircuit, i: int) -> Element:
             ("voh", amp.rail_high_v),
             ("vol", amp.rail_low_v),
         )
-    return Element(f"xamp{i}", ("0", f"s{i}", f"x{i}", "vdd", "vss"), model=amp.model,
-                   params=params)
+    return Element(f"xamp{i}", nodes, model=amp.model, params=params)
 
 
 BJT_PAIR_SUBCKT = "cd_act_bjt_pair"
+MOS_PAIR_SUBCKT = "cd_act_mos_pair"
 
 
 def _activation(circuit: CrossbarCircuit, i: int) -> Element:
@@ -92,7 +109,23 @@ def _activation(circuit: CrossbarCircuit, i: int) -> Element:
         area = circuit.pair_area[i]
         params += (("a1", float(area[0])), ("a2", float(area[1])))
         return Element(f"xact{i}", nodes, model=BJT_PAIR_SUBCKT, params=params)
+    if circuit.config.neuron.activation_circuit == ActivationCircuit.MOS_PAIR:
+        cmos = circuit.config.neuron.cmos
+        att = cmos.attenuation(circuit.v_fs)
+        params += (("att", att), ("it", cmos.pair_tail_a),
+                   ("ra", (1 - att) * cmos.attenuator_ohm), ("rb", att * cmos.attenuator_ohm))
+        return Element(f"xact{i}", nodes, model=MOS_PAIR_SUBCKT, params=params)
     return Element(f"xact{i}", nodes, model=ACTIVATION_SUBCKT[circuit.activation], params=params)
+
+
+RESET_NODE = "rst"
+RESET_S = 1e-9
+"""How long the reset switches stay closed at the start of a transient [s]."""
+RESET_SWITCH = "cd_reset_switch"
+
+
+def switched_reset(circuit: CrossbarCircuit) -> bool:
+    return circuit.config.neuron.reset == Reset.SWITCHED
 
 
 def _neurons(circuit: CrossbarCircuit) -> Iterator[Item]:
@@ -101,6 +134,8 @@ def _neurons(circuit: CrossbarCircuit) -> Iterator[Item]:
         yield _opamp(circuit, i)
         yield Element(f"rf{i}", (f"s{i}", f"x{i}"), 1.0 / float(circuit.g_feedback[i]))
         yield Element(f"cf{i}", (f"s{i}", f"x{i}"), float(circuit.c_feedback[i]))
+        if switched_reset(circuit):
+            yield Element(f"srst{i}", (f"s{i}", f"x{i}", RESET_NODE, "0"), model=RESET_SWITCH)
         yield _activation(circuit, i)
 
 
@@ -186,6 +221,11 @@ def _sources(circuit: CrossbarCircuit, inputs: Sequence[float]) -> Iterator[Item
     yield Comment("bias reference: +vfs and -vfs")
     yield Element("vref", ("dref", "0"), circuit.v_fs)
     yield Element("xref", ("dref", REFERENCE_NODE, "refn", "vddi", "vssi"), model="cd_pm_driver")
+    if switched_reset(circuit):
+        yield Comment("reset: the switches across Rf || Cf are closed at t = 0, open after "
+                      f"{RESET_S:g} s (0 V, open, in .op)")
+        yield Element("vrst", (RESET_NODE, "0"), 0.0,
+                      pulse=(1.0, 0.0, 0.0, RESET_S, RESET_S, 1.0, 2.0))
 
 
 def circuit_elements(circuit: CrossbarCircuit,

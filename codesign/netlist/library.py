@@ -1,15 +1,30 @@
 """Where the SPICE model libraries (netlists/*.lib) live: the repository's netlists/ folder, or
-its copy inside an installed wheel (codesign/_netlists)."""
+its copy inside an installed wheel (codesign/_netlists). Every deck includes LIBRARY_FILES; a
+CMOS deck also the sky130 models and the CMOS neuron (CMOS_FILES)."""
 
 from __future__ import annotations
 
+import hashlib
 import shutil
+from functools import lru_cache
 from pathlib import Path
 
 from codesign.errors import CodesignError
 from codesign.files import atomic_write
 
 LIBRARY_FILES = ("codesign_devices.lib", "codesign_amplifiers.lib", "codesign_neurons.lib")
+SKY130_LIBRARY = "codesign_sky130.lib"
+CMOS_LIBRARY = "codesign_cmos.lib"
+CMOS_FILES = (SKY130_LIBRARY, CMOS_LIBRARY, "sky130/LICENSE", "sky130/README.md",
+              *(f"sky130/{name}.spice" for name in (
+                  "models_global", "models_fet", "parameters_fet_tt", "parameters_fet_ss",
+                  "parameters_fet_ff", "parameters_res_nom", "parameters_cap_nom")))
+"""What a CMOS deck needs besides LIBRARY_FILES (SkyWater's files under sky130/, Apache-2.0)."""
+
+
+def library_files(config) -> tuple[str, ...]:
+    """The SPICE libraries a deck of the circuit ``config`` includes."""
+    return LIBRARY_FILES + (CMOS_FILES if config.neuron.cmos is not None else ())
 
 
 def library_dir() -> Path:
@@ -24,8 +39,17 @@ def library_dir() -> Path:
     )
 
 
-def copy_library(dest: Path) -> list[Path]:
-    """Copy the model libraries into ``dest`` (for self-contained exported decks)."""
+def copy_library(dest: Path, files: tuple[str, ...] = LIBRARY_FILES) -> list[Path]:
+    """Copy the model libraries ``files`` into ``dest`` (for self-contained exported decks)."""
     source = library_dir()
     return [atomic_write(Path(dest) / name, lambda tmp, name=name: shutil.copy2(source / name, tmp))
-            for name in LIBRARY_FILES]
+            for name in files]
+
+
+@lru_cache(maxsize=4)
+def library_sha256(files: tuple[str, ...] = LIBRARY_FILES) -> str:
+    """Hash of the SPICE libraries ``files`` (what a proxy fitted to them depends on)."""
+    digest = hashlib.sha256()
+    for name in files:
+        digest.update((library_dir() / name).read_bytes())
+    return digest.hexdigest()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from codesign.errors import NgspiceNotFoundError
+from codesign.errors import InputError, NgspiceNotFoundError
 from codesign.netlist.elements import Element, circuit_elements
 from codesign.netlist.library import LIBRARY_FILES, library_dir
 
@@ -51,6 +51,9 @@ def to_pyspice(circuit: CrossbarCircuit, inputs: Sequence[float] | None = None,
                title: str = "codesign crossbar equilibrium core"):
     """A PySpice Circuit of ``circuit`` with the DAC sources set to ``inputs`` (units of full
     scale; zeros by default)."""
+    if circuit.config.neuron.cmos is not None:
+        raise InputError("the PySpice conversion covers the ideal, opamp and transistor levels; "
+                         "write a cmos chip with `codesign export`")
     Circuit = _circuit_class()
     result = Circuit(title)
     for name in LIBRARY_FILES:

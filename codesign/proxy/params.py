@@ -9,7 +9,6 @@ set fitted to an older neuron circuit is recognisable as such. Values in units o
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -18,7 +17,7 @@ from codesign.circuit.config import ActivationCircuit, CircuitConfig
 from codesign.deq.activations import get_activation
 from codesign.errors import InputError
 from codesign.files import write_json
-from codesign.netlist.library import LIBRARY_FILES, library_dir
+from codesign.netlist.library import library_files, library_sha256
 from codesign.schema import from_json, read_json
 
 FORMAT = "codesign.proxy/1"
@@ -97,20 +96,22 @@ class ProxyParams:
         return replace(self, **changes)
 
 
-def library_sha256() -> str:
-    """Hash of the SPICE libraries every deck includes."""
-    digest = hashlib.sha256()
-    for name in LIBRARY_FILES:
-        digest.update((library_dir() / name).read_bytes())
-    return digest.hexdigest()
+ACTIVATION_MODELS = {ActivationCircuit.BEHAVIOURAL: "behavioural phi",
+                     ActivationCircuit.BJT_PAIR: "cd_act_bjt_pair",
+                     ActivationCircuit.MOS_PAIR: "cd_act_mos_pair"}
 
 
 def neuron_model(config: CircuitConfig) -> str:
-    """'level: activation circuit + op-amp model' of ``config``."""
+    """'level: activation circuit + op-amp model' of ``config`` (and the process corner of a
+    CMOS neuron)."""
     neuron = config.neuron
-    pair = neuron.activation_circuit == ActivationCircuit.BJT_PAIR
-    act = "cd_act_bjt_pair" if pair else "behavioural phi"
-    return f"{neuron.level}: {act} + {neuron.opamp.model}"
+    text = f"{neuron.level}: {ACTIVATION_MODELS[neuron.activation_circuit]} + {neuron.opamp.model}"
+    return text + (f" (sky130 {neuron.cmos.corner})" if neuron.cmos else "")
+
+
+def config_library_sha256(config: CircuitConfig) -> str:
+    """Hash of the libraries a deck of ``config`` includes (a proxy fitted to them records it)."""
+    return library_sha256(library_files(config))
 
 
 def nominal_params(config: CircuitConfig, activation: str = "tanh") -> ProxyParams:
@@ -119,7 +120,7 @@ def nominal_params(config: CircuitConfig, activation: str = "tanh") -> ProxyPara
     amp, v_fs = config.neuron.opamp, config.mapping.v_fs
     return ProxyParams(
         neuron_model=neuron_model(config),
-        library_sha256=library_sha256(),
+        library_sha256=config_library_sha256(config),
         activation=activation,
         dc_gain=amp.dc_gain,
         opamp_offset_v=amp.offset_v,
@@ -131,7 +132,8 @@ def nominal_params(config: CircuitConfig, activation: str = "tanh") -> ProxyPara
 
 def ideal_params(config: CircuitConfig, activation: str = "tanh") -> ProxyParams:
     """The uncalibrated ideal proxy: the digital core itself (infinite gain, no rails)."""
-    return ProxyParams(neuron_model=neuron_model(config), library_sha256=library_sha256(),
+    return ProxyParams(neuron_model=neuron_model(config),
+                       library_sha256=config_library_sha256(config),
                        activation=activation, tau_s=config.neuron.tau_s)
 
 

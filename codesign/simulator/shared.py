@@ -135,7 +135,7 @@ class NgspiceShared:
         plots = {}
         for command in alter_commands(deck, job):
             self._exec(command, run_dir)
-        for kind, command in analysis_commands(analysis, job):
+        for kind, command in analysis_commands(analysis, job, deck.tran_uic):
             self._exec(RESET, run_dir)
             self._exec(command, run_dir)
             plot = self.ngspice.last_plot
