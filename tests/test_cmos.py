@@ -15,6 +15,7 @@ from codesign.circuit.config import circuit_config
 from codesign.deq import random_core
 from codesign.errors import InputError
 from codesign.proxy.params import default_params_path, load_params, neuron_model
+from tests.test_calibration import write_spec
 
 
 def cmos(**changes):
@@ -92,26 +93,9 @@ def test_the_pair_needs_a_full_scale_above_its_tanh_scale():
                                                         v_fs=0.05))
 
 
-SPEC = """
-name = "cmos-test"
-[circuit]
-neuron = "cmos"
-[probes]
-sizes = [8]
-rho = [0.5, 0.9]
-cores = 2
-holdout_cores = 1
-samples = 8
-transients = 0
-[fit]
-lbfgs_steps = 60
-"""
-
-
 @pytest.mark.slow
 def test_a_small_cmos_calibration_beats_the_ideal_proxy(tmp_path):
-    (tmp_path / "cmos.toml").write_text(SPEC)
-    cal = calibrate(load_spec(tmp_path / "cmos.toml"), tmp_path / "work", workers=2)
+    cal = calibrate(load_spec(write_spec(tmp_path, "cmos")), tmp_path / "work", workers=2)
     hold = cal.base.evaluation["holdout"]
     assert hold["calibrated"]["rms"] < 0.005
     assert hold["calibrated"]["rms"] * 10 < hold["ideal"]["rms"]

@@ -52,6 +52,10 @@ class Corner(Choice):
     TT = "tt"
     SS = "ss"
     FF = "ff"
+    SF = "sf"
+    """Slow N, fast P."""
+    FS = "fs"
+    """Fast N, slow P."""
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ CMOS_LIBRARY = "codesign_cmos.lib"
 CMOS_FILES = (SKY130_LIBRARY, CMOS_LIBRARY, "sky130/LICENSE", "sky130/README.md",
               *(f"sky130/{name}.spice" for name in (
                   "models_global", "models_fet", "parameters_fet_tt", "parameters_fet_ss",
-                  "parameters_fet_ff", "parameters_res_nom", "parameters_cap_nom")))
+                  "parameters_fet_ff", "parameters_fet_sf", "parameters_fet_fs",
+                  "parameters_res_nom", "parameters_cap_nom")))
 """What a CMOS deck needs besides LIBRARY_FILES (SkyWater's files under sky130/, Apache-2.0)."""
 
 
