@@ -172,7 +172,9 @@ class Chip:
         return hashlib.sha256(self.deck.text.encode()).hexdigest()
 
     def _key(self, job: SampleJob, analysis: Analysis, tol_fs: float) -> str:
-        text = f"{self._deck_sha256}|{analysis}|{job.inputs!r}|{job.t_stop_s!r}|{tol_fs!r}"
+        noise = "" if self.deck.noise is None else f"|noise sample {job.index}"
+        text = (f"{self._deck_sha256}|{analysis}|{job.inputs!r}|{job.t_stop_s!r}|{tol_fs!r}"
+                f"{noise}")
         return hashlib.sha256(text.encode()).hexdigest()[:24]
 
     def _states(self, e: np.ndarray, analysis: Analysis, run_dir: Path,
@@ -243,6 +245,24 @@ class Chip:
             if len(todo) == 0:
                 break
         return self._record(Analysis.TRAN, e, states, Path(run_dir), used)
+
+    def noisy_equilibria(self, e: np.ndarray, repeats: int, run_dir: Path,
+                         stretch: float = 2.0) -> np.ndarray:
+        """(repeats, K, n): the activations [FS] at the end of ``repeats`` noisy transients per
+        row of ``e``, each ``stretch`` times its estimated settling time from the reset, each
+        with its own noise (the circuit config must enable noise)."""
+        if not self.config.noise.enabled:
+            raise InputError("noisy equilibria need a circuit with noise enabled "
+                             "(CircuitConfig.noise)")
+        e = self.inputs(e)
+        stops = stretch * transient_stops_s(self.circuit, self.prediction(e), SETTLE_TOL_FS)[0]
+        repeated = np.repeat(e, repeats, axis=0)
+        states = self._states(repeated, Analysis.TRAN, Path(run_dir), np.repeat(stops, repeats),
+                              SETTLE_TOL_FS, None, None, keep=True)
+        self._record(Analysis.TRAN, repeated, states, Path(run_dir), np.repeat(stops, repeats))
+        ends = np.stack([[s.result.tran.vectors[name][-1] for name in self.deck.z_vectors]
+                         for s in states]) / self.v_fs
+        return ends.reshape(len(e), repeats, self.n).transpose(1, 0, 2)
 
     def trace(self, e_row: np.ndarray, run_dir: Path, stretch: float = 1.5,
               tol_fs: float = SETTLE_TOL_FS) -> tuple[np.ndarray, np.ndarray]:

@@ -29,9 +29,10 @@ def _pair_area(n: int, config: CircuitConfig, rng: np.random.Generator | None):
     return np.clip(1.0 + sigma * noise, 0.2, None)
 
 
-def _device_seed(config: CircuitConfig, rng: np.random.Generator | None) -> int | None:
+def _spice_seed(config: CircuitConfig, rng: np.random.Generator | None) -> int | None:
     cmos = config.neuron.cmos
-    return int(rng.integers(1, 2**31 - 1)) if cmos and cmos.device_mismatch else None
+    drawn = config.noise.enabled or (cmos is not None and cmos.device_mismatch)
+    return int(rng.integers(1, 2**30)) if drawn else None
 
 
 def _check(core: CoreWeights, config: CircuitConfig, rng) -> None:
@@ -41,9 +42,10 @@ def _check(core: CoreWeights, config: CircuitConfig, rng) -> None:
                          f"tanh only, the core uses {core.activation!r}; use --neuron opamp")
     cmos = config.neuron.cmos
     random = (config.array.mismatch_sigma > 0 or config.neuron.pair_mismatch_sigma > 0
-              or (cmos is not None and cmos.device_mismatch))
+              or (cmos is not None and cmos.device_mismatch) or config.noise.enabled)
     if random and rng is None:
-        raise InputError("device mismatch needs a seeded numpy Generator (rng=...; --seed)")
+        raise InputError("device mismatch and noise need a seeded numpy Generator (rng=...; "
+                         "--seed)")
 
 
 def compile_core(core: CoreWeights, config: CircuitConfig,
@@ -78,5 +80,5 @@ def compile_core(core: CoreWeights, config: CircuitConfig,
         offset_v=np.full(n, config.neuron.opamp.offset_v),
         weights_sha256=core.sha256(),
         pair_area=_pair_area(n, config, rng),
-        device_seed=_device_seed(config, rng),
+        spice_seed=_spice_seed(config, rng),
     )

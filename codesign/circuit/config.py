@@ -9,6 +9,7 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 
 from codesign.choices import Choice
+from codesign.circuit.noise import BOLTZMANN_J_K, ELECTRON_C
 from codesign.errors import InputError, lookup
 
 
@@ -99,12 +100,20 @@ class CmosParams:
         if not self.output_margin >= 1:
             raise InputError(f"cmos output_margin must be >= 1, got {self.output_margin}")
 
+    def ota_noise_v_rthz(self, temperature_k: float) -> float:
+        """The OTA's input-referred white noise density [V/sqrt(Hz)], from its input pair and
+        mirror in weak inversion (each at ib): channel noise 2 n k T gm per device, gm =
+        ib / (n V_T), referred to the input, sqrt(8 k T n^2 V_T / ib)."""
+        v_t = BOLTZMANN_J_K * temperature_k / ELECTRON_C
+        return math.sqrt(8 * BOLTZMANN_J_K * temperature_k * self.slope_factor**2 * v_t
+                         / self.ota_bias_a)
+
     def attenuation(self, v_fs: float) -> float:
         """The attenuator's ratio 2 n V_T / v_fs that makes the pair's tanh tanh(x / v_fs)."""
         return 2 * self.slope_factor * THERMAL_VOLTAGE_V / v_fs
 
 
-THERMAL_VOLTAGE_V = 8.617333262e-5 * 300.15
+THERMAL_VOLTAGE_V = BOLTZMANN_J_K * 300.15 / ELECTRON_C
 """kT/q at ngspice's default 27 C [V]."""
 
 
@@ -296,6 +305,40 @@ class SupplyConfig:
 
 
 @dataclass(frozen=True)
+class NoiseConfig:
+    """Circuit noise in transients (codesign.circuit.noise; operating points stay noiseless):
+    the thermal noise of every conductance into a neuron's summing node and its summing
+    amplifier's input-referred noise, as one TRNOISE current per row."""
+
+    enabled: bool = False
+    temperature_k: float = 300.15
+    amp_noise_v_rthz: float | None = None
+    """Input-referred white noise density of each summing amplifier [V/sqrt(Hz)]; None: the
+    level's own (the CMOS OTA's, from its bias; none for the macromodels)."""
+    sample_fraction: float = 0.2
+    """Sample interval of the noise sources as a fraction of the neuron tau: their bandwidth,
+    1 / (2 interval), is 2.5 / tau, far above a neuron's 1 / (2 pi tau)."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.enabled, bool):
+            raise InputError(f"noise enabled must be true or false, got {self.enabled!r}")
+        _finite(self.temperature_k, "noise temperature_k")
+        _finite(self.sample_fraction, "noise sample_fraction")
+        if not (self.temperature_k > 0 and 0 < self.sample_fraction <= 1):
+            raise InputError("noise needs temperature_k > 0 K and sample_fraction in (0, 1]")
+        if self.amp_noise_v_rthz is not None:
+            _finite(self.amp_noise_v_rthz, "amp_noise_v_rthz")
+            if self.amp_noise_v_rthz < 0:
+                raise InputError("amp_noise_v_rthz must be >= 0 V/sqrt(Hz)")
+
+    def amp_density(self, neuron: NeuronConfig) -> float:
+        """The summing amplifiers' input noise density of ``neuron`` [V/sqrt(Hz)]."""
+        if self.amp_noise_v_rthz is not None:
+            return self.amp_noise_v_rthz
+        return neuron.cmos.ota_noise_v_rthz(self.temperature_k) if neuron.cmos else 0.0
+
+
+@dataclass(frozen=True)
 class CircuitConfig:
     """Everything the compiler needs besides the weights."""
 
@@ -303,6 +346,7 @@ class CircuitConfig:
     mapping: MappingConfig = field(default_factory=MappingConfig)
     array: ArrayConfig = field(default_factory=ArrayConfig)
     supplies: SupplyConfig = field(default_factory=SupplyConfig)
+    noise: NoiseConfig = field(default_factory=NoiseConfig)
 
     def __post_init__(self) -> None:
         cmos = self.neuron.cmos
@@ -343,7 +387,8 @@ def level_mapping(level: str) -> MappingConfig:
 
 
 def circuit_config(level: str, array: ArrayConfig | None = None,
-                   mapping: MappingConfig | None = None, **opamp_changes: float) -> CircuitConfig:
+                   mapping: MappingConfig | None = None, noise: NoiseConfig | None = None,
+                   **opamp_changes: float) -> CircuitConfig:
     """The default circuit at neuron ``level`` (its mapping and supplies), with op-amp
     parameters overridden."""
     neuron = get_neuron(level)
@@ -351,4 +396,23 @@ def circuit_config(level: str, array: ArrayConfig | None = None,
         neuron = neuron.with_opamp(**opamp_changes)
     return CircuitConfig(neuron=neuron, mapping=mapping or level_mapping(level),
                          array=array or ArrayConfig(),
-                         supplies=LEVEL_SUPPLIES.get(level, SupplyConfig()))
+                         supplies=LEVEL_SUPPLIES.get(level, SupplyConfig()),
+                         noise=noise or NoiseConfig())
+
+
+def scale_currents(config: CircuitConfig, ratio: float) -> CircuitConfig:
+    """``config`` with every current ``ratio`` times its value at the same voltages and time
+    constant: the conductance window, the CMOS bias currents, its Miller capacitance (the OTA's
+    bandwidth stays) and its attenuator's conductance; tau stays, so C_f scales too. Static
+    power and every conductance's thermal noise current scale by ``ratio``."""
+    _finite(ratio, "current ratio")
+    if not ratio > 0:
+        raise InputError(f"the current ratio must be > 0, got {ratio}")
+    mapping = replace(config.mapping, g_min_s=config.mapping.g_min_s * ratio,
+                      g_max_s=config.mapping.g_max_s * ratio)
+    cmos = config.neuron.cmos
+    if cmos is not None:
+        cmos = replace(cmos, ota_bias_a=cmos.ota_bias_a * ratio, ota_cc_f=cmos.ota_cc_f * ratio,
+                       ota_rz_ohm=cmos.ota_rz_ohm / ratio, pair_tail_a=cmos.pair_tail_a * ratio,
+                       attenuator_ohm=cmos.attenuator_ohm / ratio)
+    return replace(config, mapping=mapping, neuron=replace(config.neuron, cmos=cmos))

@@ -53,8 +53,9 @@ class CrossbarCircuit:
     """Hash of the CoreWeights this was compiled from."""
     pair_area: np.ndarray | None = None
     """(n, 2) relative emitter areas of each bjt_pair neuron's two transistors (None: 1)."""
-    device_seed: int | None = None
-    """Seed of the CMOS transistors' mismatch draw in ngspice (None: no device mismatch)."""
+    spice_seed: int | None = None
+    """Seed of ngspice's own random draws: the CMOS transistors' mismatch and the noise
+    sources (None: it draws none)."""
 
     @property
     def n(self) -> int:
@@ -95,6 +96,11 @@ class CrossbarCircuit:
         full = (plus - minus) / self.g_feedback[:, None]
         n, m = self.n, self.m
         return full[:, :n], full[:, n : n + m], full[:, n + m]
+
+    def node_conductance(self) -> np.ndarray:
+        """(n,) all conductance into each summing node [S]: the row's cells and its feedback."""
+        plus, minus = self.row_cells()
+        return plus.sum(1) + minus.sum(1) + self.g_feedback
 
     def noise_gain(self) -> np.ndarray:
         """(n,) 1 + G_th,i / G_f,i: the op-amp's noise gain, G_th the conductance the crossbar

@@ -69,11 +69,12 @@ def _register() -> None:
     from codesign.cli.export import export
     from codesign.cli.info import info
     from codesign.cli.loop import loop
+    from codesign.cli.noise import noise
     from codesign.cli.report import report
     from codesign.cli.train import train
     from codesign.cli.verify import verify
 
-    for command in (train, export, verify, loop, report, info):
+    for command in (train, export, verify, loop, report, noise, info):
         main.add_command(command)
     main.add_command(calibrate_command, "calibrate")
 

@@ -19,6 +19,33 @@ class Analysis(Choice):
 
 
 
+@dataclass(frozen=True)
+class NoiseWaves:
+    """The deck's noise current sources and how each sample draws their waveforms: white
+    Gaussian samples every ``interval_s``, linear in between (what ngspice's TRNOISE makes, whose
+    own generator cannot be seeded in ngspice 46), from numpy seeded by (seed, sample index), so
+    a sample's noise is the same whichever process or backend runs it."""
+
+    seed: int
+    sources: tuple[str, ...]
+    nodes: tuple[tuple[str, str], ...]
+    """Each source's (from, to) nodes: its current flows from the first into the second."""
+    rms_a: tuple[float, ...]
+    """Each source's sample rms [A]."""
+    interval_s: float
+
+    def waveforms(self, index: int, t_stop_s: float) -> list[tuple[str, np.ndarray]]:
+        """(source, flat [t0, i0, t1, i1, ...]) for sample ``index`` up to ``t_stop_s``; each
+        starts at 0 A at t = 0, so the operating point before the transient is noiseless."""
+        rng = np.random.default_rng([self.seed, index])
+        count = int(np.ceil(t_stop_s / self.interval_s)) + 2
+        times = np.arange(count) * self.interval_s
+        values = rng.standard_normal((len(self.sources), count)) * np.asarray(self.rms_a)[:, None]
+        values[:, 0] = 0.0
+        return [(name, np.column_stack([times, row]).ravel())
+                for name, row in zip(self.sources, values, strict=True)]
+
+
 @dataclass(frozen=True, eq=False)
 class Deck:
     """A netlist of one compiled core, without analyses: the same for every sample.
@@ -52,6 +79,8 @@ class Deck:
     tran_uic: bool = True
     """Transients start from every node at 0 (``uic``); False: from the operating point the
     deck's reset switches give at t = 0."""
+    noise: NoiseWaves | None = None
+    """The circuit's noise sources, whose waveforms each transient sets (None: noiseless)."""
 
     @property
     def check_vectors(self) -> tuple[str, ...]:

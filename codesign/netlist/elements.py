@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from codesign.circuit.config import CMOS_OTA_MODEL, ActivationCircuit, Reset
+from codesign.circuit.noise import row_noise_psd, sample_rms
+from codesign.netlist.deck import NoiseWaves
 
 if TYPE_CHECKING:
     from codesign.circuit.description import CrossbarCircuit
@@ -27,17 +29,18 @@ INPUT_SUPPLIES = ("vddi", "vssi")
 
 
 class Element(NamedTuple):
-    """One element. The first letter of ``name`` is its SPICE type: r [Ohm], c [F], v [V dc,
-    and a ``pulse`` waveform for transients], s (a voltage-controlled switch of ``model``),
-    x (subcircuit ``model`` with ``params``)."""
+    """One element. The first letter of ``name`` is its SPICE type: r [Ohm], c [F], v [V] and
+    i [A] (a dc ``value``, and in transients a ``wave``), s (a voltage-controlled switch of
+    ``model``), x (subcircuit ``model`` with ``params``)."""
 
     name: str
     nodes: tuple[str, ...]
     value: float = 0.0
     model: str = ""
     params: tuple[tuple[str, float], ...] = ()
-    pulse: tuple[float, ...] = ()
-    """PULSE(v1 v2 td tr tf pw per) of a voltage source in transients [V, s]."""
+    wave: tuple[str, tuple[float, ...]] | None = None
+    """A source's transient waveform: ("pulse", (v1, v2, td, tr, tf, pw, per)) or
+    ("pwl", (t0, v0, t1, v1, ...)), in SI units."""
 
 
 class Comment(NamedTuple):
@@ -116,6 +119,47 @@ def _activation(circuit: CrossbarCircuit, i: int) -> Element:
                    ("ra", (1 - att) * cmos.attenuator_ohm), ("rb", att * cmos.attenuator_ohm))
         return Element(f"xact{i}", nodes, model=MOS_PAIR_SUBCKT, params=params)
     return Element(f"xact{i}", nodes, model=ACTIVATION_SUBCKT[circuit.activation], params=params)
+
+
+def amp_noise_density(circuit: CrossbarCircuit) -> float:
+    """The summing amplifiers' input noise density in this circuit's transients [V/sqrt(Hz)]
+    (0 when noise is off)."""
+    noise = circuit.config.noise
+    return noise.amp_density(circuit.config.neuron) if noise.enabled else 0.0
+
+
+def noise_interval_s(circuit: CrossbarCircuit) -> float:
+    """The noise sources' sample interval [s]."""
+    return circuit.config.noise.sample_fraction * circuit.time_constant_s()
+
+
+def noise_waves(circuit: CrossbarCircuit) -> NoiseWaves | None:
+    """One noise current source per neuron into its summing node (codesign.circuit.noise),
+    sampled every ``noise_interval_s``; None when the circuit's noise is off."""
+    noise = circuit.config.noise
+    if not noise.enabled:
+        return None
+    interval = noise_interval_s(circuit)
+    psd = row_noise_psd(circuit.node_conductance(), amp_noise_density(circuit),
+                        noise.temperature_k)
+    return NoiseWaves(seed=int(circuit.spice_seed),
+                      sources=tuple(f"inz{i}" for i in range(circuit.n)),
+                      nodes=tuple(("0", f"s{i}") for i in range(circuit.n)),
+                      rms_a=tuple(sample_rms(p, interval) for p in psd.tolist()),
+                      interval_s=interval)
+
+
+def _noise(circuit: CrossbarCircuit) -> Iterator[Item]:
+    """The noise sources, at 0 A unless a transient's deck carries its waveforms
+    (codesign.netlist.spice.job_deck)."""
+    waves = noise_waves(circuit)
+    if waves is None:
+        return
+    yield Comment(f"noise: 4kTG and the amplifier's input noise "
+                  f"({amp_noise_density(circuit):.3g} V/rtHz) of each row, sampled every "
+                  f"{waves.interval_s:.3g} s, set per transient")
+    for name, nodes in zip(waves.sources, waves.nodes, strict=True):
+        yield Element(name, nodes, 0.0, wave=("pwl", (0.0, 0.0, waves.interval_s, 0.0)))
 
 
 RESET_NODE = "rst"
@@ -225,7 +269,7 @@ def _sources(circuit: CrossbarCircuit, inputs: Sequence[float]) -> Iterator[Item
         yield Comment("reset: the switches across Rf || Cf are closed at t = 0, open after "
                       f"{RESET_S:g} s (0 V, open, in .op)")
         yield Element("vrst", (RESET_NODE, "0"), 0.0,
-                      pulse=(1.0, 0.0, 0.0, RESET_S, RESET_S, 1.0, 2.0))
+                      wave=("pulse", (1.0, 0.0, 0.0, RESET_S, RESET_S, 1.0, 2.0)))
 
 
 def circuit_elements(circuit: CrossbarCircuit,
@@ -235,4 +279,5 @@ def circuit_elements(circuit: CrossbarCircuit,
     yield from _sources(circuit, [0.0] * circuit.m if inputs is None else inputs)
     yield from _neurons(circuit)
     yield from _crossbar(circuit)
+    yield from _noise(circuit)
     yield from bias_guesses(circuit)

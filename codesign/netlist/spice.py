@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,11 +22,13 @@ from codesign.netlist.elements import (
     INPUT_SUPPLIES,
     REFERENCE_NODE,
     Comment,
+    Element,
     Item,
     Nodeset,
     circuit_elements,
     input_node,
     input_source,
+    noise_waves,
     switched_reset,
 )
 from codesign.netlist.library import CMOS_LIBRARY, LIBRARY_FILES, SKY130_LIBRARY, library_dir
@@ -76,9 +79,12 @@ def element_line(item: Item) -> str:
     if kind == "x":
         params = " ".join(f"{k}={fmt(v)}" for k, v in item.params)
         return f"{item.name} {nodes} {item.model}" + (f" params: {params}" if params else "")
-    if kind == "v":
-        pulse = f" pulse({' '.join(fmt(p) for p in item.pulse)})" if item.pulse else ""
-        return f"{item.name} {nodes} dc {fmt(item.value)}{pulse}"
+    if kind in "vi":
+        wave = ""
+        if item.wave is not None:
+            name, args = item.wave
+            wave = f" {name}({' '.join(fmt(a) for a in args)})"
+        return f"{item.name} {nodes} dc {fmt(item.value)}{wave}"
     if kind == "s":
         return f"{item.name} {nodes} {item.model}"
     return f"{item.name} {nodes} {fmt(item.value)}"
@@ -107,10 +113,7 @@ def _process_lines(circuit: CrossbarCircuit, lib: Path) -> list[str]:
     if cmos is None:
         return []
     section = f"{cmos.corner}_mm" if cmos.device_mismatch else f"{cmos.corner}"
-    lines = [f'.lib "{lib / SKY130_LIBRARY}" {section}', f'.include "{lib / CMOS_LIBRARY}"']
-    if circuit.device_seed is not None:
-        lines.append(f".options seed={circuit.device_seed}")
-    return lines
+    return [f'.lib "{lib / SKY130_LIBRARY}" {section}', f'.include "{lib / CMOS_LIBRARY}"']
 
 
 def write_deck(
@@ -145,6 +148,8 @@ def write_deck(
                   for k in range(0, len(guesses), 8)]
     lines.append(".options klu" if klu else "* no .options klu: Sparse 1.3 solver")
     lines.append(f".options {CMOS_OPTIONS if circuit.config.neuron.cmos else OPTIONS}")
+    if circuit.spice_seed is not None:
+        lines.append(f".options seed={circuit.spice_seed}")
     lines.append(f".save {saves}")
     sup = circuit.config.supplies
     bjt_pairs = circuit.config.neuron.activation_circuit == ActivationCircuit.BJT_PAIR
@@ -162,6 +167,7 @@ def write_deck(
         reference_vector=f"v({REFERENCE_NODE})",
         input_vectors=tuple(f"v({input_node(k)})" for k in range(m)),
         tran_uic=not switched_reset(circuit),
+        noise=noise_waves(circuit),
     )
 
 
@@ -174,10 +180,29 @@ def tran_command(t_stop_s: float, uic: bool = True) -> str:
 
 def alter_commands(deck: Deck, job: SampleJob) -> list[str]:
     """Set the DAC sources to the sample's inputs (volts = value * v_fs)."""
-    return [
-        f"alter {name} dc = {fmt(value * deck.v_fs)}"
-        for name, value in zip(deck.input_sources, job.inputs, strict=True)
-    ]
+    return [f"alter {name} dc = {fmt(value * deck.v_fs)}"
+            for name, value in zip(deck.input_sources, job.inputs, strict=True)]
+
+
+def job_deck(deck: Deck, job: SampleJob) -> Deck:
+    """``deck`` with the noise sources' waveforms of sample ``job``'s transient written into
+    it (ngspice 46's ``alter`` of a PWL vector is lost at ``reset`` and unreliable in
+    libngspice, so a noisy transient runs on a deck of its own)."""
+    if deck.noise is None or job.t_stop_s is None:
+        return deck
+    lines = {name: element_line(Element(name, nodes, 0.0, wave=("pwl", tuple(points.tolist()))))
+             for (name, points), nodes in zip(deck.noise.waveforms(job.index, job.t_stop_s),
+                                             deck.noise.nodes, strict=True)}
+    text = "\n".join(lines.get(line.split(" ", 1)[0], line) for line in deck.text.split("\n"))
+    return replace(deck, text=text)
+
+
+def deck_groups(deck: Deck, jobs: list[SampleJob],
+                analysis: str) -> list[tuple[Deck, list[SampleJob]]]:
+    """(deck, jobs) to run together: all on ``deck``, or each noisy transient on its own."""
+    if deck.noise is None or check_analysis(analysis) != Analysis.TRAN:
+        return [(deck, jobs)]
+    return [(job_deck(deck, job), [job]) for job in jobs]
 
 
 def check_jobs(analysis: str, jobs: list[SampleJob]) -> None:

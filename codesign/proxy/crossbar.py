@@ -21,12 +21,17 @@ from codesign.circuit.mapping import map_weights, program
 
 
 class EffectiveCore(NamedTuple):
-    """What one row of the array computes: x_i ~ W z + U e + b, and the op-amp noise gain."""
+    """What one row of the array computes: x_i ~ W z + U e + b, the op-amp noise gain, and the
+    conductances that set the row's thermal noise."""
 
     W: torch.Tensor
     U: torch.Tensor
     b: torch.Tensor
     noise_gain: torch.Tensor
+    g_total: torch.Tensor
+    """(n,) all conductance into each summing node, its cells and its feedback [S]."""
+    g_feedback: torch.Tensor
+    """(n,) each row's feedback conductance [S]."""
 
 
 def _relative_noise(g: torch.Tensor, sigma: float, generator: torch.Generator | None):
@@ -45,7 +50,9 @@ def effective(plus: torch.Tensor, minus: torch.Tensor, gf: torch.Tensor, n: int,
     att, g_th = ladder(cells, line_ohm)
     att = att.reshape(plus.shape + (2,))
     full = (plus * att[..., 0] - minus * att[..., 1]) / gf[:, None]
-    return EffectiveCore(full[:, :n], full[:, n : n + m], full[:, n + m], 1.0 + g_th / gf)
+    g_total = plus.sum(1) + minus.sum(1) + gf
+    return EffectiveCore(full[:, :n], full[:, n : n + m], full[:, n + m], 1.0 + g_th / gf,
+                         g_total, gf)
 
 
 def from_circuit(circuit: CrossbarCircuit, read_noise_sigma: float = 0.0,

@@ -73,6 +73,9 @@ class ProxyParams:
     """Sigma of the per-neuron activation offset o_i across chips [FS]."""
     read_noise_sigma: float = 0.0
     """Relative sigma of each conductance per read (per equilibrium solve) [-]."""
+    noise_excess: float = 1.0
+    """Measured over predicted variance of the equilibria under circuit noise [-]
+    (codesign.proxy.noise; 1: the noise sources as the circuit config states them)."""
 
     def __post_init__(self) -> None:
         get_activation(self.activation)
@@ -81,8 +84,9 @@ class ProxyParams:
             if f.type in ("float", float) and (math.isnan(value) or (
                     math.isinf(value) and f.name not in INFINITE_OK)):
                 raise InputError(f"proxy {f.name} must be a finite number, got {value}")
-        if self.amplitude <= 0 or self.slope <= 0 or self.tau_s <= 0 or self.dc_gain <= 0:
-            raise InputError("proxy amplitude, slope, tau_s and dc_gain must be > 0")
+        if min(self.amplitude, self.slope, self.tau_s, self.dc_gain, self.noise_excess) <= 0:
+            raise InputError("proxy amplitude, slope, tau_s, dc_gain and noise_excess must be "
+                             "> 0")
         if self.output_tau_s < 0 or self.delay_s < 0:
             raise InputError("proxy output_tau_s and delay_s must be >= 0 s")
         if min(self.neuron_gain_sigma, self.neuron_offset_sigma_fs, self.read_noise_sigma) < 0:

@@ -28,7 +28,13 @@ from pathlib import Path
 from codesign.errors import InputError, NgspiceNotFoundError, SimulationError
 from codesign.files import output_error
 from codesign.netlist.deck import Analysis, Deck, SampleJob
-from codesign.netlist.spice import analysis_commands, batch_deck, check_jobs, raw_name
+from codesign.netlist.spice import (
+    analysis_commands,
+    batch_deck,
+    check_jobs,
+    deck_groups,
+    raw_name,
+)
 from codesign.simulator.base import (
     SampleResult,
     SimulatorInfo,
@@ -173,16 +179,19 @@ class NgspiceProcess:
         """Simulate every job; yields results as chunks finish. On the first failure (or when
         the caller stops iterating) the chunks still running are killed."""
         check_jobs(analysis, jobs)
+        groups = deck_groups(deck, jobs, analysis)
         if self.pool_worker:
-            yield from self.run_chunk(deck, jobs, analysis, Path(run_dir))
+            for group_deck, group in groups:
+                yield from self.run_chunk(group_deck, group, analysis, Path(run_dir))
             return
-        chunks = chunk_jobs(jobs, self.workers)
+        if len(groups) == 1:
+            groups = [(deck, chunk) for chunk in chunk_jobs(jobs, self.workers)]
         live = LiveProcesses()
         pool = ThreadPoolExecutor(max_workers=self.workers)
         futures = [
-            pool.submit(self.run_chunk, deck, chunk, analysis,
+            pool.submit(self.run_chunk, chunk_deck, chunk, analysis,
                         Path(run_dir) / f"chunk-{c:04d}", live)
-            for c, chunk in enumerate(chunks)
+            for c, (chunk_deck, chunk) in enumerate(groups)
         ]
         try:
             for fut in as_completed(futures):

@@ -32,6 +32,7 @@ from codesign.netlist.spice import (
     analysis_commands,
     check_jobs,
     circuit_text,
+    deck_groups,
     save_checks,
 )
 from codesign.simulator.base import (
@@ -96,10 +97,16 @@ class NgspiceShared:
     def run(
         self, deck: Deck, jobs: list[SampleJob], analysis: str, run_dir: Path
     ) -> Iterator[SampleResult]:
-        """Simulate every job in order, in this process."""
+        """Simulate every job in order, in this process (a noisy transient's deck carries its
+        own noise waveforms: it is loaded per sample)."""
         check_jobs(analysis, jobs)
         run_dir = Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
+        for job_deck, group in deck_groups(deck, jobs, analysis):
+            yield from self._run_group(job_deck, group, analysis, run_dir)
+
+    def _run_group(self, deck: Deck, jobs: list[SampleJob], analysis: str,
+                   run_dir: Path) -> Iterator[SampleResult]:
         text = circuit_text(deck)
         (run_dir / "deck.cir").write_text(text)
         self.log = []
@@ -165,16 +172,17 @@ class NgspiceShared:
         seconds = time.monotonic() - start
         output = self.ngspice.stdout + "\n" + self.ngspice.stderr
         self.log.append(f"> {command}\n{output}")
+        shown = command if len(command) <= 120 else command[:100] + " ..."
         if seconds > self.timeout_s:
             raise SimulationError(
-                f"ngspice took {seconds:.3g} s on '{command}', over the {self.timeout_s:g} s "
+                f"ngspice took {seconds:.3g} s on '{shown}', over the {self.timeout_s:g} s "
                 "time-out; raise --timeout or use the process backend", command=command,
                 stdout="\n".join(self.log), stderr=self.ngspice.stderr, run_dir=run_dir)
         problems = error_lines(output)
         if status != 0 or problems:
             detail = problems[0] if problems else f"status {status}"
             raise SimulationError(
-                f"ngspice failed on '{command}': {detail}", command=command,
+                f"ngspice failed on '{shown}': {detail}", command=command,
                 stdout="\n".join(self.log), stderr=self.ngspice.stderr, run_dir=run_dir,
             )
 
