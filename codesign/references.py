@@ -59,3 +59,22 @@ CELL_BITS_ROUTINE = Reference(
     "bits per cell programmed routinely in resistive memory", 4.0, "bits",
     "M. Rao et al., 'Thousands of conductance levels in memristors integrated on CMOS', "
     "Nature 615, 823-829 (2023): ~4 bits routine, 11 bits only with write-verify")
+ADC_WALDEN_FOM = Reference(
+    "ADC energy per conversion step (Walden FoM), good SAR ADCs", 10.0, "fJ/conversion-step",
+    "B. E. Jonsson's ADC performance survey (converterpassion.wordpress.com, 'ADC Survey: "
+    "Spring 2012 update', and 'Spring 2013 update on FOM', 2013-04-14): the Walden FoM "
+    "P / (2^ENOB f_s) of several SAR ADCs reported in 2011-2012 lies below 10 fJ (e.g. 8.7 fJ "
+    "at 2 MS/s, ENOB 8.3; 6.8 fJ at 10 MS/s, ENOB 10.0); the record in 2013 was 2.2 fJ "
+    "(Harpe et al., ISSCC 2013). Energy per conversion = FoM x 2^bits (ENOB taken as the bit "
+    "width)")
+ADC_WALDEN_FOM_RECORD = Reference(
+    "ADC Walden FoM, state of the art in 2013", 2.2, "fJ/conversion-step",
+    "Jonsson's survey, 'ADC Survey: Spring 2013 update on FOM' (converterpassion.wordpress.com, "
+    "2013-04-14): Harpe, Cantatore and van Roermund, 10/12-bit SAR, ISSCC 2013")
+DAC_FOM = Reference(
+    "DAC energy per conversion step, taken equal to the ADC's Walden FoM", 10.0,
+    "fJ/conversion-step",
+    "no survey figure for small on-chip DACs is cited here: codesign charges each input DAC "
+    "the ADC survey's FoM (ADC_WALDEN_FOM) x 2^bits per conversion, an upper estimate for a "
+    "capacitive or resistive DAC that only sets a voltage; the current the DAC then drives "
+    "into the crossbar is measured in SPICE (the input supplies)")

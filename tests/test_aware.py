@@ -1,13 +1,15 @@
 """Physics-aware training and the loop's pieces against oracles: the ideal proxy is the digital
 DEQ, chip draws are reproducible, a re-fit recovers known parameters, baselines are sized."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
 
 from codesign.calibration.refit import refit
 from codesign.chip.chip import Chip
-from codesign.circuit.config import ArrayConfig, circuit_config
+from codesign.circuit.config import ArrayConfig, ConverterConfig, circuit_config
 from codesign.deq import DEQConfig, random_core
 from codesign.loop.energy import energy_table, solve_macs
 from codesign.loop.results import DigitalSolve
@@ -39,15 +41,20 @@ def toy(rng):
 
 
 def test_ideal_hardware_forward_is_the_digital_model(toy):
+    """With ideal converters exactly; with 8-bit ones within what their rounding moves."""
     task, deq = toy
-    model = new_model(task, deq, 0)
-    config = circuit_config("ideal")
-    hw = HardwareModel(ideal_params(config), config, tol=1e-12, max_iter=500)
-    x = torch.from_numpy(task.x_test)
+    model = new_model(task, deq, 0).double()
+    x = torch.from_numpy(task.x_test).double()
+    ideal = replace(circuit_config("ideal"), converters=ConverterConfig(dac_bits=0, adc_bits=0))
     with torch.no_grad():
-        digital = model(x).double()
-        analog = hw.forward(model.double(), x.double(), None)
-    np.testing.assert_allclose(analog.numpy(), digital.numpy(), atol=1e-6)
+        digital = model(x)
+        exact = HardwareModel(ideal_params(ideal), ideal, tol=1e-12, max_iter=500)
+        np.testing.assert_allclose(exact.forward(model, x, None).numpy(), digital.numpy(),
+                                   atol=1e-6)
+        rounded = HardwareModel(ideal_params(ideal), circuit_config("ideal"), tol=1e-12,
+                                max_iter=500).forward(model, x, None)
+    gap = float((rounded - digital).abs().max())
+    assert 1e-6 < gap < 0.05
 
 
 def test_chip_draws_are_seeded(toy):

@@ -22,6 +22,7 @@ import torch
 from codesign.chip.export import export_chip
 from codesign.circuit.compile import compile_core
 from codesign.circuit.config import CircuitConfig
+from codesign.circuit.converters import adc_np, dac_np
 from codesign.circuit.description import CrossbarCircuit
 from codesign.circuit.dynamics import SETTLE_TOL_FS, transient_stops_s
 from codesign.circuit.predict import CircuitPrediction, predict_equilibrium
@@ -135,6 +136,14 @@ class Chip:
         return self.core.check_inputs(e)
 
     # --- predictions -------------------------------------------------------------------------
+
+    def dac(self, e: np.ndarray) -> np.ndarray:
+        """Core inputs (K, m) [FS] as this chip's input DACs set them."""
+        return dac_np(self.inputs(e), self.config.converters)
+
+    def adc(self, z: np.ndarray) -> np.ndarray:
+        """Neuron outputs (K, n) [FS] as this chip's ADCs read them."""
+        return adc_np(z, self.config.converters)
 
     def prediction(self, e: np.ndarray) -> CircuitPrediction:
         """The closed-form equilibrium of this instance (finite gain, offsets, rails)."""

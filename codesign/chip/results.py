@@ -115,7 +115,8 @@ class SettlingSummary:
 
 @dataclass(frozen=True)
 class EnergySpread:
-    """Energy per inference [J], from the supplies over the settling time."""
+    """Energy per inference [J]: from the supplies over the settling time (SPICE), and the
+    converters' conversions (ConverterConfig.energy_j)."""
 
     mean: float | None
     median: float | None
@@ -124,6 +125,8 @@ class EnergySpread:
     """From the neurons' supplies."""
     input_mean: float
     """From the input DACs' and the bias reference's supplies."""
+    converters: float = 0.0
+    """The m DAC and n ADC conversions of one inference (a figure of merit, not SPICE)."""
 
 
 @dataclass(frozen=True)

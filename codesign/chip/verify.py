@@ -203,7 +203,8 @@ def _summary(chip: Chip, settings: VerifySettings, z_torch, pred, z_spice,
         rail_clipped_fraction=_clipped_fraction(chip, pred))
     if transients is None:
         return summary
-    energy = transients["energy_j"].to_numpy()
+    converters = chip.config.converters.energy_j(core.n, core.m)
+    energy = transients["energy_j"].to_numpy() + converters
     macs = core.n * (core.n + core.m)
     spread = Spread.of(energy)
     return replace(
@@ -211,5 +212,5 @@ def _summary(chip: Chip, settings: VerifySettings, z_torch, pred, z_spice,
         energy_per_inference_j=EnergySpread(
             spread.mean, spread.median, spread.max,
             core_mean=float(transients["core_energy_j"].mean()),
-            input_mean=float(transients["input_energy_j"].mean())),
+            input_mean=float(transients["input_energy_j"].mean()), converters=converters),
         energy_per_mac_j=float(np.nanmean(energy)) / macs, macs_per_matvec=macs)

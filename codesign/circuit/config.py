@@ -338,6 +338,46 @@ class NoiseConfig:
         return neuron.cmos.ota_noise_v_rthz(self.temperature_k) if neuron.cmos else 0.0
 
 
+MAX_CONVERTER_BITS = 16
+
+
+@dataclass(frozen=True)
+class ConverterConfig:
+    """The chip's analog-digital boundary: one DAC per core input and one ADC per neuron
+    output, each over [-range_fs, range_fs] of full scale with ``bits`` bits (0: an ideal
+    converter, neither quantized nor charged), and the energy of one conversion from a figure
+    of merit, FoM x 2^bits (codesign.references: ADC_WALDEN_FOM, DAC_FOM)."""
+
+    dac_bits: int = 8
+    adc_bits: int = 8
+    dac_fom_j: float = 10e-15
+    """DAC energy per conversion step [J] (references.DAC_FOM)."""
+    adc_fom_j: float = 10e-15
+    """ADC energy per conversion step [J] (references.ADC_WALDEN_FOM)."""
+    range_fs: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("dac_bits", "adc_bits"):
+            bits = getattr(self, name)
+            if type(bits) is not int or not 0 <= bits <= MAX_CONVERTER_BITS:
+                raise InputError(f"{name} must be an integer in [0, {MAX_CONVERTER_BITS}] "
+                                 f"(0: ideal), got {bits!r}")
+        for name in ("dac_fom_j", "adc_fom_j", "range_fs"):
+            _finite(getattr(self, name), name)
+        if min(self.dac_fom_j, self.adc_fom_j) < 0 or not self.range_fs > 0:
+            raise InputError("converter FoMs must be >= 0 J and range_fs > 0")
+
+    @staticmethod
+    def conversion_j(bits: int, fom_j: float) -> float:
+        """Energy of one conversion at ``bits`` [J] (0 for an ideal converter)."""
+        return fom_j * 2.0**bits if bits else 0.0
+
+    def energy_j(self, n: int, m: int) -> float:
+        """Converter energy of one inference [J]: m input DACs and n output ADCs, once each."""
+        return (m * self.conversion_j(self.dac_bits, self.dac_fom_j)
+                + n * self.conversion_j(self.adc_bits, self.adc_fom_j))
+
+
 @dataclass(frozen=True)
 class CircuitConfig:
     """Everything the compiler needs besides the weights."""
@@ -347,6 +387,7 @@ class CircuitConfig:
     array: ArrayConfig = field(default_factory=ArrayConfig)
     supplies: SupplyConfig = field(default_factory=SupplyConfig)
     noise: NoiseConfig = field(default_factory=NoiseConfig)
+    converters: ConverterConfig = field(default_factory=ConverterConfig)
 
     def __post_init__(self) -> None:
         cmos = self.neuron.cmos

@@ -80,9 +80,10 @@ def _lines(s) -> list[str]:
             if med is not None else "settling: no sample settled within the simulated time")
         if en.mean is not None:
             lines.append(
-                f"energy per inference: mean {1e9 * en.mean:.1f} nJ (neurons "
-                f"{1e9 * en.core_mean:.1f} nJ, inputs {1e9 * en.input_mean:.1f} nJ), "
-                f"{1e12 * s.energy_per_mac_j:.1f} pJ per equivalent MAC")
+                f"energy per inference: mean {1e9 * en.mean:.3g} nJ (neurons "
+                f"{1e9 * en.core_mean:.3g} nJ, inputs {1e9 * en.input_mean:.3g} nJ, DAC/ADC "
+                f"conversions {1e9 * en.converters:.3g} nJ), {1e12 * s.energy_per_mac_j:.3g} pJ "
+                "per equivalent MAC")
     return lines
 
 

@@ -59,7 +59,8 @@ def energy_table(n: int, m: int, circuit_j: float, digital: DigitalSolve) -> lis
     gpu_n = min(H200_MEASURED_MAC, key=lambda k: abs(k - n))
     rows = [{"system": "this circuit (SPICE, settling to 1e-4 FS)", "energy_j": circuit_j,
              "pj_per_mac": circuit_j / matvec * 1e12,
-             "source": "measured: ngspice transient from reset, supply energy"}]
+             "source": "measured: ngspice transient from reset, supply energy; plus the DAC and "
+                       "ADC conversions at their figure of merit (codesign.references)"}]
     for name, ref in (
         ("digital solve, CPU arithmetic floor (fp32, 45 nm)", CPU_FP32_MAC),
         ("digital solve, H100 datasheet peak (FP16)", H100_DATASHEET_MAC),

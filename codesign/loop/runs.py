@@ -41,7 +41,8 @@ def model_chip(ctx: LoopContext, model: HybridDEQ, hardware: HardwareModel,
 def run_on_chip(ctx: LoopContext, model: HybridDEQ, hardware: HardwareModel, run_dir: Path,
                 selection: Selection | None = None) -> CircuitRun:
     """``model`` on a fresh chip of ``hardware``: its metric on ``selection`` (default: the
-    task's verification set) through the digital core, the chip's proxy and SPICE."""
+    task's verification set) through the digital core, and through the chip's DACs, its proxy
+    or SPICE and its ADCs."""
     chip = model_chip(ctx, model, hardware)
     selection = selection or ctx.task.verification_set()
     core, params, run_dir = chip.core, hardware.params, Path(run_dir)
@@ -50,11 +51,12 @@ def run_on_chip(ctx: LoopContext, model: HybridDEQ, hardware: HardwareModel, run
         return decode(model, core.equilibrium(encode(model, x)))
 
     def proxy(x: np.ndarray) -> np.ndarray:
-        return decode(model, chip.proxy_equilibrium(params, encode(model, x)))
+        return decode(model, chip.adc(chip.proxy_equilibrium(params, chip.dac(encode(model, x)))))
 
     def circuit(x: np.ndarray) -> np.ndarray:
-        e = encode(model, x)
-        return decode(model, chip.operating_points(e, run_dir / f"step-{len(chip.runs):04d}").z)
+        e = chip.dac(encode(model, x))
+        z = chip.operating_points(e, run_dir / f"step-{len(chip.runs):04d}").z
+        return decode(model, chip.adc(z))
 
     evaluations = {name: ctx.task.evaluate(fn, selection)
                    for name, fn in (("digital", digital), ("proxy", proxy), ("circuit", circuit))}

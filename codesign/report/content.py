@@ -177,8 +177,9 @@ def _energy(summary: LoopSummary, run: Path, out: Path) -> list[Block]:
     sup = c.supplies
     return [Heading("Energy and latency"), Para(
         f"SPICE, {e.samples} samples, transients from reset to 1e-4 FS: energy per inference "
-        f"{1e9 * en.mean:.1f} nJ (neurons {1e9 * en.core_mean:.1f}, inputs "
-        f"{1e9 * en.input_mean:.1f}), {1e12 * e.energy_per_mac_j:.2f} pJ per equivalent MAC "
+        f"{1e9 * en.mean:.3g} nJ (neurons {1e9 * en.core_mean:.3g}, inputs "
+        f"{1e9 * en.input_mean:.3g}, DAC/ADC conversions {1e9 * en.converters:.3g}), "
+        f"{1e12 * e.energy_per_mac_j:.3g} pJ per equivalent MAC "
         f"({e.macs_per_matvec} MACs per matrix-vector product); settling median "
         f"{1e6 * st.median:.2f} us, max {1e6 * st.max:.2f} us (tau {1e9 * e.tau_s:.0f} ns). "
         f"Circuit parameters: V_FS {c.mapping.v_fs} V, conductances {1e6 * c.mapping.g_min_s:g}-"

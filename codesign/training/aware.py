@@ -17,6 +17,7 @@ from functools import cached_property
 import torch
 
 from codesign.circuit.config import CircuitConfig
+from codesign.circuit.converters import adc, dac
 from codesign.deq.model import HybridDEQ
 from codesign.proxy.crossbar import EffectiveCore, from_weights
 from codesign.proxy.model import CircuitProxy, NeuronSpread
@@ -60,11 +61,14 @@ class HardwareModel:
 
     def forward(self, model: HybridDEQ, x: torch.Tensor,
                 generator: torch.Generator | None) -> torch.Tensor:
-        """Model outputs with the core computed by the proxy on a fresh chip instance."""
+        """Model outputs with the core computed by the proxy on a fresh chip instance, its
+        inputs through the DACs and its outputs through the ADCs (straight-through)."""
         spread = None
         if self.params.neuron_gain_sigma > 0 or self.params.neuron_offset_sigma_fs > 0:
             spread = NeuronSpread.sample(self.params, model.config.core_size, generator)
-        e = model.encode(x).double()
+        converters = self.circuit.converters
+        e = dac(model.encode(x).double(), converters, straight_through=True)
         _, z = self.proxy.equilibrium(self.core(model, generator), e, spread, tol=self.tol,
-                                 max_iter=self.max_iter)
+                                      max_iter=self.max_iter)
+        z = adc(z, converters, straight_through=True)
         return model.decode(z.to(x.dtype))
