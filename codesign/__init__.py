@@ -5,12 +5,12 @@ The public API, by stage (each name is imported on first use, so ``import codesi
 - model: HybridDEQ, DEQConfig, CoreWeights, random_core; checkpoints load_checkpoint,
   save_checkpoint, load_source, load_npz_core, save_npz_core
 - circuit: CircuitConfig, circuit_config, ArrayConfig, MappingConfig, NeuronConfig,
-  OpAmpParams, NEURON_LEVELS
+  OpAmpParams, CmosParams, NoiseConfig, ConverterConfig, scale_currents, NEURON_LEVELS
 - chip (one compiled instance, the way every SPICE run goes): Chip, verify_chip, verify_core,
   VerifySettings
 - simulator: get_simulator, find_ngspice
 - proxy: ProxyParams, CircuitProxy, load_params, save_params, default_params_path
-- calibration: load_spec, calibrate, refit
+- calibration: load_spec, calibrate, refit; noise: noise_spread, check_noise, NoisePlan
 - tasks and training: get_task, TASKS, TrainConfig, new_model, train_model, HardwareModel
 - the co-design loop and its report: LoopSettings, run_loop, write_report
 - errors: CodesignError (every error codesign raises on purpose), InputError,
@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING
 
 from codesign._lazy import lazy_exports
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 if TYPE_CHECKING:
     from codesign.calibration.calibrate import calibrate
+    from codesign.calibration.noise import NoisePlan, check_noise, noise_spread
     from codesign.calibration.refit import refit
     from codesign.calibration.spec import load_spec
     from codesign.chip.chip import Chip
@@ -33,10 +34,14 @@ if TYPE_CHECKING:
         NEURON_LEVELS,
         ArrayConfig,
         CircuitConfig,
+        CmosParams,
+        ConverterConfig,
         MappingConfig,
         NeuronConfig,
+        NoiseConfig,
         OpAmpParams,
         circuit_config,
+        scale_currents,
     )
     from codesign.deq.checkpoint import (
         load_checkpoint,

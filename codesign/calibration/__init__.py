@@ -7,6 +7,7 @@ fitted by gradient descent -> evaluation on held-out cores -> report.
     residuals.py  how well parameters predict held-out SPICE runs (residuals, settling, spread)
     calibrate.py  the pipeline                fit_report.py  Markdown, JSON, Parquet, plots
     refit.py      re-fit on a chip's own traces (the co-design loop's rounds)
+    noise.py      the proxy's noise against repeated noisy SPICE transients
 """
 
 from typing import TYPE_CHECKING
@@ -16,6 +17,13 @@ from codesign._lazy import lazy_exports
 if TYPE_CHECKING:
     from codesign.calibration.calibrate import Calibration, calibrate, plan
     from codesign.calibration.fit_report import write_fit_report
+    from codesign.calibration.noise import (
+        NoiseCheck,
+        NoisePlan,
+        NoiseSpread,
+        check_noise,
+        noise_spread,
+    )
     from codesign.calibration.refit import refit
     from codesign.calibration.spec import CalibrationSpec, load_spec
 

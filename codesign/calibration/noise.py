@@ -122,6 +122,8 @@ class NoiseCheck:
     held_out: NoiseSpread
     scaled: NoiseSpread
     current_ratio: float
+    scaled_params: ProxyParams | None = None
+    """The same, recalibrated to the scaled circuit."""
 
     @property
     def growth_spice(self) -> np.ndarray:
@@ -186,4 +188,4 @@ def check_noise(chip: Chip, params: ProxyParams, run_dir: Path, plan: NoisePlan,
                                    run_dir / "scaled-calibrate")
     scaled = noise_spread(scaled_chip, scaled_params, draw["test"], plan.repeats,
                           run_dir / "scaled")
-    return NoiseCheck(own, fitted, held_out, scaled, plan.current_ratio)
+    return NoiseCheck(own, fitted, held_out, scaled, plan.current_ratio, scaled_params)

@@ -13,14 +13,21 @@ if TYPE_CHECKING:
         ActivationCircuit,
         ArrayConfig,
         CircuitConfig,
+        CmosParams,
+        ConverterConfig,
+        Corner,
         MappingConfig,
         MappingMode,
         NeuronConfig,
+        NoiseConfig,
         OpAmpParams,
+        Reset,
         SupplyConfig,
         circuit_config,
         get_neuron,
+        scale_currents,
     )
+    from codesign.circuit.converters import adc, dac
     from codesign.circuit.description import CrossbarCircuit
     from codesign.circuit.dynamics import SETTLE_TOL_FS
     from codesign.circuit.predict import CircuitPrediction, predict_equilibrium

@@ -26,6 +26,10 @@ from codesign.tasks import TASKS
 @click.option("--levels", type=click.IntRange(min=0), default=None,
               help="Conductance levels per cell, 0 for continuous (task default: digits 2, "
                    "binary cells; physics and control continuous).")
+@click.option("--dac-bits", type=click.IntRange(0, 16), default=8, show_default=True,
+              help="Bits of the core's input DACs (0: ideal converters).")
+@click.option("--adc-bits", type=click.IntRange(0, 16), default=8, show_default=True,
+              help="Bits of the neuron outputs' ADCs (0: ideal converters).")
 @click.option("--chip-seed", type=int, default=1, show_default=True,
               help="Seed of the verified chip instance's mismatch.")
 @click.option("--seeds", type=click.IntRange(min=1), default=None,
@@ -42,8 +46,8 @@ from codesign.tasks import TASKS
 @options.timeout_option(600.0)
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
               help="torch CPU threads (ngspice uses the cores meanwhile).")
-def loop(task, neuron, rounds, out, mismatch, levels, chip_seed, seeds, samples, params_path,
-         evaluate, backend, workers, timeout_s, threads) -> None:
+def loop(task, neuron, rounds, out, mismatch, levels, dac_bits, adc_bits, chip_seed, seeds,
+         samples, params_path, evaluate, backend, workers, timeout_s, threads) -> None:
     """Train through the calibrated proxy, verify in SPICE, re-calibrate, repeat; then
     compare with digital baselines and write the report.
 
@@ -64,6 +68,6 @@ def loop(task, neuron, rounds, out, mismatch, levels, chip_seed, seeds, samples,
     settings = LoopSettings(
         task=task, neuron=neuron, rounds=rounds, mismatch_sigma=mismatch, levels=levels,
         chip_seed=chip_seed, params_path=str(params_path or ""), evaluate=evaluate,
-        seeds=seeds or 0, verify_samples=samples or 0)
+        seeds=seeds or 0, verify_samples=samples or 0, dac_bits=dac_bits, adc_bits=adc_bits)
     simulator = options.simulator_from_options(backend, workers, timeout_s)
     run_loop(settings, out, simulator, click.echo)

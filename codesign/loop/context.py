@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from codesign.circuit.config import ArrayConfig, circuit_config
+from codesign.circuit.config import ArrayConfig, ConverterConfig, circuit_config
 from codesign.deq.checkpoint import save_checkpoint
 from codesign.deq.model import DEQConfig, HybridDEQ
 from codesign.errors import InputError
@@ -80,8 +80,9 @@ def context(settings: LoopSettings, out: Path, simulator: Simulator, log: Log,
         settings.neuron)
     params, _ = load_params(path)
     levels = profile.levels if settings.levels is None else settings.levels
-    circuit = circuit_config(settings.neuron, array=ArrayConfig(
-        levels=levels, mismatch_sigma=settings.mismatch_sigma))
+    circuit = replace(circuit_config(settings.neuron, array=ArrayConfig(
+        levels=levels, mismatch_sigma=settings.mismatch_sigma)), converters=ConverterConfig(
+        dac_bits=settings.dac_bits, adc_bits=settings.adc_bits))
     return LoopContext(settings, task, deq, HardwareModel(params, circuit), simulator, Path(out),
                        log)
 

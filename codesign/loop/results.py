@@ -36,6 +36,10 @@ class LoopSettings:
     """Seeds of the physics-aware vs naive comparison (0: the profile's)."""
     verify_samples: int = 0
     """Held-out test samples per SPICE verification (0: the profile's)."""
+    dac_bits: int = 8
+    """Bits of the core's input DACs (0: ideal converters)."""
+    adc_bits: int = 8
+    """Bits of the neuron outputs' ADCs (0: ideal converters)."""
 
 
 @dataclass(frozen=True)

@@ -91,12 +91,20 @@ def _intro(summary: LoopSummary, written_by: str) -> list[Block]:
              f"Core n = {deq.core_size}, m = {deq.core_inputs}, "
              f"||W||_2 <= {deq.gamma}. Chip: {s.neuron} neurons, "
              f"{100 * s.mismatch_sigma:g} % programming mismatch per device (chip seed "
-             f"{s.chip_seed}), {_cells(c.array.levels)}. "
+             f"{s.chip_seed}), {_cells(c.array.levels)}, {_converters(c.converters)}. "
              f"ngspice {summary.ngspice_version}, codesign {written_by}."),
         Para(f"Regenerate: codesign loop --task {s.task} --neuron {s.neuron} --rounds {s.rounds} "
-             f"--mismatch {s.mismatch_sigma:g} --levels {c.array.levels} --out RUN (then "
+             f"--mismatch {s.mismatch_sigma:g} --levels {c.array.levels} --dac-bits "
+             f"{c.converters.dac_bits} --adc-bits {c.converters.adc_bits} --out RUN (then "
              "codesign report RUN)."),
     ]
+
+
+def _converters(converters) -> str:
+    if converters.dac_bits == 0 and converters.adc_bits == 0:
+        return "ideal DACs and ADCs"
+    return (f"{converters.dac_bits or 'ideal'}-bit input DACs and "
+            f"{converters.adc_bits or 'ideal'}-bit output ADCs")
 
 
 def _rounds(summary: LoopSummary, run: Path, out: Path) -> list[Block]:
