@@ -13,6 +13,7 @@ The public API, by stage (each name is imported on first use, so ``import codesi
 - calibration: load_spec, calibrate, refit; noise: noise_spread, check_noise, NoisePlan
 - tasks and training: get_task, TASKS, TrainConfig, new_model, train_model, HardwareModel
 - the co-design loop and its report: LoopSettings, run_loop, write_report
+- the design search: Design, DesignSpace, DesignSettings, run_design
 - errors: CodesignError (every error codesign raises on purpose), InputError,
   SimulationError, NgspiceNotFoundError
 """
@@ -52,6 +53,8 @@ if TYPE_CHECKING:
     )
     from codesign.deq.model import DEQConfig, HybridDEQ
     from codesign.deq.weights import CoreWeights, random_core
+    from codesign.design.search import DesignSettings, run_design
+    from codesign.design.space import Design, DesignSpace
     from codesign.errors import CodesignError, InputError, NgspiceNotFoundError, SimulationError
     from codesign.loop.pipeline import run_loop
     from codesign.loop.results import LoopSettings

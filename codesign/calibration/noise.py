@@ -57,7 +57,7 @@ class NoiseSpread:
         return float(1.0 / np.sqrt(2.0 * self.inputs * (self.repeats - 1)))
 
 
-def _noiseless(chip: Chip) -> Chip:
+def noiseless(chip: Chip) -> Chip:
     """The same instance (its conductances and device seed) without noise sources."""
     config = replace(chip.config, noise=NoiseConfig())
     return Chip.from_circuit(chip.core, replace(chip.circuit, config=config), chip.simulator,
@@ -70,7 +70,7 @@ def calibrate_chip(params: ProxyParams, chip: Chip, e_static: np.ndarray,
     """``params`` re-fitted to this chip's own noiseless SPICE runs: the static parameters to
     the operating points of ``e_static`` (even rows fitted, odd rows judge), then tau, the
     output pole and the dead time to one transient per row of ``e_dynamic``."""
-    twin, run_dir = _noiseless(chip), Path(run_dir)
+    twin, run_dir = noiseless(chip), Path(run_dir)
     ops = twin.operating_points(e_static, run_dir / "op")
     params, _ = refit(params, twin, twin.inputs(e_static), ops.z, ops.x)
     data = []

@@ -70,7 +70,7 @@ def _state_arrays(state: SampleState) -> dict[str, np.ndarray]:
     if state.transient is not None:
         t = state.transient
         arrays["transient"] = np.array([t.settling_time_s, t.final_error_fs, t.core_energy_j,
-                                        t.input_energy_j])
+                                        t.input_energy_j, t.activation_energy_j])
     return arrays
 
 

@@ -66,6 +66,7 @@ def main() -> None:
 
 def _register() -> None:
     from codesign.cli.calibrate import calibrate_command
+    from codesign.cli.design import design
     from codesign.cli.export import export
     from codesign.cli.info import info
     from codesign.cli.loop import loop
@@ -74,7 +75,7 @@ def _register() -> None:
     from codesign.cli.train import train
     from codesign.cli.verify import verify
 
-    for command in (train, export, verify, loop, report, noise, info):
+    for command in (train, export, verify, loop, design, report, noise, info):
         main.add_command(command)
     main.add_command(calibrate_command, "calibrate")
 

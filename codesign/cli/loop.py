@@ -39,6 +39,9 @@ from codesign.tasks import TASKS
                    "control runs 32 closed-loop episodes instead).")
 @click.option("--params", "params_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Starting proxy parameters (default calibration/NEURON.json).")
+@click.option("--circuit", "circuit_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="A circuit config JSON (a design search's chosen/circuit.json) "
+                                 "instead of the level's default; --neuron names its level.")
 @click.option("--evaluate/--no-evaluate", default=True, show_default=True,
               help="After the rounds: seeds, robustness curves, energy and latency.")
 @options.backend_option
@@ -47,7 +50,8 @@ from codesign.tasks import TASKS
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
               help="torch CPU threads (ngspice uses the cores meanwhile).")
 def loop(task, neuron, rounds, out, mismatch, levels, dac_bits, adc_bits, chip_seed, seeds,
-         samples, params_path, evaluate, backend, workers, timeout_s, threads) -> None:
+         samples, params_path, circuit_path, evaluate, backend, workers, timeout_s,
+         threads) -> None:
     """Train through the calibrated proxy, verify in SPICE, re-calibrate, repeat; then
     compare with digital baselines and write the report.
 
@@ -68,6 +72,7 @@ def loop(task, neuron, rounds, out, mismatch, levels, dac_bits, adc_bits, chip_s
     settings = LoopSettings(
         task=task, neuron=neuron, rounds=rounds, mismatch_sigma=mismatch, levels=levels,
         chip_seed=chip_seed, params_path=str(params_path or ""), evaluate=evaluate,
-        seeds=seeds or 0, verify_samples=samples or 0, dac_bits=dac_bits, adc_bits=adc_bits)
+        seeds=seeds or 0, verify_samples=samples or 0, dac_bits=dac_bits, adc_bits=adc_bits,
+        circuit_path=str(circuit_path or ""))
     simulator = options.simulator_from_options(backend, workers, timeout_s)
     run_loop(settings, out, simulator, click.echo)

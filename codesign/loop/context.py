@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from codesign.circuit.config import ArrayConfig, ConverterConfig, circuit_config
+from codesign.circuit.config import ArrayConfig, CircuitConfig, ConverterConfig, circuit_config
 from codesign.deq.checkpoint import save_checkpoint
 from codesign.deq.model import DEQConfig, HybridDEQ
 from codesign.errors import InputError
@@ -21,6 +21,13 @@ from codesign.training.aware import HardwareModel
 from codesign.training.train import TrainResult, new_model, train_model
 
 Log = Callable[[str], None]
+
+
+def load_circuit(path: Path) -> CircuitConfig:
+    """A circuit config from a JSON file (CircuitConfig's fields, as a design search writes)."""
+    from codesign.schema import from_json, read_json
+
+    return from_json(CircuitConfig, read_json(path), str(path))
 
 
 def check_settings(settings: LoopSettings) -> LoopSettings:
@@ -83,6 +90,11 @@ def context(settings: LoopSettings, out: Path, simulator: Simulator, log: Log,
     circuit = replace(circuit_config(settings.neuron, array=ArrayConfig(
         levels=levels, mismatch_sigma=settings.mismatch_sigma)), converters=ConverterConfig(
         dac_bits=settings.dac_bits, adc_bits=settings.adc_bits))
+    if settings.circuit_path:
+        circuit = load_circuit(Path(settings.circuit_path))
+        if circuit.neuron.level != settings.neuron:
+            raise InputError(f"{settings.circuit_path} is a {circuit.neuron.level} circuit; "
+                             f"run the loop with --neuron {circuit.neuron.level}")
     return LoopContext(settings, task, deq, HardwareModel(params, circuit), simulator, Path(out),
                        log)
 

@@ -35,6 +35,18 @@ def solve_macs(n: int, m: int, iterations: float, memory: int = ANDERSON_MEMORY)
     return n * m + iterations * (n * n + memory * memory * n + 2 * memory * n)
 
 
+def reference_energies(n: int, m: int, macs: int | None = None) -> list[tuple[str, float]]:
+    """(name, energy [J]) of the reference systems for one inference of an n x (n + m) core,
+    each at its energy per equivalent MAC (``macs``: n (n + m))."""
+    macs = macs or n * (n + m)
+    gpu_n = min(H200_MEASURED_MAC, key=lambda k: abs(k - n))
+    refs = [("CPU fp32 floor", CPU_FP32_MAC.value * 1e-12),
+            ("H100 datasheet", H100_DATASHEET_MAC.value * 1e-12),
+            (f"H200 measured (N = {gpu_n})", H200_MEASURED_MAC[gpu_n].value * 1e-12)]
+    refs += [(ref.name, ref.value * 1e-15) for ref in ANALOG_CHIPS_MAC]
+    return [(name, macs * per_mac) for name, per_mac in refs]
+
+
 def measured_solve(model: HybridDEQ, e: np.ndarray, repeats: int = 20) -> DigitalSolve:
     """Iterations and wall time of the digital core solve here (one torch thread as set)."""
     core = model.core

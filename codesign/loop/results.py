@@ -40,6 +40,9 @@ class LoopSettings:
     """Bits of the core's input DACs (0: ideal converters)."""
     adc_bits: int = 8
     """Bits of the neuron outputs' ADCs (0: ideal converters)."""
+    circuit_path: str = ""
+    """A circuit config (JSON, e.g. a design search's chosen/circuit.json) to use instead of
+    the level's default with levels, mismatch and bits above."""
 
 
 @dataclass(frozen=True)

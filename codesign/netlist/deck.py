@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -69,6 +69,13 @@ class Deck:
     """Supply sources of the neurons: name -> voltage [V]."""
     input_supplies: dict[str, float]
     """Supply sources of the input DACs and bias reference: name -> voltage [V]."""
+    activation_supplies: dict[str, float] = field(default_factory=dict)
+    """The part of core_supplies that feeds only the activations (the CMOS level's vdda,
+    vssa; empty where they share the amplifiers' rails)."""
+    analysis_options: dict[str, str] = field(default_factory=dict)
+    """Simulator options set before each analysis of a kind ('op', 'tran'), e.g. a looser
+    reltol for transients whose settling is judged to an ADC's resolution (empty: the deck's
+    own .options throughout)."""
     setup: tuple[str, ...] = ()
     """Interactive commands run once after loading the deck, before any sample."""
     reference_vector: str = ""

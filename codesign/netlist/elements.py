@@ -25,6 +25,9 @@ ACTIVATION_SUBCKT = {
     "hardclip": "cd_act_hardclip",
 }
 CORE_SUPPLIES = ("vdd", "vss")
+ACTIVATION_SUPPLIES = ("vdda", "vssa")
+"""The CMOS level's activation pairs and drivers have rails of their own (at the core's
+voltages), so that their energy is measured apart from the amplifiers'."""
 INPUT_SUPPLIES = ("vddi", "vssi")
 
 
@@ -105,8 +108,14 @@ BJT_PAIR_SUBCKT = "cd_act_bjt_pair"
 MOS_PAIR_SUBCKT = "cd_act_mos_pair"
 
 
+def separate_activation_supplies(circuit: CrossbarCircuit) -> bool:
+    """Whether the activations draw from vdda/vssa (the CMOS level) rather than vdd/vss."""
+    return circuit.config.neuron.activation_circuit == ActivationCircuit.MOS_PAIR
+
+
 def _activation(circuit: CrossbarCircuit, i: int) -> Element:
-    nodes = (f"x{i}", f"zp{i}", f"zn{i}", "vdd", "vss")
+    rails = ACTIVATION_SUPPLIES if separate_activation_supplies(circuit) else CORE_SUPPLIES
+    nodes = (f"x{i}", f"zp{i}", f"zn{i}", *rails)
     params: tuple[tuple[str, float], ...] = (("vfs", circuit.v_fs),)
     if circuit.config.neuron.activation_circuit == ActivationCircuit.BJT_PAIR:
         area = circuit.pair_area[i]
@@ -255,6 +264,9 @@ def _sources(circuit: CrossbarCircuit, inputs: Sequence[float]) -> Iterator[Item
     yield Comment("supplies: neurons (vdd, vss), input DACs and bias reference (vddi, vssi)")
     yield Element("vdd", ("vdd", "0"), sup.vdd_v)
     yield Element("vss", ("vss", "0"), sup.vss_v)
+    if separate_activation_supplies(circuit):
+        yield Element("vdda", ("vdda", "0"), sup.vdd_v)
+        yield Element("vssa", ("vssa", "0"), sup.vss_v)
     yield Element("vddi", ("vddi", "0"), sup.input_vdd_v)
     yield Element("vssi", ("vssi", "0"), sup.input_vss_v)
     yield Comment("input DACs: ve_k sets e_k * vfs (per sample), a driver makes +e_k and -e_k")

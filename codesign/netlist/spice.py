@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from codesign.circuit.config import ActivationCircuit
 from codesign.netlist.deck import Analysis, Deck, SampleJob, check_analysis
 from codesign.netlist.elements import (
+    ACTIVATION_SUPPLIES,
     CORE_SUPPLIES,
     INPUT_SUPPLIES,
     REFERENCE_NODE,
@@ -29,6 +30,7 @@ from codesign.netlist.elements import (
     input_node,
     input_source,
     noise_waves,
+    separate_activation_supplies,
     switched_reset,
 )
 from codesign.netlist.library import CMOS_LIBRARY, LIBRARY_FILES, SKY130_LIBRARY, library_dir
@@ -132,7 +134,11 @@ def write_deck(
     n, m = circuit.n, circuit.m
     z = tuple(f"v(zp{i})" for i in range(n))
     x = tuple(f"v(x{i})" for i in range(n))
-    saves = " ".join(z + x + tuple(f"i({s})" for s in CORE_SUPPLIES + INPUT_SUPPLIES))
+    activation_rails = ACTIVATION_SUPPLIES if separate_activation_supplies(circuit) else ()
+    sup = circuit.config.supplies
+    activation_supplies = dict(zip(activation_rails, (sup.vdd_v, sup.vss_v), strict=False))
+    saves = " ".join(z + x + tuple(f"i({s})" for s in CORE_SUPPLIES + activation_rails
+                                   + INPUT_SUPPLIES))
     lines = _header(circuit, title)
     lines += [f'.include "{lib / name}"' for name in LIBRARY_FILES]
     lines += _process_lines(circuit, lib)
@@ -161,7 +167,8 @@ def write_deck(
         input_sources=tuple(input_source(k) for k in range(m)),
         z_vectors=z,
         x_vectors=x,
-        core_supplies={"vdd": sup.vdd_v, "vss": sup.vss_v},
+        core_supplies={"vdd": sup.vdd_v, "vss": sup.vss_v, **activation_supplies},
+        activation_supplies=activation_supplies,
         input_supplies={"vddi": sup.input_vdd_v, "vssi": sup.input_vss_v},
         setup=(TRANSISTOR_OPTRAN,) if bjt_pairs else (),
         reference_vector=f"v({REFERENCE_NODE})",
@@ -236,13 +243,29 @@ def save_checks(deck: Deck) -> list[str]:
     return [f"save {' '.join(deck.check_vectors)}"] if deck.check_vectors else []
 
 
+def option_commands(deck: Deck, kind: Analysis) -> list[str]:
+    """The ``option`` command set before an analysis of ``kind`` (none if the deck has none)."""
+    options = deck.analysis_options.get(Analysis(kind).value)
+    return [f"option {options}"] if options else []
+
+
+def relaxed_transients(deck: Deck, reltol: float) -> Deck:
+    """``deck`` with transients at ``reltol`` and operating points at its own options: for
+    settling judged to a coarse tolerance (e.g. an ADC's half LSB), where the default's
+    accuracy only costs time."""
+    own = CMOS_OPTIONS if f".options {CMOS_OPTIONS}" in deck.text else OPTIONS
+    return replace(deck, analysis_options={Analysis.OP.value: own.split()[0],
+                                           Analysis.TRAN.value: f"reltol={reltol:g}"})
+
+
 def control_block(deck: Deck, jobs: list[SampleJob], analysis: str) -> str:
     """A .control block that runs every job and writes one binary raw file per analysis."""
     lines = [".control", "set filetype=binary", "set noaskquit", *save_checks(deck), *deck.setup]
     for job in jobs:
         lines += alter_commands(deck, job)
         for kind, command in analysis_commands(analysis, job, deck.tran_uic):
-            lines += [RESET, command, f"write {raw_name(job, kind)}"]
+            lines += [RESET, *option_commands(deck, kind), command,
+                      f"write {raw_name(job, kind)}"]
     lines += ["quit", ".endc"]
     return "\n".join(lines) + "\n"
 

@@ -101,8 +101,12 @@ def equilibrium_std(proxy: CircuitProxy, core: EffectiveCore, e: torch.Tensor | 
     return np.sqrt(np.clip(np.diagonal(cov, axis1=1, axis2=2), 0.0, None))
 
 
-def sample_noise(cov: np.ndarray, generator: np.random.Generator) -> np.ndarray:
-    """(K, n) one draw of the activations' noise from covariances (K, n, n)."""
+def sample_noise(cov: np.ndarray, generator: np.random.Generator,
+                 draws: int | None = None) -> np.ndarray:
+    """(K, n) one draw of the activations' noise from covariances (K, n, n); or, from one
+    covariance (1, n, n), ``draws`` independent draws."""
     k, n = cov.shape[:2]
     chol = np.linalg.cholesky(cov + 1e-30 * np.eye(n))
+    if draws is not None and k == 1:
+        return generator.standard_normal((draws, n)) @ chol[0].T
     return np.einsum("kij,kj->ki", chol, generator.standard_normal((k, n)))

@@ -33,6 +33,7 @@ from codesign.netlist.spice import (
     check_jobs,
     circuit_text,
     deck_groups,
+    option_commands,
     save_checks,
 )
 from codesign.simulator.base import (
@@ -144,6 +145,8 @@ class NgspiceShared:
             self._exec(command, run_dir)
         for kind, command in analysis_commands(analysis, job, deck.tran_uic):
             self._exec(RESET, run_dir)
+            for option in option_commands(deck, kind):
+                self._exec(option, run_dir)
             self._exec(command, run_dir)
             plot = self.ngspice.last_plot
             vectors = {} if not plot.startswith(kind.value) else {

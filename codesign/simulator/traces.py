@@ -72,6 +72,8 @@ class TransientMetrics:
     """Energy from the neurons' supplies up to settling [J]."""
     input_energy_j: float
     """Energy from the input DACs' and bias reference's supplies up to settling [J]."""
+    activation_energy_j: float = 0.0
+    """The part of core_energy_j from the activations' own rails (the CMOS level) [J]."""
 
     @property
     def energy_j(self) -> float:
@@ -97,6 +99,9 @@ def transient_metrics(
         final_error_fs=float(deviation[-1]),
         core_energy_j=integrate_until(time, supply_power(sliced, deck.core_supplies), t_end),
         input_energy_j=integrate_until(time, supply_power(sliced, deck.input_supplies), t_end),
+        activation_energy_j=integrate_until(
+            time, supply_power(sliced, deck.activation_supplies), t_end)
+        if deck.activation_supplies else 0.0,
     )
 
 

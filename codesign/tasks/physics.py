@@ -20,7 +20,7 @@ PROFILE = TaskProfile(
     task="physics", core_size=64, core_inputs=32,
     train=TrainConfig(epochs=60, lr=3e-3, input_noise=0.02),
     finetune=TrainConfig(epochs=15, lr=1e-3, input_noise=0.02, seed=1),
-    verify_samples=128, target=1.5)
+    verify_samples=128, target=1.5, design_target=1.1)
 
 
 @dataclass(frozen=True)

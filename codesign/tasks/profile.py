@@ -52,6 +52,9 @@ class TaskProfile:
     """Samples whose transients from reset give settling time and energy."""
     mlp_hidden: tuple[int, ...] = field(default=())
     """Hidden widths of the digital MLP baseline (empty: sized to the DEQ's parameter count)."""
+    design_target: float = 0.0
+    """The target a design search's chosen circuit must meet, in Task.within_target's terms
+    (0: ``target``)."""
     levels: int = 0
     """Conductance levels per cell of the task's chip (0: continuous; 2: binary cells, a
     differential pair of which gives a ternary weight)."""

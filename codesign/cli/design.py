@@ -1,0 +1,75 @@
+"""codesign design: the energy-accuracy-latency search over the sky130 CMOS design space."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from codesign.cli import options
+from codesign.tasks import TASKS
+
+
+@click.command()
+@click.option("--task", type=click.Choice(list(TASKS)), default="digits", show_default=True,
+              help="The task every design is fine-tuned and judged on.")
+@click.option("--neuron", type=click.Choice(["cmos"]), default="cmos", show_default=True,
+              help="The level whose circuit is designed (the sky130 CMOS neuron).")
+@click.option("--trials", type=click.IntRange(min=1), default=40, show_default=True,
+              help="Designs screened through their proxies.")
+@click.option("--verify", "verify_count", type=click.IntRange(min=1), default=20,
+              show_default=True, help="Designs measured in SPICE (at least the screened front).")
+@click.option("--samples", type=click.IntRange(min=1), default=64, show_default=True,
+              help="Test samples of each measured design's SPICE metric.")
+@click.option("--transients", type=click.IntRange(min=1), default=2, show_default=True,
+              help="SPICE transients from reset per measured design (energy, settling).")
+@click.option("--final-samples", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Test samples of the chosen design in SPICE (0: the whole test set).")
+@click.option("--epochs", type=click.IntRange(min=1), default=15, show_default=True,
+              help="Physics-aware fine-tuning epochs per design.")
+@click.option("--screen-samples", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Test samples of the proxy's screen (0: the whole test set).")
+@click.option("--space", "space_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="A TOML file whose [space] table sets the parameter ranges.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Run folder (resumed if it holds a killed run).")
+@click.option("--mismatch", type=click.FloatRange(0, 0.5, max_open=True), default=0.05,
+              show_default=True, help="Relative programming error sigma per device.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sampler.")
+@click.option("--scheduler", default=None,
+              help="Run the trials on this Dask cluster (tcp://HOST:PORT).")
+@options.backend_option
+@options.workers_option
+@options.timeout_option(300.0)
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
+              help="torch CPU threads of this process (ngspice uses the cores meanwhile).")
+def design(task, neuron, trials, verify_count, samples, transients, final_samples, epochs,
+           screen_samples, space_path, out, mismatch, seed, scheduler, backend, workers,
+           timeout_s, threads) -> None:
+    """Search the circuit (currents, full scale, tau, cell levels, DAC/ADC bits, input rails)
+    jointly with physics-aware training for the front of SPICE-measured energy per inference
+    vs task metric vs settling time; choose the least energy within the task's target.
+
+    \b
+    Examples:
+      codesign design --task digits --trials 40 --out runs/design-digits
+      codesign design --task physics --trials 40 --out runs/design-physics
+    """
+    import os
+
+    import torch
+
+    from codesign.design.search import DesignSettings, run_design
+    from codesign.design.space import DesignSpace
+
+    torch.set_num_threads(threads)
+    settings = DesignSettings(task=task, trials=trials, verify=verify_count, samples=samples,
+                              transients=transients, final_samples=final_samples, epochs=epochs,
+                              screen_samples=screen_samples, mismatch_sigma=mismatch,
+                              seed=seed)
+    space = DesignSpace.load(space_path)
+    simulator = options.simulator_from_options(backend, workers, timeout_s)
+    chosen = run_design(settings, space, out, simulator, click.echo,
+                        workers=workers or os.cpu_count() or 1, scheduler=scheduler)
+    click.echo(f"wrote {out}/front.csv, {out}/front.png, {out}/chosen.json "
+               f"(trial {chosen.number})")

@@ -1,0 +1,155 @@
+"""The CMOS design space the search explores: a :class:`Design` is one point (every unit in its
+field names), a :class:`DesignSpace` the ranges, validated, from defaults or a TOML file."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from codesign.circuit.config import (
+    ArrayConfig,
+    CircuitConfig,
+    ConverterConfig,
+    NoiseConfig,
+    SupplyConfig,
+    circuit_config,
+    scale_currents,
+)
+from codesign.errors import InputError
+from codesign.proxy.params import ProxyParams
+from codesign.schema import from_json
+from codesign.simulator.traces import SETTLE_TOL_FS
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+LEVEL = "cmos"
+PROCESS_SUPPLY_V = 0.9
+"""Half of sky130's 1.8 V core supply: the largest input-driver rail [V]."""
+
+
+@dataclass(frozen=True)
+class Design:
+    """One CMOS chip design (the level's own circuit, codesign.circuit.config, changed)."""
+
+    current_ratio: float = 1.0
+    """Every current (conductance window, OTA and pair bias, Miller capacitance, attenuator
+    conductance) times this, at the same voltages and bandwidth (scale_currents)."""
+    v_fs: float = 0.25
+    """Voltage full scale [V]."""
+    tau_s: float = 1e-6
+    """Neuron time constant Rf Cf [s]."""
+    levels: int = 0
+    """Programmable conductance levels per cell (0: continuous)."""
+    dac_bits: int = 8
+    adc_bits: int = 8
+    input_supply_v: float = 0.9
+    """The input DACs' and bias reference's rails, +-this [V] (above v_fs)."""
+
+    @property
+    def settle_tol_fs(self) -> float:
+        """Settled once within half the ADC's LSB of the equilibrium, 2^-adc_bits [FS] (the
+        ADC converts then); an ideal ADC: SETTLE_TOL_FS."""
+        return 2.0 ** -self.adc_bits if self.adc_bits else SETTLE_TOL_FS
+
+    def circuit(self, mismatch_sigma: float, noise: bool = True) -> CircuitConfig:
+        """The chip's circuit config (InputError for a design the circuit cannot be)."""
+        if not self.v_fs < self.input_supply_v <= PROCESS_SUPPLY_V:
+            raise InputError(f"input_supply_v must lie in (v_fs, {PROCESS_SUPPLY_V}] V, got "
+                             f"{self.input_supply_v} with v_fs {self.v_fs}")
+        base = circuit_config(LEVEL)
+        neuron = replace(base.neuron, tau_s=self.tau_s)
+        supplies = SupplyConfig(vdd_v=base.supplies.vdd_v, vss_v=base.supplies.vss_v,
+                                input_vdd_v=self.input_supply_v,
+                                input_vss_v=-self.input_supply_v)
+        config = replace(base, neuron=neuron, supplies=supplies,
+                         mapping=replace(base.mapping, v_fs=self.v_fs),
+                         array=ArrayConfig(levels=self.levels, mismatch_sigma=mismatch_sigma),
+                         noise=NoiseConfig(enabled=noise),
+                         converters=ConverterConfig(dac_bits=self.dac_bits,
+                                                    adc_bits=self.adc_bits))
+        return scale_currents(config, self.current_ratio)
+
+    def params(self, base: ProxyParams) -> ProxyParams:
+        """The calibrated proxy of the level's default design, carried to this one: its time
+        constants scale with tau, its volt-fixed offsets and rails with 1 / v_fs. A screen;
+        SPICE measures the designs the search keeps."""
+        reference = Design()
+        t, v = self.tau_s / reference.tau_s, reference.v_fs / self.v_fs
+        return base.replace(tau_s=base.tau_s * t, delay_s=base.delay_s * t,
+                            output_tau_s=base.output_tau_s * t,
+                            input_offset_fs=base.input_offset_fs * v,
+                            output_offset_fs=base.output_offset_fs * v,
+                            rail_high_fs=base.rail_high_fs * v, rail_low_fs=base.rail_low_fs * v)
+
+
+@dataclass(frozen=True)
+class DesignSpace:
+    """Ranges [low, high] of each searched parameter (log-uniform where marked)."""
+
+    current_ratio: tuple[float, float] = (0.03, 0.6)
+    """Log-uniform."""
+    v_fs: tuple[float, float] = (0.12, 0.35)
+    tau_s: tuple[float, float] = (0.25e-6, 2e-6)
+    """Log-uniform."""
+    levels: tuple[int, ...] = (0, 2, 4, 16)
+    """Choices."""
+    dac_bits: tuple[int, int] = (3, 8)
+    adc_bits: tuple[int, int] = (3, 8)
+    input_headroom_v: tuple[float, float] = (0.05, 0.6)
+    """Input rail above v_fs [V] (capped at the process's 0.9 V)."""
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "levels":
+                if not value or any(type(k) is not int or k == 1 or k < 0 for k in value):
+                    raise InputError("design space levels must be a list of 0 or whole "
+                                     "numbers >= 2")
+                continue
+            low, high = value
+            if not (math.isfinite(low) and math.isfinite(high) and 0 < low <= high):
+                raise InputError(f"design space {f.name} must be [low, high] with "
+                                 f"0 < low <= high, got {list(value)}")
+        checks = ((self.current_ratio[1] <= 10, "current_ratio high must be <= 10"),
+                  (self.v_fs[0] >= 0.1 and self.v_fs[1] <= 0.6,
+                   "v_fs must lie in [0.1, 0.6] V (the pair's tanh, the OTA's swing)"),
+                  (self.tau_s[0] >= 1e-8 and self.tau_s[1] <= 1e-4,
+                   "tau_s must lie in [1e-8, 1e-4] s"),
+                  (self.dac_bits[1] <= 16 and self.adc_bits[1] <= 16, "bits must be <= 16"))
+        for ok, message in checks:
+            if not ok:
+                raise InputError(f"design space: {message}")
+
+    @staticmethod
+    def load(path: Path | None) -> DesignSpace:
+        """The default space, or the ``[space]`` table of a TOML file."""
+        if path is None:
+            return DesignSpace()
+        try:
+            data = tomllib.loads(Path(path).read_text())
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise InputError(f"cannot read design space {path}: {exc}") from None
+        table = data.get("space", data)
+        unknown = set(table) - {f.name for f in fields(DesignSpace)}
+        if unknown:
+            raise InputError(f"design space {path}: unknown keys {sorted(unknown)}; known: "
+                             f"{[f.name for f in fields(DesignSpace)]}")
+        return from_json(DesignSpace, {k: tuple(v) for k, v in table.items()},
+                         f"design space {path}")
+
+    def suggest(self, trial) -> Design:
+        """An Optuna trial's design."""
+        v_fs = trial.suggest_float("v_fs", *self.v_fs)
+        headroom = trial.suggest_float("input_headroom_v", *self.input_headroom_v)
+        return Design(
+            current_ratio=trial.suggest_float("current_ratio", *self.current_ratio, log=True),
+            v_fs=v_fs,
+            tau_s=trial.suggest_float("tau_s", *self.tau_s, log=True),
+            levels=trial.suggest_categorical("levels", list(self.levels)),
+            dac_bits=trial.suggest_int("dac_bits", *self.dac_bits),
+            adc_bits=trial.suggest_int("adc_bits", *self.adc_bits),
+            input_supply_v=min(v_fs + headroom, PROCESS_SUPPLY_V))

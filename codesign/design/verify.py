@@ -1,0 +1,125 @@
+"""SPICE verification of one design the search keeps: its fine-tuned model on a fresh chip
+instance of its circuit, the task metric from SPICE operating points (through the DACs and
+ADCs, with one draw of the circuit noise per equilibrium), and settling time and energy from
+SPICE transients from reset, by component."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from codesign.design.energy import EnergyBreakdown, spice_breakdown
+from codesign.design.space import Design
+from codesign.design.trial import RESULT, TrialResult, noisy_states
+from codesign.schema import read_result, write_result
+from codesign.simulator.base import Simulator
+
+VERIFIED = "verified.json"
+
+
+@dataclass(frozen=True)
+class VerifiedDesign:
+    """One design measured in SPICE (sky130 CMOS level, mismatch and noise on)."""
+
+    number: int
+    design: Design
+    samples: int
+    """Test samples of the metric (SPICE operating points)."""
+    metric_spice: float
+    metric_digital: float
+    """The fine-tuned model's digital core on the same samples."""
+    metric_proxy: float
+    """The screen's proxy metric of this design (its own samples)."""
+    settling_s: float
+    """Median SPICE settling time from reset to half an ADC LSB (Design.settle_tol_fs) [s]."""
+    energy_j: float
+    """Mean SPICE energy per inference, supplies up to settling plus conversions [J]."""
+    energy_per_mac_j: float
+    breakdown: EnergyBreakdown
+    screen_energy_j: float
+    screen_settling_s: float
+    transients: int
+    unsettled: int
+    """Transients that had not settled when they ended."""
+
+
+def design_chip(folder: Path, simulator: Simulator, chip_seed: int, mismatch_sigma: float,
+                params_path: Path):
+    """(trial, model, proxy params, chip) of the trial in ``folder``: a fresh instance of its
+    circuit (a seed apart from the screen's)."""
+    from codesign.chip.chip import Chip
+    from codesign.deq.checkpoint import load_checkpoint
+    from codesign.proxy.params import load_params
+
+    trial = read_result(folder / RESULT, TrialResult, "design_trial")
+    model = load_checkpoint(folder / "model.pt").model
+    params = trial.design.params(load_params(params_path)[0])
+    chip = Chip(model.core.to_weights(), trial.design.circuit(mismatch_sigma),
+                [chip_seed, 7919], simulator)
+    return trial, model, params, chip
+
+
+def spice_metric(task, model, params, chip, count: int, run_dir: Path,
+                 seed: int) -> tuple[float, float, int]:
+    """(SPICE metric, digital-core metric, samples) of ``model`` on ``chip`` over ``count``
+    test samples (0: all): SPICE operating points through the DACs, one draw of the circuit
+    noise per equilibrium (seeded), the ADCs."""
+    from codesign.tasks.base import Samples
+    from codesign.training.train import decode, encode
+
+    rng = np.random.default_rng(seed)
+    selection = Samples(task.test_subset(count or len(task.y_test)))
+
+    def circuit(x: np.ndarray) -> np.ndarray:
+        e = chip.dac(encode(model, x))
+        z = chip.operating_points(e, Path(run_dir) / f"op-{len(chip.runs):04d}").z
+        return decode(model, chip.adc(noisy_states(chip, params, e, z, rng)[0]))
+
+    def digital(x: np.ndarray) -> np.ndarray:
+        return decode(model, chip.core.equilibrium(encode(model, x)))
+
+    return (float(task.evaluate(circuit, selection).metrics.metric),
+            float(task.evaluate(digital, selection).metrics.metric), len(selection.indices))
+
+
+def verify_design(trial_folder: Path, task, simulator: Simulator, samples: int,
+                  transients: int, chip_seed: int, mismatch_sigma: float,
+                  params_path: Path) -> VerifiedDesign:
+    """Measure the trial in ``trial_folder`` in SPICE (reused if already measured)."""
+    from codesign.calibration.noise import noiseless
+    from codesign.netlist.spice import relaxed_transients
+    from codesign.training.train import encode
+
+    folder = Path(trial_folder)
+    if (folder / VERIFIED).exists():
+        return read_result(folder / VERIFIED, VerifiedDesign, "design_verified")
+    trial, model, params, chip = design_chip(folder, simulator, chip_seed, mismatch_sigma,
+                                             params_path)
+    metric_spice, metric_digital, count = spice_metric(
+        task, model, params, chip, samples, folder / "spice", seed=chip_seed + trial.number)
+    e = chip.dac(encode(model, task.x_test[task.test_subset(transients)]))
+    # settling and energy on the noiseless twin (noise moves neither, but a noisy trace may
+    # never stay within the tolerance), to half an ADC LSB, at a reltol below that
+    tol = trial.design.settle_tol_fs
+    twin = noiseless(chip)
+    twin.deck = relaxed_transients(twin.deck, min(1e-2, tol))
+    run = twin.transients(e, folder / "spice" / "tran", tol_fs=tol)
+    t_s = np.array([m.settling_time_s for m in run.transients])
+    settled = np.isfinite(t_s)
+    t_used = np.where(settled, t_s, run.t_stop_s)
+    core = np.array([m.core_energy_j for m in run.transients])
+    act = np.array([m.activation_energy_j for m in run.transients])
+    inputs = np.array([m.input_energy_j for m in run.transients])
+    breakdown = spice_breakdown(chip, e, run.z, t_used, core - act, act, inputs)
+    verified = VerifiedDesign(
+        number=trial.number, design=trial.design, samples=count,
+        metric_spice=metric_spice, metric_digital=metric_digital,
+        metric_proxy=trial.metric_proxy, settling_s=float(np.median(t_used)),
+        energy_j=breakdown.total_j, energy_per_mac_j=breakdown.total_j / trial.macs,
+        breakdown=breakdown, screen_energy_j=trial.energy_j,
+        screen_settling_s=trial.settling_s, transients=len(t_s),
+        unsettled=int((~settled).sum()))
+    write_result(folder / VERIFIED, verified, "design_verified")
+    return verified
