@@ -124,10 +124,11 @@ def chip_design(row):
 
 
 def plot_front(path: Path, task, trials: pd.DataFrame, front: pd.DataFrame,
-               chosen: ChosenDesign) -> Path:
-    """Energy per inference vs the task metric, settling time as colour: screened designs,
-    SPICE-measured ones, the chosen one; the digital DEQ and the reference systems' energy
-    for the same work as lines; the noise floor."""
+               chosen: ChosenDesign, reference: float) -> Path:
+    """Energy per inference vs the task metric, settling time as colour: screened designs
+    (proxy, whole test set), SPICE-measured ones (their samples), the chosen one (whole test
+    set); the digital DEQ on both sample sets (``reference``: on the measured designs'
+    samples) and the reference systems' energy for the same work as lines; the noise floor."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -136,14 +137,18 @@ def plot_front(path: Path, task, trials: pd.DataFrame, front: pd.DataFrame,
     from codesign.loop.energy import reference_energies
 
     fig, ax = plt.subplots(figsize=(7.5, 5))
-    ax.scatter(trials.energy_j, trials.metric_proxy, s=12, c="0.75", label="screened (proxy)")
+    ax.scatter(trials.energy_j, trials.metric_proxy, s=12, c="0.75",
+               label="screened (proxy energy and metric)")
     points = ax.scatter(front.energy_j, front.metric_spice, c=front.settling_s * 1e6,
                         cmap="viridis", s=30, edgecolors="k", linewidths=0.4,
-                        label="measured in SPICE")
+                        label=f"measured in SPICE ({int(front.samples.iloc[0])} samples)")
     fig.colorbar(points, ax=ax, label="settling time [us] (SPICE)")
     ax.scatter([chosen.energy_j], [chosen.metric_spice], marker="*", s=220, c="red",
-               label="chosen")
-    ax.axhline(chosen.metric_digital, color="k", ls="--", lw=0.8, label="digital DEQ")
+               label=f"chosen, SPICE ({chosen.samples} samples)")
+    ax.axhline(chosen.metric_digital, color="k", ls="--", lw=0.8,
+               label=f"digital DEQ ({chosen.samples} samples)")
+    ax.axhline(reference, color="0.4", ls=":", lw=0.8,
+               label=f"digital DEQ (the {int(front.samples.iloc[0])} measured samples)")
     macs = int(trials.macs.iloc[0]) if "macs" in trials else None
     for name, energy in reference_energies(task.profile.core_size, task.profile.core_inputs,
                                            macs):
@@ -154,7 +159,7 @@ def plot_front(path: Path, task, trials: pd.DataFrame, front: pd.DataFrame,
         ax.axvspan(ax.get_xlim()[0], floor, color="tab:red", alpha=0.08,
                    label="noise above half an 8-bit LSB")
     ax.set_xscale("log")
-    ax.set_xlabel("energy per inference [J] (SPICE, incl. DAC/ADC)")
+    ax.set_xlabel("energy per inference [J], incl. DAC/ADC")
     ax.set_ylabel(f"{task.metric.name}")
     ax.set_title(f"{task.name}: sky130 CMOS design search")
     ax.legend(fontsize=7, loc="best")

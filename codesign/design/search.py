@@ -283,7 +283,7 @@ def verified_table(verified: list[VerifiedDesign], higher_is_better: bool) -> pd
 def run_design(settings: DesignSettings, space: DesignSpace, out: Path, simulator: Simulator,
                log: Log, workers: int = 2, scheduler: str | None = None) -> ChosenDesign:
     """The whole search into ``out``; returns the chosen design."""
-    from codesign.design.report import choose, energy_comparison, plot_front
+    from codesign.design.report import base_metric, choose, energy_comparison, plot_front
     from codesign.proxy.params import default_params_path
     from codesign.tasks import get_task
 
@@ -324,7 +324,8 @@ def run_design(settings: DesignSettings, space: DesignSpace, out: Path, simulato
     log(f"the chosen design's full loop: codesign loop --task {task.name} --neuron cmos "
         f"--circuit {out / chosen.circuit_path} --params {out / 'chosen' / 'params.json'} "
         f"--out {out / 'loop'}")
-    plot_front(out / "front.png", task, trials, front, chosen)
+    plot_front(out / "front.png", task, trials, front, chosen,
+               base_metric(task, out, settings.samples))
     write_table(out / "energy.csv", energy_comparison(task, out, chosen))
     folder.complete([out / name for name in OUTPUTS])
     return chosen
