@@ -41,8 +41,7 @@ from codesign.tasks import TASKS
 @options.backend_option
 @options.workers_option
 @options.timeout_option(300.0)
-@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
-              help="torch CPU threads of this process (ngspice uses the cores meanwhile).")
+@options.threads_option
 def design(task, neuron, trials, verify_count, samples, transients, final_samples, epochs,
            screen_samples, space_path, out, mismatch, seed, scheduler, backend, workers,
            timeout_s, threads) -> None:

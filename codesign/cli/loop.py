@@ -47,8 +47,7 @@ from codesign.tasks import TASKS
 @options.backend_option
 @options.workers_option
 @options.timeout_option(600.0)
-@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
-              help="torch CPU threads (ngspice uses the cores meanwhile).")
+@options.threads_option
 def loop(task, neuron, rounds, out, mismatch, levels, dac_bits, adc_bits, chip_seed, seeds,
          samples, params_path, circuit_path, evaluate, backend, workers, timeout_s,
          threads) -> None:

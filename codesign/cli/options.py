@@ -56,6 +56,10 @@ backend_option = click.option(
     "--backend", type=click.Choice(BACKENDS), default="process", show_default=True,
     help="process: ngspice -b child processes on all cores; shared: libngspice via PySpice.",
 )
+threads_option = click.option(
+    "--threads", type=click.IntRange(min=1), default=1, show_default=True,
+    help="torch CPU threads (ngspice uses the cores meanwhile).",
+)
 workers_option = click.option(
     "--workers", type=click.IntRange(min=1), default=None,
     help="ngspice processes at once (default: all cores).",
