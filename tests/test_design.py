@@ -207,6 +207,47 @@ def test_a_small_search_measures_chooses_and_resumes(tmp_path, monkeypatch):
     redone = trials[trials.trial == orphan.number].iloc[0]
     assert (redone.current_ratio, redone.adc_bits) == (0.5, 7)
     assert os.path.exists(out / "trials" / f"{orphan.number:04d}" / "model.pt")
+    _refine_fits_the_design_better(out / "trials" / "0000")
+
+
+def _refine_fits_the_design_better(folder):
+    """A measured design refined on its own SPICE operating points: the re-fitted proxy is
+    closer to that chip's held-out equilibria than the carried one, and the refined model is
+    measured like any design, through the re-fitted proxy."""
+    from codesign.design.refine import REFIT, refine_design
+    from codesign.design.verify import PARAMS, verify_design
+    from codesign.simulator import get_simulator
+    from codesign.tasks import get_task
+
+    task, sim = get_task("digits"), get_simulator("process", workers=2)
+    refined = refine_design(folder, task, sim, samples=16, epochs=1, chip_seed=1,
+                            mismatch_sigma=0.05, params_path=default_params_path("cmos"))
+    fit = json.loads((refined / REFIT).read_text())
+    assert fit["calibration_samples"] == 16
+    assert fit["residual_after_fs"] < 0.5 * fit["residual_before_fs"]
+    v = verify_design(refined, task, sim, 4, 1, 1, 0.05, default_params_path("cmos"))
+    assert v.refined and (refined / PARAMS).is_file() and np.isfinite(v.metric_spice)
+    assert v.energy_j > 0 and v.samples == 4
+
+
+def test_refining_picks_cheap_misses_whose_screen_met_the_target():
+    """Only designs cheaper than the least energy within the target in SPICE; screen-within
+    ones by energy first, then the rest by screened metric."""
+    from types import SimpleNamespace
+
+    from codesign.design.refine import refine_candidates
+    from codesign.tasks import get_task
+
+    task = get_task("physics")  # relative L2, within 1.5 x the reference
+    designs = [SimpleNamespace(number=k, energy_j=energy, metric_spice=spice,
+                               metric_proxy=proxy, samples=16, refined=False)
+               for k, (energy, spice, proxy) in enumerate([
+                   (1.0, 0.30, 0.20), (2.0, 0.30, 0.12), (3.0, 0.30, 0.14),
+                   (4.0, 0.30, 0.30), (5.0, 0.12, 0.12), (6.0, 0.30, 0.10)])]
+    picks = refine_candidates(task, designs, 0.1, 0.1, count=4)
+    assert [v.number for v in picks] == [1, 2, 0, 3]
+    assert [v.number for v in refine_candidates(task, designs, 0.1, 0.1, count=1)] == [1]
+    assert refine_candidates(task, designs[4:5], 0.1, 0.1, count=3) == []
 
 
 def test_the_loop_takes_a_designed_circuit_or_says_what_is_wrong(tmp_path):

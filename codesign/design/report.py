@@ -48,7 +48,7 @@ def choose(task, front: pd.DataFrame, out: Path, simulator: Simulator,
     row = within.sort_values("energy_j").iloc[0] if len(within) else \
         front.iloc[int(np.argmin(sign * front.metric_spice.to_numpy()))]
     number = int(row.trial)
-    folder = out / "trials" / f"{number:04d}"
+    folder = out / str(row.folder)
     log(f"chosen: trial {number} ({'within' if len(within) else 'none within'} the target), "
         f"SPICE on {'all' if not settings.final_samples else settings.final_samples} test "
         "samples")
@@ -56,11 +56,13 @@ def choose(task, front: pd.DataFrame, out: Path, simulator: Simulator,
                                          settings.mismatch_sigma, params_path)
     chosen_dir = out / "chosen"
     chosen_dir.mkdir(parents=True, exist_ok=True)
-    metric, count = final_metric(task, model, params, chip, number, settings, chosen_dir)
+    metric, count = final_metric(task, model, params, chip, (number, bool(row.refined)),
+                                 settings, chosen_dir)
     digital = base_metric(task, out, settings.final_samples)
     circuit_path = write_json(chosen_dir / "circuit.json", asdict(chip.config))
-    save_params(chosen_dir / "params.json", params,
-                {"source": f"{params_path} carried to design {number} (Design.params)"})
+    source = (f"design {number}'s own calibration ({row.folder}/params.json)" if row.refined
+              else f"{params_path} carried to design {number} (Design.params)")
+    save_params(chosen_dir / "params.json", params, {"source": source})
     model_path = chosen_dir / "model.pt"
     atomic_write(model_path, lambda tmp: shutil.copyfile(folder / "model.pt", tmp))
     target = (f"within {task.profile.target:g} of the digital DEQ's "
@@ -72,7 +74,7 @@ def choose(task, front: pd.DataFrame, out: Path, simulator: Simulator,
         metric_spice=metric, metric_digital=digital, energy_j=float(row.energy_j),
         energy_per_mac_j=float(row.fj_per_mac) * 1e-15, settling_s=float(row.settling_s),
         circuit_path=str(circuit_path.relative_to(out)),
-        model_path=str(model_path.relative_to(out)))
+        model_path=str(model_path.relative_to(out)), refined=bool(row.refined))
     log(f"chosen design: SPICE {metric:.4f} vs digital DEQ {digital:.4f} on {count} samples "
         f"({'within' if chosen.within_target else 'outside'} the target: {target}), "
         f"{chosen.energy_j * 1e12:.1f} pJ per inference, "
@@ -81,8 +83,8 @@ def choose(task, front: pd.DataFrame, out: Path, simulator: Simulator,
     return chosen
 
 
-def final_metric(task, model, params, chip, number: int, settings: DesignSettings,
-                 folder: Path) -> tuple[float, int]:
+def final_metric(task, model, params, chip, design: tuple[int, bool],
+                 settings: DesignSettings, folder: Path) -> tuple[float, int]:
     """The chosen design's SPICE metric on ``final_samples`` (kept in FOLDER/final.json and
     reused by a resumed search)."""
     from codesign.files import write_json
@@ -91,11 +93,13 @@ def final_metric(task, model, params, chip, number: int, settings: DesignSetting
     path = folder / "final.json"
     if path.exists():
         data = read_json(path)
-        if (data.get("number"), data.get("final_samples")) == (number, settings.final_samples):
+        key = (data.get("number"), data.get("refined", False), data.get("final_samples"))
+        if key == (*design, settings.final_samples):
             return float(data["metric_spice"]), int(data["samples"])
     metric, _, count = spice_metric(task, model, params, chip, settings.final_samples,
                                     folder / "spice", seed=settings.chip_seed)
-    write_json(path, {"number": number, "final_samples": settings.final_samples,
+    write_json(path, {"number": design[0], "refined": design[1],
+                      "final_samples": settings.final_samples,
                       "metric_spice": metric, "samples": count})
     return metric, count
 

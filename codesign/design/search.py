@@ -26,16 +26,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from codesign.design.refine import refine_measured
 from codesign.design.space import Design, DesignSpace
 from codesign.design.trial import TrialJob, TrialResult, run_trial
-from codesign.design.verify import VerifiedDesign, verify_design
+from codesign.design.verify import FAILED, VerifiedDesign, verify_design
 from codesign.errors import CodesignError, InputError
 from codesign.files import write_json, write_table
 from codesign.schema import RunFolder, write_result
 from codesign.simulator.base import Simulator
 
 Log = Callable[[str], None]
-FAILED = "failed.json"
 OUTPUTS = ("trials.csv", "front.csv", "front.parquet", "breakdown.csv", "front.png",
            "chosen.json", "energy.csv", "design.json")
 
@@ -64,10 +64,17 @@ class DesignSettings:
     """Seed of the sampler (and of the base model's training: the profile's)."""
     params_path: str = ""
     """The level's calibrated proxy (default calibration/cmos.json)."""
+    refine: int = 3
+    """Measured designs given their own calibration and measured again (design.refine)."""
+    refine_samples: int = 64
+    """Training inputs of a refined design's calibration (SPICE operating points)."""
 
     def __post_init__(self) -> None:
+        if type(self.refine) is not int or self.refine < 0:
+            raise InputError(f"--refine must be a whole number >= 0, got {self.refine!r}")
         counts = {"trials": self.trials, "verify": self.verify, "samples": self.samples,
-                  "transients": self.transients, "epochs": self.epochs}
+                  "transients": self.transients, "epochs": self.epochs,
+                  "refine-samples": self.refine_samples}
         for name, value in counts.items():
             if type(value) is not int or value < 1:
                 raise InputError(f"--{name} must be a whole number >= 1, got {value!r}")
@@ -85,7 +92,7 @@ class ChosenDesign:
     number: int
     design: Design
     within_target: bool
-    """Whether any measured design met the target (else: the best-metric design)."""
+    """Whether it meets the target on the chosen design's samples."""
     target: str
     samples: int
     metric_spice: float
@@ -96,6 +103,8 @@ class ChosenDesign:
     settling_s: float
     circuit_path: str
     model_path: str
+    refined: bool = False
+    """Measured with its own calibration (design.refine), not the level's carried to it."""
 
 
 def _pool_start() -> None:
@@ -272,7 +281,9 @@ def verified_table(verified: list[VerifiedDesign], higher_is_better: bool) -> pd
              "metric_proxy": v.metric_proxy, "energy_j": v.energy_j,
              "fj_per_mac": v.energy_per_mac_j * 1e15, "settling_s": v.settling_s,
              "screen_energy_j": v.screen_energy_j, "screen_settling_s": v.screen_settling_s,
-             "unsettled": v.unsettled, **v.breakdown.row()} for v in verified]
+             "unsettled": v.unsettled, "refined": v.refined,
+             "folder": f"trials/{v.number:04d}" + ("/refined" if v.refined else ""),
+             **v.breakdown.row()} for v in verified]
     table = pd.DataFrame(rows)
     sign = -1.0 if higher_is_better else 1.0
     table["on_front"] = pareto_mask(np.column_stack(
@@ -312,7 +323,10 @@ def run_design(settings: DesignSettings, space: DesignSpace, out: Path, simulato
     if not verified:
         raise CodesignError("SPICE could not measure any design (see the messages above and "
                             "each trial's failed.json)")
+    carried = {v.number: v.metric_spice for v in verified}
+    verified = refine_measured(verified, out, task, simulator, settings, params_path, log)
     front = verified_table(verified, higher)
+    front["metric_spice_carried"] = front.trial.map(carried)
     write_table(out / "front.csv", front)
     write_table(out / "front.parquet", front)
     write_table(out / "breakdown.csv", front[["trial", "on_front", "amplifiers_j", "crossbar_j",

@@ -17,6 +17,10 @@ from codesign.schema import read_result, write_result
 from codesign.simulator.base import Simulator
 
 VERIFIED = "verified.json"
+FAILED = "failed.json"
+"""Why SPICE could not measure a design (a resumed search skips it)."""
+PARAMS = "params.json"
+"""A folder's own proxy parameters (a refined design's re-fit) instead of the carried ones."""
 
 
 @dataclass(frozen=True)
@@ -43,19 +47,25 @@ class VerifiedDesign:
     transients: int
     unsettled: int
     """Transients that had not settled when they ended."""
+    refined: bool = False
+    """Measured after the design's own calibration (codesign.design.refine), not through the
+    level's calibration carried to it."""
 
 
 def design_chip(folder: Path, simulator: Simulator, chip_seed: int, mismatch_sigma: float,
                 params_path: Path):
     """(trial, model, proxy params, chip) of the trial in ``folder``: a fresh instance of its
-    circuit (a seed apart from the screen's)."""
+    circuit (a seed apart from the screen's); the params are the folder's own (PARAMS) where
+    it holds them, else the level's carried to the design."""
     from codesign.chip.chip import Chip
     from codesign.deq.checkpoint import load_checkpoint
     from codesign.proxy.params import load_params
 
     trial = read_result(folder / RESULT, TrialResult, "design_trial")
     model = load_checkpoint(folder / "model.pt").model
-    params = trial.design.params(load_params(params_path)[0])
+    own = folder / PARAMS
+    params = load_params(own)[0] if own.exists() else \
+        trial.design.params(load_params(params_path)[0])
     chip = Chip(model.core.to_weights(), trial.design.circuit(mismatch_sigma),
                 [chip_seed, 7919], simulator)
     return trial, model, params, chip
@@ -120,6 +130,6 @@ def verify_design(trial_folder: Path, task, simulator: Simulator, samples: int,
         energy_j=breakdown.total_j, energy_per_mac_j=breakdown.total_j / trial.macs,
         breakdown=breakdown, screen_energy_j=trial.energy_j,
         screen_settling_s=trial.settling_s, transients=len(t_s),
-        unsettled=int((~settled).sum()))
+        unsettled=int((~settled).sum()), refined=(folder / PARAMS).exists())
     write_result(folder / VERIFIED, verified, "design_verified")
     return verified
