@@ -1,9 +1,12 @@
 """codesign benchmarks (make bench): every ratio is measured side by side in one run.
 
-1. Equilibria per second, N = 64, 256 samples, .op, opamp neurons: codesign's process backend
-   (one deck per ngspice process, alter + op per sample, all cores), its shared-library backend
-   (same loop in-process, one core), and the naive way: one PySpice-built circuit and one
-   PySpice operating_point() per sample.
+1. Equilibria per second of ``verify`` (codesign.chip.verify.verify_core: compile, simulate,
+   compare), N = 64, 256 samples, .op, opamp neurons: the process backend's operating-point
+   sweep (one .dc sweep over a sample index per ngspice process, all cores), the path before
+   sweeps (alter + op + a raw file per sample, one deck per process), the shared-library
+   backend (sweep and loop, in-process, one core), and the naive way: one PySpice-built
+   circuit and one PySpice operating_point() per sample. Each path's largest difference from
+   the per-sample .op path, and from the circuit's predicted equilibrium.
 2. Writing an N = 512 deck: codesign's writer against building and printing PySpice's elements.
 
 Writes runs/bench/bench.json and prints a table.
@@ -20,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from codesign.chip.chip import Chip
+from codesign.chip.verify import verify_core
 from codesign.circuit import circuit_config, compile_core, predict_equilibrium
 from codesign.deq import random_core
 from codesign.netlist.pyspice import to_pyspice
@@ -28,11 +31,12 @@ from codesign.netlist.spice import RESET, UNLOAD, write_deck
 from codesign.simulator import get_simulator
 
 
-def codesign_rate(backend: str, core, e: np.ndarray) -> tuple[float, np.ndarray]:
-    chip = Chip(core, circuit_config("opamp"), simulator=get_simulator(backend))
+def codesign_rate(backend: str, core, e: np.ndarray, sweep: bool) -> tuple[float, np.ndarray]:
+    """verify_core end to end (compile, deck, ngspice, comparison tables)."""
+    simulator = get_simulator(backend, sweep=sweep)
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        z = chip.operating_points(e, Path(tmp)).z
+        z = verify_core(core, e, circuit_config("opamp"), simulator, Path(tmp)).z_spice
         seconds = time.perf_counter() - start
     return len(e) / seconds, z
 
@@ -76,13 +80,18 @@ def main() -> None:
     circuit = compile_core(core, circuit_config("opamp"))
     reference = predict_equilibrium(circuit, e).z
 
-    rows = {}
-    for name, fn in [("process", lambda: codesign_rate("process", core, e)),
-                     ("shared", lambda: codesign_rate("shared", core, e)),
+    runs = {}
+    for name, fn in [("process_loop", lambda: codesign_rate("process", core, e, False)),
+                     ("process", lambda: codesign_rate("process", core, e, True)),
+                     ("shared", lambda: codesign_rate("shared", core, e, True)),
+                     ("shared_loop", lambda: codesign_rate("shared", core, e, False)),
                      ("naive_pyspice", lambda: naive_rate(circuit, e))]:
-        rate, z = fn()
-        rows[name] = {"equilibria_per_s": rate,
-                      "max_error_vs_prediction_fs": float(np.abs(z - reference).max())}
+        runs[name] = fn()
+    per_sample = runs["process_loop"][1]
+    rows = {name: {"equilibria_per_s": rate,
+                   "max_difference_vs_per_sample_op_fs": float(np.abs(z - per_sample).max()),
+                   "max_error_vs_prediction_fs": float(np.abs(z - reference).max())}
+            for name, (rate, z) in runs.items()}
     ours, theirs = writer_seconds(args.writer_n, rng)
     report = {
         "cores": os.cpu_count(),
@@ -94,6 +103,8 @@ def main() -> None:
         "equilibria": rows,
         "speedup_process_vs_naive": rows["process"]["equilibria_per_s"]
         / rows["naive_pyspice"]["equilibria_per_s"],
+        "speedup_sweep_vs_loop": rows["process"]["equilibria_per_s"]
+        / rows["process_loop"]["equilibria_per_s"],
         "speedup_shared_vs_naive": rows["shared"]["equilibria_per_s"]
         / rows["naive_pyspice"]["equilibria_per_s"],
         "writer": {"n": args.writer_n, "codesign_s": ours, "pyspice_s": theirs,
@@ -103,15 +114,19 @@ def main() -> None:
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"N = {args.n}, {args.samples} samples, .op, opamp neurons, {os.cpu_count()} cores, "
           f"ngspice {report['ngspice']['ngspice_version']} (KLU {report['ngspice']['klu']})")
-    print(f"{'path':<48} {'equilibria/s':>12} {'max err [FS]':>13}")
-    labels = {"process": "codesign, process backend (all cores)",
-              "shared": "codesign, shared backend (1 core, in-process)",
+    print(f"{'verify path':<52} {'equilibria/s':>12} {'vs .op [FS]':>12} "
+          f"{'vs model':>9}")
+    labels = {"process": "codesign: op sweep, process backend (all cores)",
+              "process_loop": "before sweeps: alter + op per sample (all cores)",
+              "shared": "codesign: op sweep, libngspice (1 core)",
+              "shared_loop": "before sweeps: alter + op, libngspice (1 core)",
               "naive_pyspice": "naive: one PySpice circuit + .op per sample"}
     for name, row in rows.items():
-        print(f"{labels[name]:<48} {row['equilibria_per_s']:>12.1f} "
-              f"{row['max_error_vs_prediction_fs']:>13.1e}")
-    print(f"speed-up over naive: process x{report['speedup_process_vs_naive']:.1f}, "
-          f"shared x{report['speedup_shared_vs_naive']:.1f}")
+        print(f"{labels[name]:<52} {row['equilibria_per_s']:>12.1f} "
+              f"{row['max_difference_vs_per_sample_op_fs']:>12.1e} "
+              f"{row['max_error_vs_prediction_fs']:>9.1e}")
+    print(f"speed-up of the sweep: x{report['speedup_sweep_vs_loop']:.1f} over the per-sample "
+          f"loop, x{report['speedup_process_vs_naive']:.1f} over naive PySpice")
     w = report["writer"]
     print(f"deck for N = {w['n']}: codesign writer {w['codesign_s']:.2f} s, PySpice elements "
           f"{w['pyspice_s']:.2f} s (x{w['ratio']:.1f})")

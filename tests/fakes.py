@@ -1,6 +1,7 @@
 """Fake ngspice programs for fault-injection tests: each answers ``-v`` like ngspice 46 and, in
-batch mode, writes the raw files the deck's .control block asks for, damaged in one way, or
-hangs, crashes, or runs the real ngspice unless the deck contains a given text."""
+batch mode, writes the raw files the deck's .control block asks for (per-sample operating points
+and transients, or an operating-point sweep over the samples), damaged in one way, or hangs,
+crashes, or runs the real ngspice unless the deck contains a given text."""
 
 from __future__ import annotations
 
@@ -44,16 +45,30 @@ for line in deck.splitlines():  # the sources as each write sees them
         sources["v(d%s)" % alter.group(1)] = float(alter.group(2))
     if line.startswith("write "):
         writes.append((line.split()[1], dict(sources)))
+lookups, source = {{}}, None  # an operating-point sweep: each DAC's value per sample
+for line in deck.splitlines():
+    start = re.match(r"bve(\d+) d\d+ 0 v = pwl", line)
+    if start:
+        source = "v(d%s)" % start.group(1)
+        lookups[source] = []
+    elif source and line.startswith("+ "):
+        numbers = [float(x) for x in re.findall(r"[-+0-9.e]+", line[2:])]
+        lookups[source] += numbers[1::2]
+    else:
+        source = None
+sweep = re.search(r"^dc vsample 0 (\d+) 1", deck, flags=re.M)
 if BEHAVIOUR == "partial":
     writes = writes[:1]
 for name, inputs in writes:
     tran = name.endswith("-tran.raw")
     variables = (["time"] if tran else []) + names
-    points = 5 if tran else 1
-    plausible = {{**inputs, "v(refp)": vfs}}
+    points = 5 if tran else int(sweep.group(1)) + 1 if sweep else 1
+    if sweep and BEHAVIOUR == "partial":
+        points = max(1, points // 2)
+    plotname = "Transient Analysis" if tran else \
+        "DC transfer characteristic" if sweep else "Operating Point"
     value = {{"nan": float("nan"), "zeros": 0.0}}.get(BEHAVIOUR)
-    header = ["Title: fake", "Date: today",
-              "Plotname: " + ("Transient Analysis" if tran else "Operating Point"),
+    header = ["Title: fake", "Date: today", "Plotname: " + plotname,
               "Flags: real", "No. Variables: %d" % len(variables), "No. Points: %d" % points,
               "Variables:"]
     header += ["\t%d\t%s\tvoltage" % (k, v) for k, v in enumerate(variables)]
@@ -61,6 +76,8 @@ for name, inputs in writes:
     if BEHAVIOUR != "short":
         rows = []
         for p in range(points):
+            plausible = {{**inputs, "v(refp)": vfs,
+                         **{{k: v[p] for k, v in lookups.items() if sweep}}}}
             rows += [p * 1e-9 if (tran and k == 0) else
                      value if value is not None else plausible.get(v, 0.25)
                      for k, v in enumerate(variables)]

@@ -2,9 +2,10 @@
 
 ``write_deck`` formats a CrossbarCircuit's elements as a Deck (netlist body); ``alter_commands``
 and ``analysis_commands`` are the interactive commands that run one sample on it (alter the DAC
-sources, op, tran from reset); ``control_block`` wraps them for batch mode; ``standalone_deck``
-bakes one sample into a deck that runs by itself (``ngspice deck.cir``), for exports and golden
-files.
+sources, op, tran from reset); ``control_block`` wraps them for batch mode; ``sweep_circuit``
+and ``sweep_commands`` run many operating points as one ``.dc`` sweep over a sample index;
+``standalone_deck`` bakes one sample into a deck that runs by itself (``ngspice deck.cir``), for
+exports and golden files.
 """
 
 from __future__ import annotations
@@ -268,6 +269,81 @@ def control_block(deck: Deck, jobs: list[SampleJob], analysis: str) -> str:
                       f"write {raw_name(job, kind)}"]
     lines += ["quit", ".endc"]
     return "\n".join(lines) + "\n"
+
+
+SWEEP_SOURCE = "vsample"
+"""The sample-index source of an operating-point sweep (its node: SWEEP_NODE)."""
+SWEEP_NODE = "sample_index"
+SWEEP_RAW = "sweep.raw"
+PAIRS_PER_LINE = 8
+
+
+def _lookup(node: str, values: Sequence[float]) -> list[str]:
+    """A B source's ``v = pwl(v(index), 0, y0, 1, y1, ...)`` as continuation lines."""
+    pairs = [f"{k}, {fmt(y)}" for k, y in enumerate(values)]
+    if len(pairs) == 1:  # pwl needs two points
+        pairs.append(f"1, {fmt(values[0])}")
+    lines = [", ".join(pairs[k:k + PAIRS_PER_LINE])
+             for k in range(0, len(pairs), PAIRS_PER_LINE)]
+    return [f"+ {line}," for line in lines[:-1]] + [f"+ {lines[-1]})"]
+
+
+def sweepable(deck: Deck, analysis: str) -> bool:
+    """Whether ``analysis`` on ``deck`` can run as an operating-point sweep: an op, on a deck
+    that defines each of its input sources."""
+    if check_analysis(analysis) != Analysis.OP:
+        return False
+    defined = {line.split(" ", 1)[0] for line in deck.text.split("\n")}
+    return all(name in defined for name in deck.input_sources)
+
+
+def sweep_circuit(deck: Deck, jobs: Sequence[SampleJob]) -> str:
+    """The deck (no analyses, no .end) with each DAC source turned into a B source that looks
+    its value up by sample: v = pwl(v(SWEEP_NODE), k, e_k * v_fs ...), and SWEEP_SOURCE driving
+    SWEEP_NODE. A ``.dc`` sweep of SWEEP_SOURCE over 0 .. K-1 then solves sample k's operating
+    point at point k (the same equations as its ``.op``; each point starts Newton from the last
+    one's solution), from one parse."""
+    sources = {name: k for k, name in enumerate(deck.input_sources)}
+    out = []
+    for line in deck.text.split("\n"):
+        name = line.split(" ", 1)[0]
+        if name in sources:
+            k = sources[name]
+            nodes = " ".join(line.split()[1:3])
+            out.append(f"b{name} {nodes} v = pwl(v({SWEEP_NODE}),")
+            out += _lookup(SWEEP_NODE, [job.inputs[k] * deck.v_fs for job in jobs])
+        else:
+            out.append(line)
+    return "\n".join(out).rstrip("\n") + f"\n{SWEEP_SOURCE} {SWEEP_NODE} 0 dc 0\n"
+
+
+def sweep_commands(deck: Deck, count: int) -> list[str]:
+    """The interactive commands of an operating-point sweep over ``count`` samples."""
+    return [*option_commands(deck, Analysis.OP), f"dc {SWEEP_SOURCE} 0 {count - 1} 1"]
+
+
+def sweep_deck(deck: Deck, jobs: Sequence[SampleJob]) -> str:
+    """The deck text for one ngspice batch run of every job's operating point as one sweep,
+    written to SWEEP_RAW."""
+    lines = [".control", "set filetype=binary", "set noaskquit", *save_checks(deck),
+             *deck.setup, *sweep_commands(deck, len(jobs)), f"write {SWEEP_RAW}", "quit",
+             ".endc"]
+    return sweep_circuit(deck, jobs) + "\n".join(lines) + "\n.end\n"
+
+
+RUSAGE = "rusage all"
+"""Interactive command: ngspice's accounting (parse, expansion, load, reorder, factor, solve
+times; memory)."""
+
+
+def accounted_deck(deck: Deck, job: SampleJob, analysis: str) -> str:
+    """A batch deck that runs one sample's ``analysis`` and prints ngspice's accounting
+    (RUSAGE) after it: where the time of a large core goes."""
+    lines = [".control", "set noaskquit", *deck.setup, *alter_commands(deck, job)]
+    for kind, command in analysis_commands(analysis, job, deck.tran_uic):
+        lines += [*option_commands(deck, kind), command]
+    lines += [RUSAGE, "quit", ".endc"]
+    return deck.text + "\n".join(lines) + "\n.end\n"
 
 
 def circuit_text(deck: Deck) -> str:

@@ -29,7 +29,7 @@ def get_simulator(backend: str = "process", **options):
         return NgspiceProcess(**options)
     from codesign.simulator.shared import NgspiceShared
 
-    return NgspiceShared(**{k: v for k, v in options.items() if k == "timeout_s"})
+    return NgspiceShared(**{k: v for k, v in options.items() if k in ("timeout_s", "sweep")})
 
 
 if TYPE_CHECKING:

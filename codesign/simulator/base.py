@@ -113,3 +113,21 @@ def plot_problem(deck: Deck, job: SampleJob, kind: Analysis,
     if count < 3 or end < job.t_stop_s * (1 - 1e-6):
         return f"the transient stopped at {end:.3g} s of {job.t_stop_s:.3g} s"
     return ""
+
+
+def sweep_results(deck: Deck, jobs: list[SampleJob],
+                  vectors: dict[str, np.ndarray]) -> list[SampleResult] | str:
+    """Each job's operating point from an operating-point sweep's vectors (point k: job k), or
+    why they are not usable: every point must be there, finite and the job's own."""
+    counts = {len(values) for values in vectors.values()}
+    if counts != {len(jobs)}:
+        return f"{sorted(counts)} points for {len(jobs)} samples (a sweep that stopped early)"
+    results = []
+    for k, job in enumerate(jobs):
+        point = {name: values[k:k + 1] for name, values in vectors.items()}
+        problem = plot_problem(deck, job, Analysis.OP, point)
+        if problem:
+            return f"sample {job.index}: {problem}"
+        results.append(SampleResult(job.index, op_values(point), None))
+    return results
+

@@ -3,9 +3,11 @@ as many processes at once as there are cores, each bounded by a time-out.
 
 Each chunk gets its own folder in the run directory with ``deck.cir`` (the netlist and a
 .control block that alters the DAC sources and runs op / tran per sample), ``stdout.txt``,
-``stderr.txt`` and one binary raw file per sample and analysis. When one chunk fails (an
-ngspice error, a time-out, an unusable result), the chunks still running are killed at once
-and the error is raised: a run never waits on the rest of a failed job.
+``stderr.txt`` and one binary raw file per sample and analysis. Operating points run as one
+``.dc`` sweep over a sample index per chunk (spice.sweep_deck: one parse, one raw file, no
+per-sample commands); a chunk whose sweep fails is run again sample by sample. When one chunk
+fails (an ngspice error, a time-out, an unusable result), the chunks still running are killed
+at once and the error is raised: a run never waits on the rest of a failed job.
 """
 
 from __future__ import annotations
@@ -29,17 +31,21 @@ from codesign.errors import InputError, NgspiceNotFoundError, SimulationError
 from codesign.files import output_error
 from codesign.netlist.deck import Analysis, Deck, SampleJob
 from codesign.netlist.spice import (
+    SWEEP_RAW,
     analysis_commands,
     batch_deck,
     check_jobs,
     deck_groups,
     raw_name,
+    sweep_deck,
+    sweepable,
 )
 from codesign.simulator.base import (
     SampleResult,
     SimulatorInfo,
     op_values,
     plot_problem,
+    sweep_results,
     trace_from,
 )
 from codesign.simulator.rawfile import RawFileError, read_raw
@@ -49,6 +55,11 @@ INSTALL_HINT = (
     "with KLU from Debian backports) or set CODESIGN_NGSPICE to the ngspice executable"
 )
 PLOTNAMES = {Analysis.OP: "operating point", Analysis.TRAN: "transient analysis"}
+SWEEP_PLOTNAME = "dc transfer characteristic"
+SWEEP_CHUNK = 128
+"""Operating points per sweep (one ngspice process). Fixed, not sized by the workers: each point
+of a sweep starts Newton from the last one's solution, so a result depends (below reltol) on
+the chunk it ran in; fixed chunks give the same bits on 1 core, 16, or a cluster."""
 ERROR_PATTERN = re.compile(
     r"^\s*(error|.*\baborted\b|.*timestep too small|.*singular matrix|.*no convergence)", re.I
 )
@@ -56,6 +67,9 @@ DEFAULT_TIMEOUT_S = 600.0
 """Wall-clock limit of one ngspice process [s] (``--timeout``)."""
 PROBE_TIMEOUT_S = 30.0
 """Wall-clock limit of ``ngspice -v`` [s]."""
+PROBE_FLOOR_S = 1.0
+"""Shortest wait for ``ngspice -v`` whatever the run's time-out (a loaded machine takes more
+than a few milliseconds to start a process)."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +133,23 @@ def chunk_jobs(jobs: list[SampleJob], workers: int, max_chunk: int = 64) -> list
     return [jobs[k : k + size] for k in range(0, len(jobs), size)]
 
 
+def plan_chunks(deck: Deck, jobs: list[SampleJob], analysis: str, workers: int | None,
+                sweep: bool) -> list[tuple[Deck, list[SampleJob]]]:
+    """(deck, jobs) per ngspice process: a noisy transient alone on its own deck; operating
+    points swept in chunks of SWEEP_CHUNK (``sweep``); else chunk_jobs over ``workers`` (None:
+    all in one)."""
+    groups = deck_groups(deck, jobs, analysis)
+    if len(groups) > 1:
+        return groups
+    if sweep and sweepable(deck, analysis):
+        size = SWEEP_CHUNK
+    elif workers is None:
+        return groups
+    else:
+        return [(deck, chunk) for chunk in chunk_jobs(jobs, workers)]
+    return [(deck, jobs[k:k + size]) for k in range(0, len(jobs), size)]
+
+
 def die_with_parent() -> None:
     """In a child before exec: be killed when the parent dies (Linux; a no-op elsewhere).
     Only safe in a single-threaded parent (a pool worker), as any preexec_fn."""
@@ -156,7 +187,8 @@ class NgspiceProcess:
     """The default backend: ``ngspice -b`` child processes, ``workers`` at a time, each killed
     after ``timeout_s``. ``pool_worker``: this process is a single-threaded worker of a sweep;
     each run is one ngspice process in the calling thread, which dies with this process (see
-    die_with_parent)."""
+    die_with_parent). ``sweep``: operating points as one .dc sweep per chunk (False: the
+    alter + op loop per sample, the path before sweeps)."""
 
     def __init__(
         self,
@@ -165,9 +197,12 @@ class NgspiceProcess:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         keep_raw: bool = False,
         pool_worker: bool = False,
+        sweep: bool = True,
     ) -> None:
+        self.sweep = sweep
         self.timeout_s = check_timeout(timeout_s)
-        self.install = find_ngspice(executable, min(self.timeout_s, PROBE_TIMEOUT_S))
+        self.install = find_ngspice(executable, min(max(self.timeout_s, PROBE_FLOOR_S),
+                                                    PROBE_TIMEOUT_S))
         self.workers = 1 if pool_worker else workers or os.cpu_count() or 1
         self.keep_raw = keep_raw
         self.pool_worker = pool_worker
@@ -179,13 +214,13 @@ class NgspiceProcess:
         """Simulate every job; yields results as chunks finish. On the first failure (or when
         the caller stops iterating) the chunks still running are killed."""
         check_jobs(analysis, jobs)
-        groups = deck_groups(deck, jobs, analysis)
+        groups = plan_chunks(deck, jobs, analysis, None if self.pool_worker else self.workers,
+                             self.sweep)
         if self.pool_worker:
-            for group_deck, group in groups:
-                yield from self.run_chunk(group_deck, group, analysis, Path(run_dir))
+            for c, (group_deck, group) in enumerate(groups):
+                folder = Path(run_dir) / f"chunk-{c:04d}" if len(groups) > 1 else Path(run_dir)
+                yield from self.run_chunk(group_deck, group, analysis, folder)
             return
-        if len(groups) == 1:
-            groups = [(deck, chunk) for chunk in chunk_jobs(jobs, self.workers)]
         live = LiveProcesses()
         pool = ThreadPoolExecutor(max_workers=self.workers)
         futures = [
@@ -226,15 +261,54 @@ class NgspiceProcess:
                 live.discard(proc)
         return stdout, stderr, proc.returncode, ended
 
+    def _sweeps(self, deck: Deck, analysis: str) -> bool:
+        return self.sweep and sweepable(deck, analysis)
+
     def run_chunk(
         self, deck: Deck, jobs: list[SampleJob], analysis: str, run_dir: Path,
         live: LiveProcesses | None = None,
     ) -> list[SampleResult]:
-        """One ngspice process over ``jobs``, in ``run_dir``."""
+        """One ngspice process over ``jobs``, in ``run_dir``: a sweep of their operating
+        points (if the backend sweeps; one that fails is run again per sample, in
+        RUN_DIR/per-sample), else the alter loop."""
+        if self._sweeps(deck, analysis):
+            try:
+                return self._sweep_chunk(deck, jobs, run_dir, live)
+            except SimulationError as exc:
+                if exc.reason.startswith(("ngspice timed out", "ngspice stopped")):
+                    raise
+                run_dir = run_dir / "per-sample"
+        return self._loop_chunk(deck, jobs, analysis, run_dir, live)
+
+    def _sweep_chunk(self, deck: Deck, jobs: list[SampleJob], run_dir: Path,
+                     live: LiveProcesses | None) -> list[SampleResult]:
+        failure = self._batch(sweep_deck(deck, jobs), len(jobs), run_dir, live)
+        problem = ""
+        try:
+            plot = read_raw(run_dir / SWEEP_RAW)[0]
+        except FileNotFoundError:
+            problem = "no raw file written"
+        except (RawFileError, IndexError, KeyError, ValueError, OSError) as exc:
+            problem = f"unreadable raw file: {exc}"
+        else:
+            if plot.plotname.lower() != SWEEP_PLOTNAME:
+                problem = f"raw file holds {plot.plotname!r}"
+        results = [] if problem else sweep_results(deck, jobs, plot.vectors)
+        if isinstance(results, str) or problem:
+            raise SimulationError(f"ngspice gave no usable operating-point sweep "
+                                  f"({problem or results})", **failure)
+        if not self.keep_raw:
+            (run_dir / SWEEP_RAW).unlink()
+        return results
+
+    def _batch(self, text: str, count: int, run_dir: Path,
+               live: LiveProcesses | None) -> dict:
+        """Run the batch deck ``text`` (``count`` samples) in ``run_dir``; SimulationError on a
+        time-out, a stop or an error line; else what a later failure should report."""
         command = [self.install.executable, "-b", "deck.cir"]
         try:
             run_dir.mkdir(parents=True, exist_ok=True)
-            (run_dir / "deck.cir").write_text(batch_deck(deck, jobs, analysis))
+            (run_dir / "deck.cir").write_text(text)
             stdout, stderr, status, ended = self._communicate(command, run_dir, live)
             (run_dir / "stdout.txt").write_text(stdout)
             (run_dir / "stderr.txt").write_text(stderr)
@@ -243,7 +317,7 @@ class NgspiceProcess:
         failure = dict(command=command, stdout=stdout, stderr=stderr, run_dir=run_dir)
         if ended == "timeout":
             raise SimulationError(
-                f"ngspice timed out after {self.timeout_s:g} s on {len(jobs)} samples; raise "
+                f"ngspice timed out after {self.timeout_s:g} s on {count} samples; raise "
                 "--timeout or use fewer samples per run", **failure)
         if ended == "stopped":
             raise SimulationError("ngspice stopped: another run of the same job failed",
@@ -252,6 +326,11 @@ class NgspiceProcess:
         if status != 0 or problems:
             detail = problems[0] if problems else f"exit status {status}"
             raise SimulationError(f"ngspice failed: {detail}", **failure)
+        return failure
+
+    def _loop_chunk(self, deck: Deck, jobs: list[SampleJob], analysis: str, run_dir: Path,
+                    live: LiveProcesses | None) -> list[SampleResult]:
+        failure = self._batch(batch_deck(deck, jobs, analysis), len(jobs), run_dir, live)
         results = [self._collect(deck, job, analysis, run_dir, failure) for job in jobs]
         if not self.keep_raw:
             for path in run_dir.glob("*.raw"):

@@ -35,15 +35,24 @@ from codesign.netlist.spice import (
     deck_groups,
     option_commands,
     save_checks,
+    sweep_circuit,
+    sweep_commands,
+    sweepable,
 )
 from codesign.simulator.base import (
     SampleResult,
     SimulatorInfo,
     op_values,
     plot_problem,
+    sweep_results,
     trace_from,
 )
-from codesign.simulator.ngspice import DEFAULT_TIMEOUT_S, check_timeout, error_lines
+from codesign.simulator.ngspice import (
+    DEFAULT_TIMEOUT_S,
+    check_timeout,
+    error_lines,
+    plan_chunks,
+)
 
 HINT = (
     "install ngspice's shared library (`sudo apt-get install libngspice0`) and PySpice "
@@ -83,8 +92,9 @@ def _canonical(name: str) -> str:
 class NgspiceShared:
     """In-process backend over PySpice's NgSpiceShared."""
 
-    def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+    def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S, sweep: bool = True) -> None:
         self.timeout_s = check_timeout(timeout_s)
+        self.sweep = sweep
         self.ngspice = _ngspice_shared()
         version = str(self.ngspice.ngspice_version)
         self.log: list[str] = []
@@ -99,10 +109,16 @@ class NgspiceShared:
         self, deck: Deck, jobs: list[SampleJob], analysis: str, run_dir: Path
     ) -> Iterator[SampleResult]:
         """Simulate every job in order, in this process (a noisy transient's deck carries its
-        own noise waveforms: it is loaded per sample)."""
+        own noise waveforms: it is loaded per sample). Operating points run as sweeps of up
+        to SWEEP_CHUNK samples (spice.sweep_circuit); a sweep that fails runs again per
+        sample."""
         check_jobs(analysis, jobs)
         run_dir = Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
+        if self.sweep and sweepable(deck, analysis):
+            for _, chunk in plan_chunks(deck, jobs, analysis, None, True):
+                yield from self._sweep_or_loop(deck, chunk, run_dir)
+            return
         for job_deck, group in deck_groups(deck, jobs, analysis):
             yield from self._run_group(job_deck, group, analysis, run_dir)
 
@@ -121,6 +137,33 @@ class NgspiceShared:
             self._quiet(RESET)
             self._quiet(UNLOAD)
             (run_dir / "ngspice.log").write_text("\n".join(self.log))
+
+    def _sweep_or_loop(self, deck: Deck, jobs: list[SampleJob],
+                       run_dir: Path) -> list[SampleResult]:
+        text = sweep_circuit(deck, jobs) + ".end\n"
+        (run_dir / "sweep.cir").write_text(text)
+        self.log = []
+        try:
+            self._load(text, run_dir)
+            for command in (*save_checks(deck), *deck.setup, *sweep_commands(deck, len(jobs))):
+                self._exec(command, run_dir)
+            plot = self.ngspice.last_plot
+            results = sweep_results(deck, jobs, {
+                _canonical(name): np.array(vec._data, dtype=float).real
+                for name, vec in self.ngspice.plot(None, plot).items()
+            }) if plot.startswith("dc") else "no sweep plot"
+        except SimulationError as exc:
+            if "time-out" in exc.reason:
+                raise
+            results = exc.reason
+        finally:
+            self._quiet(RESET)
+            self._quiet(UNLOAD)
+            (run_dir / "sweep.log").write_text("\n".join(self.log))
+        if isinstance(results, str):  # the sweep failed: sample by sample
+            (run_dir / "per-sample").mkdir(exist_ok=True)
+            return list(self._run_group(deck, jobs, Analysis.OP.value, run_dir / "per-sample"))
+        return results
 
     def _load(self, text: str, run_dir: Path) -> None:
         self.ngspice.clear_output()
