@@ -29,6 +29,11 @@ from codesign.tasks import TASKS
               help="Physics-aware fine-tuning epochs per design.")
 @click.option("--screen-samples", type=click.IntRange(min=0), default=0, show_default=True,
               help="Test samples of the proxy's screen (0: the whole test set).")
+@click.option("--refine", type=click.IntRange(min=0), default=3, show_default=True,
+              help="Measured designs that missed the target but cost less than the cheapest "
+                   "that met it: re-calibrated on their own SPICE, fine-tuned, measured again.")
+@click.option("--refine-samples", type=click.IntRange(min=1), default=64, show_default=True,
+              help="Training inputs of a refined design's calibration (SPICE operating points).")
 @click.option("--space", "space_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="A TOML file whose [space] table sets the parameter ranges.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
@@ -36,15 +41,15 @@ from codesign.tasks import TASKS
 @click.option("--mismatch", type=click.FloatRange(0, 0.5, max_open=True), default=0.05,
               show_default=True, help="Relative programming error sigma per device.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sampler.")
-@click.option("--scheduler", default=None,
-              help="Run the trials on this Dask cluster (tcp://HOST:PORT).")
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+              help="Run the trials and ngspice on this Dask cluster's workers.")
 @options.backend_option
 @options.workers_option
 @options.timeout_option(300.0)
 @options.threads_option
 def design(task, neuron, trials, verify_count, samples, transients, final_samples, epochs,
-           screen_samples, space_path, out, mismatch, seed, scheduler, backend, workers,
-           timeout_s, threads) -> None:
+           screen_samples, refine, refine_samples, space_path, out, mismatch, seed, scheduler,
+           backend, workers, timeout_s, threads) -> None:
     """Search the circuit (currents, full scale, tau, cell levels, DAC/ADC bits, input rails)
     jointly with physics-aware training for the front of SPICE-measured energy per inference
     vs task metric vs settling time; choose the least energy within the task's target.
@@ -64,10 +69,11 @@ def design(task, neuron, trials, verify_count, samples, transients, final_sample
     torch.set_num_threads(threads)
     settings = DesignSettings(task=task, trials=trials, verify=verify_count, samples=samples,
                               transients=transients, final_samples=final_samples, epochs=epochs,
-                              screen_samples=screen_samples, mismatch_sigma=mismatch,
+                              screen_samples=screen_samples, refine=refine,
+                              refine_samples=refine_samples, mismatch_sigma=mismatch,
                               seed=seed)
     space = DesignSpace.load(space_path)
-    simulator = options.simulator_from_options(backend, workers, timeout_s)
+    simulator = options.simulator_from_options(backend, workers, timeout_s, scheduler)
     chosen = run_design(settings, space, out, simulator, click.echo,
                         workers=workers or os.cpu_count() or 1, scheduler=scheduler)
     click.echo(f"wrote {out}/front.csv, {out}/front.png, {out}/chosen.json "

@@ -46,10 +46,11 @@ from codesign.tasks import TASKS
               help="After the rounds: seeds, robustness curves, energy and latency.")
 @options.backend_option
 @options.workers_option
+@options.scheduler_option
 @options.timeout_option(600.0)
 @options.threads_option
 def loop(task, neuron, rounds, out, mismatch, levels, dac_bits, adc_bits, chip_seed, seeds,
-         samples, params_path, circuit_path, evaluate, backend, workers, timeout_s,
+         samples, params_path, circuit_path, evaluate, backend, workers, scheduler, timeout_s,
          threads) -> None:
     """Train through the calibrated proxy, verify in SPICE, re-calibrate, repeat; then
     compare with digital baselines and write the report.
@@ -73,5 +74,5 @@ def loop(task, neuron, rounds, out, mismatch, levels, dac_bits, adc_bits, chip_s
         chip_seed=chip_seed, params_path=str(params_path or ""), evaluate=evaluate,
         seeds=seeds or 0, verify_samples=samples or 0, dac_bits=dac_bits, adc_bits=adc_bits,
         circuit_path=str(circuit_path or ""))
-    simulator = options.simulator_from_options(backend, workers, timeout_s)
+    simulator = options.simulator_from_options(backend, workers, timeout_s, scheduler)
     run_loop(settings, out, simulator, click.echo)

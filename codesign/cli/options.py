@@ -86,12 +86,24 @@ def circuit_from_options(neuron: str, dc_gain, gbw, offset, levels: int = 0,
     return circuit_config(neuron, array=array, **overrides)
 
 
-def simulator_from_options(backend: str, workers: int | None, timeout_s: float):
-    """The simulator of --backend, --workers and --timeout."""
+def simulator_from_options(backend: str, workers: int | None, timeout_s: float,
+                           scheduler: str | None = None):
+    """The simulator of --backend, --workers and --timeout, or the Dask cluster of
+    --scheduler."""
     from codesign.simulator import get_simulator
 
+    if scheduler:
+        from codesign.simulator.cluster import DaskSimulator
+
+        return DaskSimulator(scheduler, timeout_s=timeout_s)
     options = {"timeout_s": timeout_s, **({"workers": workers} if workers else {})}
     return get_simulator(backend, **options)
+
+
+scheduler_option = click.option(
+    "--scheduler", default=None, metavar="tcp://HOST:PORT",
+    help="Run ngspice on this Dask cluster's workers (`dask scheduler`, `dask worker "
+         "ADDRESS`; each needs codesign and ngspice) instead of local processes.")
 
 
 def load_checked_source(path: Path, allow_unstable: bool, force: bool = False):

@@ -113,12 +113,13 @@ def _lines(s) -> list[str]:
               "prediction is reported beside SPICE's; default calibration/NEURON.json.")
 @options.backend_option
 @options.workers_option
+@options.scheduler_option
 @options.timeout_option(600.0)
 @options.unstable_option
 @options.force_option
 def verify(source, inputs, samples, neuron, dc_gain, gbw, offset, analysis, out, settle_tol,
            seed, table_format, levels, mismatch, line_ohm, proxy_path, backend, workers,
-           timeout_s, allow_unstable, force) -> None:
+           scheduler, timeout_s, allow_unstable, force) -> None:
     """Verify SOURCE at circuit level: SPICE equilibria against the PyTorch fixed point.
 
     Writes OUT/equilibria.parquet (sample, unit, neuron, z_torch, z_model, z_spice, z_proxy,
@@ -146,7 +147,7 @@ def verify(source, inputs, samples, neuron, dc_gain, gbw, offset, analysis, out,
                                           line_ohm)
     proxy, proxy_path = _proxy(proxy_path, neuron)
     e, task = _samples(core, ckpt, inputs, samples, seed, force)
-    simulator = options.simulator_from_options(backend, workers, timeout_s)
+    simulator = options.simulator_from_options(backend, workers, timeout_s, scheduler)
     chip = Chip(core, config, seed, simulator, force=force)
     folder = RunFolder(out, "verify").start(STALE)
     store = ResultStore(out / "spice" / "store", nan_ok=STATE_NAN_OK)
