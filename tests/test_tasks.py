@@ -87,3 +87,32 @@ def test_scores(kind, outputs, targets, expected):
     task = get_task("digits") if kind == "classification" else get_task("physics")
     value = task.score(np.array(outputs), np.array(targets))
     assert value == pytest.approx(expected, rel=1e-12)
+
+
+def test_darcy_is_the_neural_operator_librarys_data_and_scores_relative_l2():
+    """1000 training and 50 test fields of 16 x 16 from the neuraloperator wheel; the metric
+    against its own analytic extremes: the truth scores 0, zero and twice the truth score 1."""
+    task = get_task("darcy")
+    assert task.x_train.shape == task.y_train.shape == (1000, 256)
+    assert task.x_test.shape == task.y_test.shape == (50, 256)
+    assert set(np.unique(task.x_train)) == {0.0, 1.0}  # binary permeability
+    assert task.score(task.y_test, task.y_test) == 0.0
+    assert task.score(np.zeros_like(task.y_test), task.y_test) == pytest.approx(1.0)
+    assert task.score(2 * task.y_test, task.y_test) == pytest.approx(1.0)
+    assert task.profile.core_size >= 256
+
+
+def test_darcy_without_the_library_says_how_to_install_it(monkeypatch):
+    import importlib.util
+
+    from click.testing import CliRunner
+
+    from codesign.cli import main
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "neuralop" else real(name, *a))
+    result = CliRunner().invoke(main, ["train", "--task", "darcy", "--out", "x.pt"])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "pip install neuraloperator==0.3.0" in lines[0]

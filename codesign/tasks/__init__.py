@@ -1,9 +1,10 @@
 """Tasks: data from installed packages or generated, never downloaded; each owns its metric,
 loss, evaluation and loop profile (codesign.tasks.base).
 
-digits (classification), physics (steady states of a nonlinear PDE, regression) and control
-(balancing gymnasium's Pendulum-v1, imitation of an LQR expert, judged in closed loop). A new
-task is one module and one line of TASKS.
+digits (classification), physics (steady states of a nonlinear PDE, regression), control
+(balancing gymnasium's Pendulum-v1, imitation of an LQR expert, judged in closed loop) and
+darcy (the neural-operator library's Darcy-flow benchmark, 16 x 16). A new task is one module
+and one line of TASKS.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from codesign.errors import lookup
 from codesign.tasks.base import Task
 from codesign.tasks.control import load_pendulum_task
+from codesign.tasks.darcy import load_darcy_task
 from codesign.tasks.digits import load_digits_task
 from codesign.tasks.physics import load_poisson_task
 from codesign.tasks.profile import TaskProfile, TrainConfig
@@ -21,6 +23,7 @@ TASKS: dict[str, Callable[[], Task]] = {
     "digits": load_digits_task,
     "physics": load_poisson_task,
     "control": load_pendulum_task,
+    "darcy": load_darcy_task,
 }
 
 
