@@ -32,14 +32,16 @@ test: setup
 	$(BIN)/python -m pytest -n $(JOBS) -q
 
 bench: setup
-	@# the FNO of benchmarks/darcy.py imports torch_harmonics, whose release pins a newer torch
-	$(BIN)/pip install -q --no-deps "torch-harmonics==0.9.3"
+	@# the FNO of benchmarks/darcy.py imports torch_harmonics, whose release pins a newer torch;
+	@# torchdeq is the DEQ library benchmarks/torchdeq_compare.py measures against
+	$(BIN)/pip install -q --no-deps "torch-harmonics==0.9.3" "torchdeq==0.1.0"
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/accuracy_grid.py
 	$(BIN)/python benchmarks/calibration.py
 	$(BIN)/python benchmarks/training.py
 	$(BIN)/python benchmarks/large_cores.py
 	$(BIN)/python benchmarks/darcy.py
+	$(BIN)/python benchmarks/torchdeq_compare.py
 
 lint: setup
 	$(BIN)/ruff check codesign tests benchmarks

@@ -173,6 +173,15 @@ def _robustness(summary: LoopSummary, run: Path, out: Path) -> list[Block]:
     return blocks
 
 
+def _settled(st) -> str:
+    """The settling sentence; a run whose transients never settled says so (its energies are
+    integrated over the whole transient, an upper bound)."""
+    if st.median is None:
+        return ("no transient settled to 1e-4 FS before it ended, so the energies above are "
+                "integrated over the whole transient (an upper bound)")
+    return f"settling median {1e6 * st.median:.2f} us, max {1e6 * st.max:.2f} us"
+
+
 def _energy(summary: LoopSummary, run: Path, out: Path) -> list[Block]:
     e = summary.energy
     data = _read(run, "energy.csv")
@@ -188,8 +197,8 @@ def _energy(summary: LoopSummary, run: Path, out: Path) -> list[Block]:
         f"{1e9 * en.mean:.3g} nJ (neurons {1e9 * en.core_mean:.3g}, inputs "
         f"{1e9 * en.input_mean:.3g}, DAC/ADC conversions {1e9 * en.converters:.3g}), "
         f"{1e12 * e.energy_per_mac_j:.3g} pJ per equivalent MAC "
-        f"({e.macs_per_matvec} MACs per matrix-vector product); settling median "
-        f"{1e6 * st.median:.2f} us, max {1e6 * st.max:.2f} us (tau {1e9 * e.tau_s:.0f} ns). "
+        f"({e.macs_per_matvec} MACs per matrix-vector product); {_settled(st)} (tau "
+        f"{1e9 * e.tau_s:.0f} ns). "
         f"Circuit parameters: V_FS {c.mapping.v_fs} V, conductances {1e6 * c.mapping.g_min_s:g}-"
         f"{1e6 * c.mapping.g_max_s:g} uS, op-amp quiescent current "
         f"{1e6 * c.neuron.opamp.quiescent_a:g} uA, GBW {c.neuron.opamp.gbw_hz / 1e6:g} MHz, "
@@ -198,8 +207,10 @@ def _energy(summary: LoopSummary, run: Path, out: Path) -> list[Block]:
              f"1e-6): {data.macs_digital_solve.iloc[0]:.0f} MACs; measured here "
              f"{1e6 * d.latency_batch1_s:.0f} us per inference at batch 1 and "
              f"{1e6 * d.time_per_sample_batched_s:.1f} us per sample batched "
-             f"({d.torch_threads} CPU thread). The circuit settles in "
-             f"{1e6 * st.median:.2f} us. Energy: the circuit's "
+             f"({d.torch_threads} CPU thread). "
+             + ("" if st.median is None else
+                f"The circuit settles in {1e6 * st.median:.2f} us. ")
+             + "Energy: the circuit's "
              f"{1e9 * analog.energy_j:.3g} nJ against {1e9 * best_digital:.3g} nJ for the "
              "cheapest digital estimate, so the analog core "
              + ("wins" if analog.energy_j < best_digital else "loses")
