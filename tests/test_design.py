@@ -73,6 +73,10 @@ def test_bad_spaces_settings_and_designs_are_one_line_errors(tmp_path):
         Design(v_fs=0.3, input_supply_v=0.25).circuit(0.0)
     with pytest.raises(InputError, match="exceeds"):
         DesignSettings(trials=2, verify=5)
+    with pytest.raises(InputError, match="--refine"):
+        DesignSettings(refine=-1)
+    with pytest.raises(InputError, match="--refine-samples"):
+        DesignSettings(refine_samples=0)
     bad = tmp_path / "bad.toml"
     runner = CliRunner()
     for text, message in (("[space]\nvoltage = [1, 2]\n", "unknown keys"),
@@ -86,6 +90,8 @@ def test_bad_spaces_settings_and_designs_are_one_line_errors(tmp_path):
     result = runner.invoke(main, ["design", "--trials", "2", "--verify", "3", "--out",
                                   str(tmp_path / "run")])
     assert result.exit_code == 2 and "exceeds" in result.output
+    result = runner.invoke(main, ["design", "--refine", "-1", "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2 and "--refine" in result.output
 
 
 @pytest.fixture(scope="module")
