@@ -42,6 +42,7 @@ bench: setup
 	$(BIN)/python benchmarks/large_cores.py
 	$(BIN)/python benchmarks/darcy.py
 	$(BIN)/python benchmarks/torchdeq_compare.py
+	$(BIN)/python benchmarks/scaling.py
 
 lint: setup
 	$(BIN)/ruff check codesign tests benchmarks
