@@ -148,11 +148,9 @@ def _dask_results(jobs: list[SpiceJob], scheduler: str, workers: int,
                                dashboard_address=None)
         client = Client(cluster)
     else:
-        try:
-            client = Client(scheduler, timeout=30)
-        except (OSError, ValueError, TypeError) as exc:
-            raise InputError(f"cannot reach the Dask scheduler at {scheduler} ({exc}); start one "
-                             f"with `dask scheduler` or use --scheduler {LOCAL_DASK}") from None
+        from codesign.simulator.cluster import connect
+
+        client = connect(scheduler)
     try:
         futures = {client.submit(run_job, j, timeout_s, key=f"codesign-{j.key}", pure=False): j
                    for j in jobs}

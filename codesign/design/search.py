@@ -125,14 +125,11 @@ def _pool(jobs: list[TrialJob], workers: int) -> Iterator[tuple[TrialJob, object
 
 
 def _dask(jobs: list[TrialJob], scheduler: str) -> Iterator[tuple[TrialJob, object]]:
-    from distributed import Client
     from distributed import as_completed as dask_completed
 
-    try:
-        client = Client(scheduler, timeout=30)
-    except (OSError, ValueError, TypeError) as exc:
-        raise InputError(f"cannot reach the Dask scheduler at {scheduler} ({exc}); start one "
-                         "with `dask scheduler`") from None
+    from codesign.simulator.cluster import connect
+
+    client = connect(scheduler)
     try:
         futures = {client.submit(run_trial, j, key=f"codesign-design-{j.number}-{time.time()}",
                                  pure=False): j for j in jobs}

@@ -150,6 +150,19 @@ def plan_chunks(deck: Deck, jobs: list[SampleJob], analysis: str, workers: int |
     return [(deck, jobs[k:k + size]) for k in range(0, len(jobs), size)]
 
 
+def read_plot(path: Path, plotname: str):
+    """(the raw file's first plot, '') or (None, why it is not a ``plotname`` plot)."""
+    try:
+        plot = read_raw(path)[0]
+    except FileNotFoundError:
+        return None, "no raw file written"
+    except (RawFileError, IndexError, KeyError, ValueError, OSError) as exc:
+        return None, f"unreadable raw file: {exc}"
+    if plot.plotname.lower() != plotname:
+        return None, f"raw file holds {plot.plotname!r}"
+    return plot, ""
+
+
 def die_with_parent() -> None:
     """In a child before exec: be killed when the parent dies (Linux; a no-op elsewhere).
     Only safe in a single-threaded parent (a pool worker), as any preexec_fn."""
@@ -283,16 +296,7 @@ class NgspiceProcess:
     def _sweep_chunk(self, deck: Deck, jobs: list[SampleJob], run_dir: Path,
                      live: LiveProcesses | None) -> list[SampleResult]:
         failure = self._batch(sweep_deck(deck, jobs), len(jobs), run_dir, live)
-        problem = ""
-        try:
-            plot = read_raw(run_dir / SWEEP_RAW)[0]
-        except FileNotFoundError:
-            problem = "no raw file written"
-        except (RawFileError, IndexError, KeyError, ValueError, OSError) as exc:
-            problem = f"unreadable raw file: {exc}"
-        else:
-            if plot.plotname.lower() != SWEEP_PLOTNAME:
-                problem = f"raw file holds {plot.plotname!r}"
+        plot, problem = read_plot(run_dir / SWEEP_RAW, SWEEP_PLOTNAME)
         results = [] if problem else sweep_results(deck, jobs, plot.vectors)
         if isinstance(results, str) or problem:
             raise SimulationError(f"ngspice gave no usable operating-point sweep "
@@ -343,18 +347,8 @@ class NgspiceProcess:
         and finite."""
         plots = {}
         for kind, _ in analysis_commands(analysis, job):
-            problem = ""
-            try:
-                plot = read_raw(run_dir / raw_name(job, kind))[0]
-            except FileNotFoundError:
-                problem = "no raw file written"
-            except (RawFileError, IndexError, KeyError, ValueError, OSError) as exc:
-                problem = f"unreadable raw file: {exc}"
-            else:
-                if plot.plotname.lower() != PLOTNAMES[kind]:
-                    problem = f"raw file holds {plot.plotname!r}"
-                else:
-                    problem = plot_problem(deck, job, kind, plot.vectors)
+            plot, problem = read_plot(run_dir / raw_name(job, kind), PLOTNAMES[kind])
+            problem = problem or plot_problem(deck, job, kind, plot.vectors)
             if problem:
                 raise SimulationError(
                     f"ngspice gave no usable {kind} result for sample {job.index} ({problem})",

@@ -148,10 +148,8 @@ class NgspiceShared:
             for command in (*save_checks(deck), *deck.setup, *sweep_commands(deck, len(jobs))):
                 self._exec(command, run_dir)
             plot = self.ngspice.last_plot
-            results = sweep_results(deck, jobs, {
-                _canonical(name): np.array(vec._data, dtype=float).real
-                for name, vec in self.ngspice.plot(None, plot).items()
-            }) if plot.startswith("dc") else "no sweep plot"
+            results = sweep_results(deck, jobs, self._vectors(plot)) \
+                if plot.startswith("dc") else "no sweep plot"
         except SimulationError as exc:
             if "time-out" in exc.reason:
                 raise
@@ -192,10 +190,7 @@ class NgspiceShared:
                 self._exec(option, run_dir)
             self._exec(command, run_dir)
             plot = self.ngspice.last_plot
-            vectors = {} if not plot.startswith(kind.value) else {
-                _canonical(name): np.array(vec._data, dtype=float).real
-                for name, vec in self.ngspice.plot(None, plot).items()
-            }
+            vectors = self._vectors(plot) if plot.startswith(kind.value) else {}
             problem = plot_problem(deck, job, kind, vectors) if vectors else "no plot"
             if problem:
                 raise SimulationError(
@@ -205,6 +200,11 @@ class NgspiceShared:
             plots[kind] = vectors
         tran = trace_from(plots[Analysis.TRAN]) if Analysis.TRAN in plots else None
         return SampleResult(job.index, op_values(plots[Analysis.OP]), tran)
+
+    def _vectors(self, plot: str) -> dict[str, np.ndarray]:
+        """The vectors of libngspice's plot ``plot``, named as in a raw file."""
+        return {_canonical(name): np.array(vec._data, dtype=float).real
+                for name, vec in self.ngspice.plot(None, plot).items()}
 
     def _exec(self, command: str, run_dir: Path) -> None:
         """Run one command; raise on the same error lines as the process backend.
