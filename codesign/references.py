@@ -78,3 +78,16 @@ DAC_FOM = Reference(
     "the ADC survey's FoM (ADC_WALDEN_FOM) x 2^bits per conversion, an upper estimate for a "
     "capacitive or resistive DAC that only sets a voltage; the current the DAC then drives "
     "into the crossbar is measured in SPICE (the input supplies)")
+PENDULUM_SWINGUP_RL = (
+    Reference("SAC on Pendulum-v1 (swing-up, gymnasium's reset), mean return", -157.0,
+              "return per episode", "RL Baselines3 Zoo, benchmark.md (github.com/DLR-RM/"
+              "rl-baselines3-zoo): SAC -157.0 +- 88.7 over its evaluation episodes"),
+    Reference("DDPG on Pendulum-v1, mean return", -152.1, "return per episode",
+              "RL Baselines3 Zoo, benchmark.md: DDPG -152.1 +- 94.3"),
+    Reference("PPO on Pendulum-v1, mean return", -172.2, "return per episode",
+              "RL Baselines3 Zoo, benchmark.md: PPO -172.2 +- 104.2"),
+    Reference("A2C on Pendulum-v1, mean return", -163.0, "return per episode",
+              "RL Baselines3 Zoo, benchmark.md: A2C -163.0 +- 103.2"),
+)
+"""Published returns of standard RL agents on the swing-up task; the first (SAC) is the bar the
+swingup task's circuit must clear."""

@@ -1,12 +1,17 @@
 """The tasks against analytic oracles: the PDE solver on a manufactured solution and the linear
-case, the pendulum against its closed-form step and the LQR against its Riccati equation."""
+case, the pendulum against its closed-form step and gymnasium's own, the LQR against its
+Riccati equation, the swing-up expert against the published RL agents."""
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from codesign.errors import InputError
 from codesign.tasks import get_task
-from codesign.tasks.base import relative_l2
+from codesign.tasks.base import TaskMetrics, relative_l2
 from codesign.tasks.control import (
+    EVAL_SEED,
     MAX_TORQUE,
     PendulumConfig,
     expert_policy,
@@ -15,6 +20,14 @@ from codesign.tasks.control import (
     rollout,
 )
 from codesign.tasks.physics import PoissonConfig, laplacian, load_poisson_task, solve_steady_state
+from codesign.tasks.swingup import (
+    SAC,
+    SwingUpConfig,
+    ValueFunction,
+    plant_cost,
+    plant_step,
+    swingup_expert,
+)
 
 
 def test_laplacian_eigenvalues_match_the_closed_form():
@@ -116,3 +129,57 @@ def test_darcy_without_the_library_says_how_to_install_it(monkeypatch):
     assert result.exit_code == 2, result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "pip install neuraloperator==0.3.0" in lines[0]
+
+
+@settings(max_examples=30, deadline=None)
+@given(theta=st.floats(-10, 10), speed=st.floats(-8, 8), torque=st.floats(-2, 2))
+def test_swingup_plant_is_gymnasiums_step(theta, speed, torque):
+    import gymnasium
+
+    env = gymnasium.make("Pendulum-v1").unwrapped
+    env.reset(seed=0)
+    env.state = np.array([theta, speed])
+    _, reward, *_ = env.step(np.array([torque]))
+    th, w = plant_step(np.array(theta), np.array(speed), np.array(torque))
+    np.testing.assert_allclose([th, w], env.state, rtol=1e-12, atol=1e-12)
+    assert plant_cost(np.array(theta), np.array(speed), np.array(torque)) == \
+        pytest.approx(-reward, rel=1e-12, abs=1e-12)
+
+
+def test_value_function_interpolates_bilinearly_and_wraps_the_angle():
+    angles, speeds = 8, 5
+    theta = np.linspace(-np.pi, np.pi, angles, endpoint=False)
+    speed = np.linspace(-8, 8, speeds)
+    v = ValueFunction(np.add.outer(np.cos(theta), 0.5 * speed))
+    np.testing.assert_allclose(v(theta[3], speed[2]), np.cos(theta[3]) + 0.5 * speed[2])
+    mid = (theta[3] + theta[4]) / 2
+    np.testing.assert_allclose(v(mid, 1.0), (np.cos(theta[3]) + np.cos(theta[4])) / 2 + 0.5)
+    np.testing.assert_allclose(v(theta[1] + 2 * np.pi, 3.0), v(theta[1], 3.0))
+    np.testing.assert_allclose(v(0.3, 20.0), v(0.3, 8.0))  # speeds clipped to the limit
+
+
+def test_swingup_expert_beats_the_published_agents_from_gymnasiums_reset():
+    """The value-iteration expert on the 100 evaluation episodes (the default grid, ~20 s)."""
+    task = get_task("swingup")
+    assert task.config.start_angle_rad == pytest.approx(np.pi) and task.config.steps == 200
+    runs = rollout(task.expert(), task.config, 100, EVAL_SEED)
+    assert -runs.cost.mean() > SAC.value + 20  # -127 measured, SAC -157
+    assert runs.stabilised.mean() >= 0.95
+    assert np.abs(task.y_train).max() <= 1.0 and task.x_train.shape[1] == 3
+    worse = TaskMetrics(-SAC.value + 1, 100)
+    items = task.acceptance(reference=-SAC.value - 10, circuit=worse)
+    assert [item.met for item in items] == [True, False]
+    assert not task.within_target(-SAC.value - 10, worse)
+    assert task.within_target(130.0, TaskMetrics(140.0, 100))
+
+
+def test_a_coarse_value_iteration_is_still_a_swing_up():
+    config = SwingUpConfig(angles=61, speeds=41, torques=9, greedy_torques=21, discount=0.97,
+                           tolerance=1e-4)
+    runs = rollout(swingup_expert(config), PendulumConfig(start_angle_rad=np.pi, steps=200),
+                   16, seed=3)
+    idle = rollout(lambda obs: np.zeros(len(obs)), PendulumConfig(start_angle_rad=np.pi,
+                                                                   steps=200), 16, seed=3)
+    assert runs.cost.mean() < 0.5 * idle.cost.mean()
+    with pytest.raises(InputError, match="discount"):
+        SwingUpConfig(discount=1.0)

@@ -13,8 +13,9 @@ from codesign.tasks import TASKS
 
 @click.command()
 @click.option("--task", type=click.Choice(list(TASKS)), default="control", show_default=True,
-              help="control (Pendulum-v1 balance), physics (nonlinear PDE steady states) or "
-                   "digits (classification).")
+              help="control (Pendulum-v1 balance), swingup (Pendulum-v1 from gymnasium's "
+                   "reset), physics (nonlinear PDE steady states), darcy (Darcy flow) or digits "
+                   "(classification).")
 @click.option("--neuron", type=click.Choice(list(NEURON_LEVELS)), default="transistor",
               show_default=True, help="Neuron fidelity level of the verified circuit.")
 @click.option("--rounds", type=click.IntRange(min=1), default=3, show_default=True,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -68,6 +69,8 @@ class PendulumConfig:
 
 
 MAX_TORQUE = 2.0
+DT_S = 0.05
+"""Pendulum-v1's control step [s]."""
 EVAL_SEED = 10_000
 """Evaluation episodes reset with seeds EVAL_SEED + k (training never sees a rollout)."""
 SUCCESS_RATE = 0.95
@@ -243,9 +246,15 @@ class ControlTask(RegressionTask):
                            f"{circuit.metric:.4g} / {reference:.4g} = {ratio:.3f}",
                            f"<= {self.profile.target:.2f}", ratio <= self.profile.target)]
 
+    expert_name: ClassVar[str] = "expert (saturated LQR)"
+
+    def expert(self) -> Policy:
+        """The policy the task imitates (torques in N m)."""
+        return expert_policy(self.config)
+
     def experts(self) -> list[Expert]:
-        act = expert_policy(self.config)
-        return [Expert("expert (saturated LQR)", lambda obs: act(obs) / MAX_TORQUE, 2)]
+        act = self.expert()
+        return [Expert(self.expert_name, lambda obs: act(obs) / MAX_TORQUE, 2)]
 
     def trajectories(self, rollouts: dict, episodes: int = 8):
         """Angle and torque per step of the first ``episodes`` episodes of each policy, with
@@ -253,12 +262,12 @@ class ControlTask(RegressionTask):
         import pandas as pd
 
         runs = dict(rollouts)
-        runs["expert"] = rollout(expert_policy(self.config), self.config, episodes, EVAL_SEED)
+        runs["expert"] = rollout(self.expert(), self.config, episodes, EVAL_SEED)
         rows = []
         for name, r in runs.items():
             for k in range(min(episodes, len(r.cost))):
                 steps = np.arange(r.theta.shape[1])
                 rows.append(pd.DataFrame({"policy": name, "episode": k, "step": steps,
-                                          "time_s": steps * 0.05, "theta_rad": r.theta[k],
+                                          "time_s": steps * DT_S, "theta_rad": r.theta[k],
                                           "torque_nm": np.append(r.torque[k], np.nan)}))
         return pd.concat(rows, ignore_index=True)
