@@ -40,6 +40,7 @@ bench: setup
 	$(BIN)/python benchmarks/calibration.py
 	$(BIN)/python benchmarks/training.py
 	$(BIN)/python benchmarks/large_cores.py
+	$(BIN)/python benchmarks/tiles.py
 	$(BIN)/python benchmarks/darcy.py
 	$(BIN)/python benchmarks/torchdeq_compare.py
 	$(BIN)/python benchmarks/scaling.py

@@ -79,7 +79,10 @@ def test_verify_transistor_neuron_with_mismatch_reports_the_proxy(checkpoint, tm
               "--out", tmp_path / "v").output
     assert "calibrated proxy (transistor" in out
     summary = json.loads((tmp_path / "v" / "summary.json").read_text())
-    assert summary["circuit"]["array"] == {"levels": 32, "mismatch_sigma": 0.05, "line_ohm": 2.0}
+    array = summary["circuit"]["array"]
+    assert {k: array[k] for k in ("levels", "mismatch_sigma", "line_ohm")} == {
+        "levels": 32, "mismatch_sigma": 0.05, "line_ohm": 2.0}
+    assert array["column_ohm"] == 0.0 and array["tile_rows"] == 0
     assert summary["proxy_error_fs"]["rms"] < 0.3 * summary["equilibrium_error_fs"]["rms"]
 
 

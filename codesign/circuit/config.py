@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, replace
+from typing import NamedTuple
 
 from codesign.choices import Choice
 from codesign.circuit.noise import BOLTZMANN_J_K, ELECTRON_C
@@ -264,6 +265,21 @@ class MappingConfig:
         object.__setattr__(self, "mode", MappingMode.parse(self.mode, "mapping mode"))
 
 
+class Wires(NamedTuple):
+    """The lines of one array: segment resistances [Ohm] and the largest tile [cells]."""
+
+    row_ohm: float = 0.0
+    column_ohm: float = 0.0
+    tile_rows: int = 0
+    """0: one tile of any height."""
+    tile_columns: int = 0
+    """Cell positions (wires) per tile row; 0: one tile of any width."""
+
+    @property
+    def ideal(self) -> bool:
+        return self.row_ohm <= 0 and self.column_ohm <= 0
+
+
 @dataclass(frozen=True)
 class ArrayConfig:
     """Non-idealities of the programmed crossbar (applied at compile time, in this order)."""
@@ -274,18 +290,42 @@ class ArrayConfig:
     """Relative programming error sigma per device: G -> G (1 + sigma N(0, 1)), seeded."""
     line_ohm: float = 0.0
     """Wire resistance of the summing (row) line per cell pitch [Ohm] (0: ideal wires)."""
+    column_ohm: float = 0.0
+    """Wire resistance of the input (column) line per cell pitch [Ohm] (0: ideal wires)."""
+    line_c_f: float = 0.0
+    """Wire capacitance to ground of every row and column line per cell pitch [F] (transients
+    only; 0: none)."""
+    tile_rows: int = 0
+    """Rows of the largest physical array (0: one array of any size); a larger core is a grid
+    of tiles (codesign.circuit.lines)."""
+    tile_columns: int = 0
+    """Cell positions (column lines) per tile: a differential weight column takes two."""
 
     def __post_init__(self) -> None:
         if isinstance(self.levels, bool) or not isinstance(self.levels, int):
             raise InputError(f"levels must be a whole number, got {self.levels!r}")
-        _finite(self.mismatch_sigma, "mismatch_sigma")
-        _finite(self.line_ohm, "line_ohm")
+        for name in ("tile_rows", "tile_columns"):
+            size = getattr(self, name)
+            if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+                raise InputError(f"{name} must be a whole number >= 0 (0: no limit), "
+                                 f"got {size!r}")
+        for name in ("mismatch_sigma", "line_ohm", "column_ohm", "line_c_f"):
+            _finite(getattr(self, name), name)
+        if not 0 <= self.column_ohm < 1e4:
+            raise InputError(f"column_ohm must lie in [0, 1e4) Ohm, got {self.column_ohm}")
+        if not 0 <= self.line_c_f < 1e-12:
+            raise InputError(f"line_c_f must lie in [0, 1e-12) F per cell, got {self.line_c_f}")
         if self.levels == 1 or self.levels < 0:
             raise InputError(f"levels must be 0 (continuous) or >= 2, got {self.levels}")
         if not 0 <= self.mismatch_sigma < 0.5:
             raise InputError(f"mismatch_sigma must lie in [0, 0.5), got {self.mismatch_sigma}")
         if not 0 <= self.line_ohm < 1e4:
             raise InputError(f"line_ohm must lie in [0, 1e4) Ohm, got {self.line_ohm}")
+
+    @property
+    def wires(self) -> Wires:
+        """The lines' resistances and the tile size (codesign.circuit.lines)."""
+        return Wires(self.line_ohm, self.column_ohm, self.tile_rows, self.tile_columns)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from codesign.circuit.config import CircuitConfig
-from codesign.circuit.lines import ladder, row_positions
+from codesign.circuit.lines import port_admittance, row_positions
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,17 +81,18 @@ class CrossbarCircuit:
 
     @cached_property
     def _lines(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Line-attenuated plus and minus conductances, and each row's Thevenin conductance
-        (one ladder solve per circuit; effective_weights and noise_gain both use it)."""
+        """Effective plus and minus conductances through the lines and tiles, and the rows' port
+        admittance Y_ss (n, n) (one line solve per circuit; effective_weights, noise_gain and
+        row_coupling use it)."""
         plus, minus = self.row_cells()
-        cells = row_positions(torch.from_numpy(plus), torch.from_numpy(minus))
-        att, g_th = ladder(cells, self.line_ohm)
-        att = att.reshape(plus.shape + (2,)).numpy()
-        return plus * att[..., 0], minus * att[..., 1], g_th.numpy()
+        cells = row_positions(torch.from_numpy(plus), torch.from_numpy(minus)).numpy()
+        effective, y_ss = port_admittance(cells, self.config.array.wires)
+        effective = effective.reshape(plus.shape + (2,))
+        return effective[..., 0], effective[..., 1], y_ss
 
     def effective_weights(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(W, U, b) realised by the conductances (the inverse of the mapping), including the
-        row lines' wire resistance (codesign.circuit.lines)."""
+        row and column lines' wire resistance, tile by tile (codesign.circuit.lines)."""
         plus, minus, _ = self._lines
         full = (plus - minus) / self.g_feedback[:, None]
         n, m = self.n, self.m
@@ -104,8 +105,13 @@ class CrossbarCircuit:
 
     def noise_gain(self) -> np.ndarray:
         """(n,) 1 + G_th,i / G_f,i: the op-amp's noise gain, G_th the conductance the crossbar
-        row presents to s_i (the sum of its cells with ideal wires)."""
-        return 1.0 + self._lines[2] / self.g_feedback
+        row presents to s_i, every tile's (the sum of its cells with ideal wires)."""
+        return 1.0 + np.diag(self._lines[2]) / self.g_feedback
+
+    def noise_gain_matrix(self) -> np.ndarray:
+        """(n, n) I + Y_ss / G_f,i: the noise gain with the rows' sneak coupling through
+        resistive column lines (diagonal = noise_gain(); off-diagonal zero without them)."""
+        return np.eye(self.n) + self._lines[2] / self.g_feedback[:, None]
 
     def time_constant_s(self) -> float:
         """The neuron time constant tau = R_f C_f [s] (equal for all rows by construction)."""

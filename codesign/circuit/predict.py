@@ -6,8 +6,10 @@ For the inverting summer of row i with open-loop gain A, offset V_os and rails [
     x_i = clip( (sum_j w_ij phi(x_j) + sum_k u_ik e_k + b_i + NG_i V_os,i / v_fs) / (1 + NG_i / A),
                 lo / v_fs, hi / v_fs )
 
-in units of v_fs, and z_i = phi(x_i). The map is a contraction whenever ||W||_2 < 1, so the
-fixed-point iteration below converges to the circuit's unique equilibrium.
+in units of v_fs, and z_i = phi(x_i). Resistive column lines couple the rows through v(s):
+NG becomes a matrix (CrossbarCircuit.noise_gain_matrix) and 1 / (1 + NG_i / A) the matrix
+(I + NG / A)^-1 applied to the whole right-hand side. The map is a contraction whenever
+||W||_2 < 1, so the fixed-point iteration below converges to the circuit's unique equilibrium.
 """
 
 from __future__ import annotations
@@ -38,13 +40,18 @@ def predict_equilibrium(
     gain, offsets and rails."""
     W, U, b = circuit.effective_weights()
     amp = circuit.config.neuron.opamp
-    ng = circuit.noise_gain()
-    gain = 1.0 / (1.0 + ng / amp.dc_gain)
-    drive = e @ U.T + b + ng * circuit.offset_v / circuit.v_fs
+    ng = circuit.noise_gain_matrix()
+    drive = e @ U.T + b + (ng @ circuit.offset_v) / circuit.v_fs
     lo, hi = amp.rail_low_v / circuit.v_fs, amp.rail_high_v / circuit.v_fs
     phi = get_activation(circuit.activation)
-    Wt = torch.from_numpy(W.T.copy())
-    gain_t, drive_t = torch.from_numpy(gain), torch.from_numpy(drive)
+    if np.count_nonzero(ng - np.diag(np.diag(ng))):  # sneak coupling: (I + NG / A)^-1
+        closed = np.linalg.inv(np.eye(circuit.n) + ng / amp.dc_gain)
+        Wt, drive = torch.from_numpy((closed @ W).T.copy()), drive @ closed.T
+        gain_t = torch.ones(circuit.n, dtype=torch.float64)
+    else:
+        Wt = torch.from_numpy(W.T.copy())
+        gain_t = torch.from_numpy(1.0 / (1.0 + np.diag(ng) / amp.dc_gain))
+    drive_t = torch.from_numpy(drive)
 
     def step(x: torch.Tensor) -> torch.Tensor:
         return ((phi(x) @ Wt + drive_t) * gain_t).clamp(lo, hi)

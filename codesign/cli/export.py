@@ -23,7 +23,7 @@ from codesign.cli import options
 @options.timeout_option(30.0, "`ngspice -v` (to learn whether it has KLU)")
 @options.unstable_option
 @options.force_option
-def export(source, neuron, dc_gain, gbw, offset, out, levels, mismatch, line_ohm, seed,
+def export(source, neuron, dc_gain, gbw, offset, out, array, seed,
            timeout_s, allow_unstable, force) -> None:
     """Compile the equilibrium core of SOURCE to an ngspice crossbar/op-amp netlist.
 
@@ -44,8 +44,7 @@ def export(source, neuron, dc_gain, gbw, offset, out, levels, mismatch, line_ohm
     from codesign.training.train import encode
 
     core, ckpt = options.load_checked_source(source, allow_unstable, force)
-    config = options.circuit_from_options(neuron, dc_gain, gbw, offset, levels, mismatch,
-                                          line_ohm)
+    config = options.circuit_from_options(neuron, dc_gain, gbw, offset, array)
     inputs = None
     if ckpt is not None and ckpt.task:
         inputs = encode(ckpt.model, get_task(ckpt.task).x_test[:1])

@@ -3,6 +3,7 @@ Light on purpose: nothing here imports torch (``codesign --help`` must start fas
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import click
@@ -31,11 +32,35 @@ line_option = click.option(
     "--line-ohm", type=click.FloatRange(min=0), default=0.0, show_default=True,
     help="Wire resistance of the row lines per cell pitch [Ohm].",
 )
+column_option = click.option(
+    "--column-ohm", type=click.FloatRange(min=0), default=0.0, show_default=True,
+    help="Wire resistance of the column lines per cell pitch [Ohm].",
+)
+line_c_option = click.option(
+    "--line-c", type=click.FloatRange(min=0), default=0.0, show_default=True,
+    help="Wire capacitance of every row and column line per cell pitch [F] (transients).",
+)
+tile_option = click.option(
+    "--tile", type=click.IntRange(min=0), default=0, show_default=True,
+    help="Largest physical array, N rows x N column lines (0: one array); a larger core is "
+         "compiled to a grid of tiles whose partial currents meet at each neuron.",
+)
 
 
 def array_options(func):
-    """--levels, --mismatch, --line-ohm."""
-    return levels_option(mismatch_option(line_option(func)))
+    """--levels, --mismatch, --line-ohm, --column-ohm, --line-c, --tile, passed on to the
+    command as one ``array`` (an ArrayConfig)."""
+    @functools.wraps(func)
+    def command(*args, levels, mismatch, line_ohm, column_ohm, line_c, tile, **kwargs):
+        array = ArrayConfig(levels=levels, mismatch_sigma=mismatch, line_ohm=line_ohm,
+                            column_ohm=column_ohm, line_c_f=line_c, tile_rows=tile,
+                            tile_columns=tile)
+        return func(*args, array=array, **kwargs)
+
+    for option in (tile_option, line_c_option, column_option, line_option, mismatch_option,
+                   levels_option):
+        command = option(command)
+    return command
 
 
 dc_gain_option = click.option(
@@ -74,16 +99,15 @@ def timeout_option(default: float, what: str = "ngspice process"):
                                 "stops with an error.")
 
 
-def circuit_from_options(neuron: str, dc_gain, gbw, offset, levels: int = 0,
-                         mismatch: float = 0.0, line_ohm: float = 0.0) -> CircuitConfig:
+def circuit_from_options(neuron: str, dc_gain, gbw, offset,
+                         array: ArrayConfig | None = None) -> CircuitConfig:
     """The circuit config of ``neuron`` with the op-amp and array options of the command line."""
     overrides = {
         key: value
         for key, value in (("dc_gain", dc_gain), ("gbw_hz", gbw), ("offset_v", offset))
         if value is not None
     }
-    array = ArrayConfig(levels=levels, mismatch_sigma=mismatch, line_ohm=line_ohm)
-    return circuit_config(neuron, array=array, **overrides)
+    return circuit_config(neuron, array=array or ArrayConfig(), **overrides)
 
 
 def simulator_from_options(backend: str, workers: int | None, timeout_s: float,

@@ -118,7 +118,7 @@ def _lines(s) -> list[str]:
 @options.unstable_option
 @options.force_option
 def verify(source, inputs, samples, neuron, dc_gain, gbw, offset, analysis, out, settle_tol,
-           seed, table_format, levels, mismatch, line_ohm, proxy_path, backend, workers,
+           seed, table_format, array, proxy_path, backend, workers,
            scheduler, timeout_s, allow_unstable, force) -> None:
     """Verify SOURCE at circuit level: SPICE equilibria against the PyTorch fixed point.
 
@@ -143,8 +143,7 @@ def verify(source, inputs, samples, neuron, dc_gain, gbw, offset, analysis, out,
     if not 0 < settle_tol < 1:
         raise InputError(f"--settle-tol must lie in (0, 1) of full scale, got {settle_tol}")
     core, ckpt = options.load_checked_source(source, allow_unstable, force)
-    config = options.circuit_from_options(neuron, dc_gain, gbw, offset, levels, mismatch,
-                                          line_ohm)
+    config = options.circuit_from_options(neuron, dc_gain, gbw, offset, array)
     proxy, proxy_path = _proxy(proxy_path, neuron)
     e, task = _samples(core, ckpt, inputs, samples, seed, force)
     simulator = options.simulator_from_options(backend, workers, timeout_s, scheduler)

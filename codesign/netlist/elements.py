@@ -7,12 +7,13 @@ cell. The SPICE writer (codesign.netlist.spice) formats these as text, the PySpi
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from codesign.circuit.config import CMOS_OTA_MODEL, ActivationCircuit, Reset
+from codesign.circuit.lines import tile_spans
 from codesign.circuit.noise import row_noise_psd, sample_rms
 from codesign.netlist.deck import NoiseWaves
 
@@ -219,33 +220,87 @@ def line_node(i: int, position: int) -> str:
     return f"l{i}_{position}"
 
 
+def column_node(position: int, i: int) -> str:
+    """The node of column line ``position`` where row i's cell connects (with ideal column
+    wires the cell connects to the driver's output itself)."""
+    return f"k{position}_{i}"
+
+
 def _cells(circuit: CrossbarCircuit, prefix: str, g: np.ndarray, sources: list[str],
            first_column: int, side: int) -> Iterator[Element]:
     """A resistor from ``sources[j]`` into row i's line for every g[i, j] > 0; the cell sits at
-    wire position 2 (first_column + j) + side (side 0: plus cell, 1: minus cell)."""
+    wire position 2 (first_column + j) + side (side 0: plus cell, 1: minus cell), on row i's
+    line and on that position's column line (or on s_i and the source, where ideal)."""
     rows, cols = np.nonzero(g)
     ohms = 1.0 / g[rows, cols]
-    if circuit.line_ohm > 0:
-        positions = (2 * (first_column + cols) + side).tolist()
-        for i, j, p, r in zip(rows.tolist(), cols.tolist(), positions, ohms.tolist(), strict=True):
-            yield Element(f"r{prefix}{i}_{j}", (sources[j], line_node(i, p)), r)
-        return
-    for i, j, r in zip(rows.tolist(), cols.tolist(), ohms.tolist(), strict=True):
-        yield Element(f"r{prefix}{i}_{j}", (sources[j], f"s{i}"), r)
+    array = circuit.config.array
+    positions = (2 * (first_column + cols) + side).tolist()
+    for i, j, p, r in zip(rows.tolist(), cols.tolist(), positions, ohms.tolist(), strict=True):
+        row = line_node(i, p) if array.line_ohm > 0 else f"s{i}"
+        column = column_node(p, i) if array.column_ohm > 0 else sources[j]
+        yield Element(f"r{prefix}{i}_{j}", (column, row), r)
 
 
-def _lines(circuit: CrossbarCircuit) -> Iterator[Item]:
-    """Each row line as a ladder of wire segments from s_i past every cell position."""
+def position_sources(circuit: CrossbarCircuit) -> list[str]:
+    """The driver output at every wire position of [W | U | b] (plus cell, minus cell)."""
+    pairs = ([(f"zn{j}", f"zp{j}") for j in range(circuit.n)]
+             + [(f"en{k}", f"ep{k}") for k in range(circuit.m)] + [("refn", REFERENCE_NODE)])
+    return [node for pair in pairs for node in pair]
+
+
+def _ladder(first: str, node: Callable[[int], str], span: slice, ohm: float,
+            name: Callable[[int], str]) -> Iterator[Element]:
+    """One tile's part of a line: from ``first`` past the cells of ``span``, a segment before
+    each cell's node."""
+    previous = first
+    for k in range(span.start, span.stop):
+        yield Element(name(k), (previous, node(k)), ohm)
+        previous = node(k)
+
+
+def _row_lines(circuit: CrossbarCircuit) -> Iterator[Item]:
+    """Each tile's part of each row line: from s_i past the tile's positions."""
+    array = circuit.config.array
     positions = 2 * (circuit.n + circuit.m + 1)
-    yield Comment(f"row lines: {circuit.line_ohm:g} Ohm per cell pitch, from s_i outwards")
+    yield Comment(f"row lines: {array.line_ohm:g} Ohm per cell pitch, every tile's from s_i")
     for i in range(circuit.n):
-        nodes = [f"s{i}"] + [line_node(i, p) for p in range(positions)]
+        for span in tile_spans(positions, array.tile_columns):
+            yield from _ladder(f"s{i}", lambda p, i=i: line_node(i, p), span, array.line_ohm,
+                               lambda p, i=i: f"rl{i}_{p}")
+
+
+def _column_lines(circuit: CrossbarCircuit) -> Iterator[Item]:
+    """Each tile's part of each column line: from its driver past the tile's rows."""
+    array = circuit.config.array
+    yield Comment(f"column lines: {array.column_ohm:g} Ohm per cell pitch, every tile's from "
+                  "its driver")
+    for p, source in enumerate(position_sources(circuit)):
+        for span in tile_spans(circuit.n, array.tile_rows):
+            yield from _ladder(source, lambda i, p=p: column_node(p, i), span,
+                               array.column_ohm, lambda i, p=p: f"rk{p}_{i}")
+
+
+def _line_capacitance(circuit: CrossbarCircuit) -> Iterator[Item]:
+    """line_c_f to ground at every line node (a row without wire resistance: its lines' total at
+    s_i; a column without: none, its driver holds it)."""
+    array = circuit.config.array
+    c, positions = array.line_c_f, 2 * (circuit.n + circuit.m + 1)
+    yield Comment(f"line capacitance: {c:g} F per cell pitch")
+    for i in range(circuit.n):
+        if array.line_ohm > 0:
+            for p in range(positions):
+                yield Element(f"cl{i}_{p}", (line_node(i, p), "0"), c)
+        else:
+            yield Element(f"cl{i}", (f"s{i}", "0"), c * positions)
+    if array.column_ohm > 0:
         for p in range(positions):
-            yield Element(f"rl{i}_{p}", (nodes[p], nodes[p + 1]), circuit.line_ohm)
+            for i in range(circuit.n):
+                yield Element(f"ck{p}_{i}", (column_node(p, i), "0"), c)
 
 
 def _crossbar(circuit: CrossbarCircuit) -> Iterator[Item]:
     n, m = circuit.n, circuit.m
+    array = circuit.config.array
     yield Comment("recurrent crossbar W: plus cells from -phi_j, minus cells from +phi_j")
     yield from _cells(circuit, "wp", circuit.g_w_plus, [f"zn{j}" for j in range(n)], 0, 0)
     yield from _cells(circuit, "wm", circuit.g_w_minus, [f"zp{j}" for j in range(n)], 0, 1)
@@ -254,9 +309,13 @@ def _crossbar(circuit: CrossbarCircuit) -> Iterator[Item]:
     yield from _cells(circuit, "um", circuit.g_u_minus, [f"ep{k}" for k in range(m)], n, 1)
     yield Comment("bias column b: plus cells from -vfs, minus cells from +vfs")
     yield from _cells(circuit, "bp", circuit.g_b_plus[:, None], ["refn"], n + m, 0)
-    yield from _cells(circuit, "bm", circuit.g_b_minus[:, None], ["refp"], n + m, 1)
-    if circuit.line_ohm > 0:
-        yield from _lines(circuit)
+    yield from _cells(circuit, "bm", circuit.g_b_minus[:, None], [REFERENCE_NODE], n + m, 1)
+    if array.line_ohm > 0:
+        yield from _row_lines(circuit)
+    if array.column_ohm > 0:
+        yield from _column_lines(circuit)
+    if array.line_c_f > 0:
+        yield from _line_capacitance(circuit)
 
 
 def _sources(circuit: CrossbarCircuit, inputs: Sequence[float]) -> Iterator[Item]:

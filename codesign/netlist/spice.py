@@ -106,7 +106,17 @@ def _header(circuit: CrossbarCircuit, title: str) -> list[str]:
         f"* array: levels={cfg.array.levels or 'continuous'} "
         f"mismatch sigma={fmt(cfg.array.mismatch_sigma)} line={fmt(cfg.array.line_ohm)} Ohm/cell; "
         f"activation circuit={cfg.neuron.activation_circuit}",
-    ]
+    ] + _tile_header(cfg.array)
+
+
+def _tile_header(array) -> list[str]:
+    """A line on the column lines, line capacitance and tiles, where any is set."""
+    if not (array.column_ohm or array.line_c_f or array.tile_rows or array.tile_columns):
+        return []
+    tiles = (f"{array.tile_rows or 'any'} rows x {array.tile_columns or 'any'} column lines"
+             if array.tile_rows or array.tile_columns else "one array")
+    return [f"* lines: column={fmt(array.column_ohm)} Ohm/cell, capacitance="
+            f"{fmt(array.line_c_f)} F/cell; tiles of {tiles}, partial currents summed at s_i"]
 
 
 def _process_lines(circuit: CrossbarCircuit, lib: Path) -> list[str]:

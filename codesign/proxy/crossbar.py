@@ -5,7 +5,7 @@ Two entry points give the same EffectiveCore: :func:`from_circuit` reads a compi
 conductances (exactly what SPICE simulates); :func:`from_weights` maps trainable weights
 with the compiler's own mapping (codesign.circuit.mapping), quantization as a
 straight-through estimator and programming mismatch drawn from an explicit generator. Both add
-read noise when asked and the row lines' wire resistance (codesign.circuit.lines).
+read noise when asked and the lines' wire resistance, tile by tile (codesign.circuit.lines).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import NamedTuple
 
 import torch
 
-from codesign.circuit.config import ArrayConfig, MappingConfig
+from codesign.circuit.config import ArrayConfig, MappingConfig, Wires
 from codesign.circuit.description import CrossbarCircuit
-from codesign.circuit.lines import ladder, row_positions
+from codesign.circuit.lines import line_network, row_positions
 from codesign.circuit.mapping import map_weights, program
 
 
@@ -43,13 +43,14 @@ def _relative_noise(g: torch.Tensor, sigma: float, generator: torch.Generator | 
 
 
 def effective(plus: torch.Tensor, minus: torch.Tensor, gf: torch.Tensor, n: int, m: int,
-              line_ohm: float) -> EffectiveCore:
+              wires: Wires) -> EffectiveCore:
     """(n, n + m + 1) plus/minus conductances over [W | U | b] and (n,) feedback conductances
-    -> EffectiveCore, with the lines' attenuation and Thevenin conductance."""
+    -> EffectiveCore, through the array's lines and tiles (effective conductances and each
+    row's Thevenin conductance)."""
     cells = row_positions(plus, minus)
-    att, g_th = ladder(cells, line_ohm)
-    att = att.reshape(plus.shape + (2,))
-    full = (plus * att[..., 0] - minus * att[..., 1]) / gf[:, None]
+    lines, g_th = line_network(cells, wires)
+    lines = lines.reshape(plus.shape + (2,))
+    full = (lines[..., 0] - lines[..., 1]) / gf[:, None]
     g_total = plus.sum(1) + minus.sum(1) + gf
     return EffectiveCore(full[:, :n], full[:, n : n + m], full[:, n + m], 1.0 + g_th / gf,
                          g_total, gf)
@@ -62,7 +63,7 @@ def from_circuit(circuit: CrossbarCircuit, read_noise_sigma: float = 0.0,
     plus = _relative_noise(plus, read_noise_sigma, generator)
     minus = _relative_noise(minus, read_noise_sigma, generator)
     gf = torch.from_numpy(circuit.g_feedback)
-    return effective(plus, minus, gf, circuit.n, circuit.m, circuit.line_ohm)
+    return effective(plus, minus, gf, circuit.n, circuit.m, circuit.config.array.wires)
 
 
 def from_weights(
@@ -79,7 +80,7 @@ def from_weights(
                         generator)
         for g in (plus, minus)
     )
-    return effective(plus, minus, gf, W.shape[0], U.shape[1], array.line_ohm)
+    return effective(plus, minus, gf, W.shape[0], U.shape[1], array.wires)
 
 
 def stack(cores: list[EffectiveCore]) -> EffectiveCore:

@@ -1,0 +1,100 @@
+"""Tiled arrays in ngspice (make bench): random contractive cores (opamp neurons, m = n / 4,
+two cells per weight) on tiles with resistive row and/or column lines (1 Ohm per cell pitch
+each): one operating point alone with ngspice's own accounting (time, memory, matrix size),
+then the operating points of a few inputs against the exact prediction from the element values
+(codesign.circuit.lines: every tile's port admittance and the rows' sneak coupling), the
+calibrated proxy (calibration/opamp.json, its EffectiveCore from the same line solve) and the
+prediction with ideal wires.
+
+Cases: n = 512 on tiles of 256 with row lines, with column lines, and with both (the two-layer
+mesh: ngspice 46 + KLU stops at its first factorisation with "singular matrix", recorded as
+such), and n = 256 on tiles of 128 with both. Writes runs/bench/tiles.json and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from large_cores import run_point  # benchmarks/large_cores.py
+
+from codesign.chip.chip import Chip
+from codesign.circuit import circuit_config
+from codesign.circuit.config import ArrayConfig
+from codesign.deq import random_core
+from codesign.netlist.deck import SampleJob
+from codesign.netlist.spice import accounted_deck
+from codesign.proxy.params import load_params
+from codesign.simulator import get_simulator
+from codesign.simulator.ngspice import find_ngspice
+
+CASES = (  # n, tile, row Ohm, column Ohm, samples
+    (512, 256, 1.0, 0.0, 4),
+    (512, 256, 0.0, 1.0, 4),
+    (512, 256, 1.0, 1.0, 2),
+    (256, 128, 1.0, 1.0, 2),
+)
+
+
+def run_case(n: int, tile: int, row_ohm: float, column_ohm: float, samples: int) -> dict:
+    """One core on one tiled array: ngspice alone, then the operating points vs the models."""
+    rng = np.random.default_rng(0)
+    core = random_core(n, n // 4, 0.9, rng)
+    e = rng.uniform(-1, 1, (samples, core.m))
+    array = ArrayConfig(line_ohm=row_ohm, column_ohm=column_ohm, tile_rows=tile,
+                        tile_columns=tile)
+    tick = time.perf_counter()
+    chip = Chip(core, circuit_config("opamp", array=array), 0, get_simulator("process"),
+                force=True)
+    row = {"n": n, "m": core.m, "tile": tile, "row_ohm": row_ohm, "column_ohm": column_ohm,
+           "samples": samples, "tiles": -(-n // tile) * -(-2 * (n + core.m + 1) // tile),
+           "compile_s": time.perf_counter() - tick}
+    job = SampleJob(0, tuple(chip.inputs(e)[0].tolist()), 0.0)
+    row.update(run_point(find_ngspice().executable, accounted_deck(chip.deck, job, "op"), 3600))
+    if row["status"] != "ok":
+        return row
+    tick = time.perf_counter()
+    exact = chip.prediction(e).z
+    row["predict_s"] = time.perf_counter() - tick
+    params, _ = load_params(Path("calibration/opamp.json"))
+    with tempfile.TemporaryDirectory() as tmp:
+        tick = time.perf_counter()
+        spice = chip.operating_points(e, Path(tmp)).z
+        row["spice_s"] = time.perf_counter() - tick
+    ideal = Chip(core, circuit_config("opamp"), 0, force=True).prediction(e).z
+    for name, z in (("exact", exact), ("proxy", chip.proxy_equilibrium(params, e)),
+                    ("ideal_wires", ideal)):
+        row[f"error_{name}_fs"] = float(np.abs(spice - z).max())
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("runs/bench/tiles.json"))
+    args = parser.parse_args()
+    rows = []
+    for case in CASES:
+        row = run_case(*case)
+        rows.append(row)
+        lines = ("rows" if row["row_ohm"] else "") + (
+            " + columns" if row["row_ohm"] and row["column_ohm"] else
+            "columns" if row["column_ohm"] else "")
+        print(f"n = {row['n']:4d}, {row['tiles']:2d} tiles of <= {row['tile']}, {lines:15s}: "
+              f"{row['status']}, .op alone {row['wall_s']:7.1f} s, "
+              f"{row.get('peak_mb', float('nan')):6.0f} MB, {row.get('equations', 0):8.0f} "
+              f"equations; max |z_spice - z| exact "
+              f"{row.get('error_exact_fs', float('nan')):.1e}, proxy "
+              f"{row.get('error_proxy_fs', float('nan')):.1e}, ideal wires "
+              f"{row.get('error_ideal_wires_fs', float('nan')):.1e} FS", flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"neuron": "opamp", "rho": 0.9, "rows": rows}, indent=2)
+                        + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
