@@ -2,6 +2,8 @@
 (against dense nodal analysis written out here, and hand results), the tiles of a large core,
 and real ngspice operating points against the proxy's prediction."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -10,12 +12,14 @@ from hypothesis import strategies as st
 
 from codesign.chip.chip import Chip
 from codesign.circuit import compile_core, predict_equilibrium
-from codesign.circuit.config import ArrayConfig, Wires, circuit_config
-from codesign.circuit.lines import ladder, line_network, mesh_tile, tile_spans
+from codesign.circuit.config import ArrayConfig, Wires, circuit_config, tile_spans
+from codesign.circuit.lines import ladder, line_network, mesh_tile
 from codesign.deq import random_core
 from codesign.errors import InputError
 from codesign.netlist.spice import circuit_text
 from codesign.proxy.crossbar import from_circuit, from_weights
+from codesign.proxy.model import CircuitProxy
+from codesign.proxy.params import load_params
 from tests.conftest import simulate_op
 
 
@@ -82,12 +86,14 @@ def test_without_column_resistance_a_tile_is_the_row_ladder(rng):
 def test_tiles_split_the_lines_and_sum_at_the_neuron(rng):
     cells = torch.from_numpy(rng.uniform(0, 25e-6, (10, 14)))
     wires = Wires(row_ohm=30.0, column_ohm=0.0, tile_rows=4, tile_columns=5)
-    effective, g_th = line_network(cells, wires)
+    effective, g_th, coupling = line_network(cells, wires)
+    assert coupling is None
     parts = [ladder(cells[:, span], 30.0) for span in tile_spans(14, 5)]
     torch.testing.assert_close(effective, cells * torch.cat([p[0] for p in parts], 1))
     torch.testing.assert_close(g_th, sum(p[1] for p in parts))
     mesh = Wires(row_ohm=30.0, column_ohm=20.0, tile_rows=4, tile_columns=5)
-    effective, g_th = line_network(cells, mesh)
+    effective, g_th, coupling = line_network(cells, mesh)
+    assert coupling.shape == (10, 10) and torch.all(torch.diagonal(coupling) == 0)
     for rows in tile_spans(10, 4):  # every tile alone: the sum of its ports
         block = [mesh_tile(cells[rows, span].numpy(), 30.0, 20.0) for span in tile_spans(14, 5)]
         np.testing.assert_allclose(effective[rows].numpy(), np.hstack([b[0] for b in block]))
@@ -177,3 +183,19 @@ def test_line_capacitance_leaves_the_settling_time_to_the_neurons(process_sim, r
     np.testing.assert_allclose(loaded.z, plain.z, atol=1e-8)
     for a, b in zip(plain.transients, loaded.transients, strict=True):
         assert b.settling_time_s == pytest.approx(a.settling_time_s, rel=0.02)
+
+
+def test_the_proxy_carries_the_rows_sneak_coupling(rng):
+    """With resistive column lines the calibrated proxy lands where the exact prediction does
+    (its EffectiveCore carries Y_ss off the diagonal); without that term it would not."""
+    core = random_core(40, 10, 0.9, rng)
+    e = rng.uniform(-1, 1, (3, 10))
+    params, _ = load_params(Path(__file__).resolve().parents[1] / "calibration" / "opamp.json")
+    array = ArrayConfig(line_ohm=50.0, column_ohm=200.0, tile_rows=16, tile_columns=32)
+    chip = Chip(core, circuit_config("opamp", array=array), 0)
+    exact = chip.prediction(e).z
+    assert chip.effective.coupling is not None and chip.effective.coupling.abs().max() > 0
+    np.testing.assert_allclose(chip.proxy_equilibrium(params, e), exact, atol=1e-9)
+    uncoupled = chip.effective._replace(coupling=None)
+    z = CircuitProxy(params, chip.v_fs).predict(uncoupled, chip.inputs(e))
+    assert np.abs(z - exact).max() > 1e-8

@@ -265,6 +265,12 @@ class MappingConfig:
         object.__setattr__(self, "mode", MappingMode.parse(self.mode, "mapping mode"))
 
 
+def tile_spans(count: int, size: int) -> list[slice]:
+    """Consecutive slices of at most ``size`` (0: one) covering range(count)."""
+    size = size if size > 0 else count
+    return [slice(start, min(start + size, count)) for start in range(0, count, size)]
+
+
 class Wires(NamedTuple):
     """The lines of one array: segment resistances [Ohm] and the largest tile [cells]."""
 

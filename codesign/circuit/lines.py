@@ -26,18 +26,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from codesign.circuit.config import Wires
+from codesign.circuit.config import Wires, tile_spans
 
 
 def row_positions(g_plus: torch.Tensor, g_minus: torch.Tensor) -> torch.Tensor:
     """(rows, 2 cols) conductances in wire order: plus and minus cell of each column, adjacent."""
     return torch.stack([g_plus, g_minus], dim=-1).flatten(-2)
-
-
-def tile_spans(count: int, size: int) -> list[slice]:
-    """Consecutive slices of at most ``size`` (0: one) covering range(count)."""
-    size = size if size > 0 else count
-    return [slice(start, min(start + size, count)) for start in range(0, count, size)]
 
 
 def _first_column(diag: torch.Tensor, off: float) -> torch.Tensor:
@@ -143,7 +137,7 @@ def port_admittance(cells: np.ndarray, wires: Wires) -> tuple[np.ndarray, np.nda
     """(A (rows, K), Y_ss (rows, rows)) of cells (rows, K) in wire order on the tiled array
     [S], exact (float64): Y_ss is block-diagonal by row tile (tiles share no wire)."""
     if _ladders(wires):
-        effective, g_th = line_network(torch.from_numpy(cells), wires)
+        effective, g_th, _ = line_network(torch.from_numpy(cells), wires)
         return effective.numpy(), np.diag(g_th.numpy())
     effective = np.zeros_like(cells)
     y_ss = np.zeros((cells.shape[0], cells.shape[0]))
@@ -160,23 +154,27 @@ def _ladders(wires: Wires) -> bool:
     return wires.column_ohm <= 0
 
 
-def line_network(cells: torch.Tensor, wires: Wires) -> tuple[torch.Tensor, torch.Tensor]:
-    """(effective conductances A (rows, K), G_th (rows,)) of cells (rows, K) in wire order [S]
-    on the array ``wires`` describes; differentiable (see the module docstring). The sneak
-    coupling between rows (port_admittance) is left out: it acts through v(s) ~ x / gain."""
+def line_network(cells: torch.Tensor, wires: Wires
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """(effective conductances A (rows, K), G_th (rows,), sneak coupling (rows, rows) or None)
+    of cells (rows, K) in wire order [S] on the array ``wires`` describes; differentiable in A
+    and G_th (see the module docstring). The coupling, Y_ss off its diagonal, exists with
+    resistive column lines only; it is a constant (it acts through v(s) ~ x / gain)."""
     if wires.ideal:
-        return cells, cells.sum(-1)
+        return cells, cells.sum(-1), None
     if _ladders(wires):
         parts = [ladder(cells[:, cols], wires.row_ohm)
                  for cols in tile_spans(cells.shape[-1], wires.tile_columns)]
         att = torch.cat([a for a, _ in parts], dim=-1)
-        return cells * att, sum(g for _, g in parts)
+        return cells * att, sum(g for _, g in parts), None
     fixed = cells.detach()
     effective, y_ss = port_admittance(fixed.double().cpu().numpy(), wires)
-    effective, g_th = (torch.from_numpy(v).to(cells.dtype)
-                       for v in (effective, np.diag(y_ss).copy()))
+    g_th = np.diag(y_ss).copy()
+    effective, g_th, coupling = (torch.from_numpy(v).to(cells.dtype)
+                                 for v in (effective, g_th, y_ss - np.diag(g_th)))
     att = torch.where(fixed > 0, effective / torch.where(fixed > 0, fixed, 1.0), 0.0)
     linear = cells * att
     total = cells.sum(-1)
     scale = g_th / torch.where(total.detach() > 0, total.detach(), 1.0)
-    return linear + (effective - linear).detach(), total * scale + (g_th - total * scale).detach()
+    return (linear + (effective - linear).detach(),
+            total * scale + (g_th - total * scale).detach(), coupling)

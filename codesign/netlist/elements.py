@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from codesign.circuit.config import CMOS_OTA_MODEL, ActivationCircuit, Reset
-from codesign.circuit.lines import tile_spans
+from codesign.circuit.config import CMOS_OTA_MODEL, ActivationCircuit, Reset, tile_spans
 from codesign.circuit.noise import row_noise_psd, sample_rms
 from codesign.netlist.deck import NoiseWaves
 

@@ -32,6 +32,9 @@ class EffectiveCore(NamedTuple):
     """(n,) all conductance into each summing node, its cells and its feedback [S]."""
     g_feedback: torch.Tensor
     """(n,) each row's feedback conductance [S]."""
+    coupling: torch.Tensor | None = None
+    """(n, n) the rows' sneak coupling through resistive column lines, Y_ss,ij / G_f,i off the
+    diagonal (codesign.circuit.lines); None without them."""
 
 
 def _relative_noise(g: torch.Tensor, sigma: float, generator: torch.Generator | None):
@@ -48,12 +51,13 @@ def effective(plus: torch.Tensor, minus: torch.Tensor, gf: torch.Tensor, n: int,
     -> EffectiveCore, through the array's lines and tiles (effective conductances and each
     row's Thevenin conductance)."""
     cells = row_positions(plus, minus)
-    lines, g_th = line_network(cells, wires)
+    lines, g_th, coupling = line_network(cells, wires)
     lines = lines.reshape(plus.shape + (2,))
     full = (lines[..., 0] - lines[..., 1]) / gf[:, None]
     g_total = plus.sum(1) + minus.sum(1) + gf
+    coupling = None if coupling is None else coupling / gf.detach()[:, None]
     return EffectiveCore(full[:, :n], full[:, n : n + m], full[:, n + m], 1.0 + g_th / gf,
-                         g_total, gf)
+                         g_total, gf, coupling)
 
 
 def from_circuit(circuit: CrossbarCircuit, read_noise_sigma: float = 0.0,
@@ -85,4 +89,5 @@ def from_weights(
 
 def stack(cores: list[EffectiveCore]) -> EffectiveCore:
     """C cores of the same size as one batched EffectiveCore (W: (C, n, n), ...)."""
-    return EffectiveCore(*(torch.stack(parts) for parts in zip(*cores, strict=True)))
+    return EffectiveCore(*(None if parts[0] is None else torch.stack(parts)
+                           for parts in zip(*cores, strict=True)))

@@ -68,11 +68,16 @@ class CircuitProxy:
             shape = (1 - t["softness"]) * shape + t["softness"] * u / torch.sqrt(1 + u * u)
         return t["amplitude"] * shape + t["output_offset_fs"]
 
-    def summing(self, core: EffectiveCore, z: torch.Tensor, drive: torch.Tensor) -> torch.Tensor:
-        """The op-amp output x for activations z and input drive (U e + b), clipped at rails."""
+    def summing(self, core: EffectiveCore, z: torch.Tensor, drive: torch.Tensor,
+                x: torch.Tensor | None = None) -> torch.Tensor:
+        """The op-amp output x for activations z and input drive (U e + b), clipped at rails;
+        with the rows' sneak coupling (resistive column lines) the previous ``x`` enters it."""
         t = self.t
         ng = core.noise_gain.unsqueeze(-2)
         total = z @ core.W.transpose(-1, -2) + drive + ng * t["opamp_offset_v"] / self.v_fs
+        if core.coupling is not None and x is not None:
+            coupled = t["opamp_offset_v"] / self.v_fs - x / t["dc_gain"]
+            total = total + coupled @ core.coupling.transpose(-1, -2)
         x = total / (1.0 + ng / t["dc_gain"])
         return torch.minimum(torch.maximum(x, t["rail_low_fs"]), t["rail_high_fs"])
 
@@ -83,7 +88,7 @@ class CircuitProxy:
         drive = e @ core.U.transpose(-1, -2) + core.b.unsqueeze(-2)
 
         def step(x: torch.Tensor) -> torch.Tensor:
-            return self.summing(core, self.activation(x, spread), drive)
+            return self.summing(core, self.activation(x, spread), drive, x)
 
         return step
 
