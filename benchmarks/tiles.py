@@ -5,10 +5,11 @@ prediction from the element values (codesign.circuit.lines: every tile's port ad
 the rows' sneak coupling), the calibrated proxy (calibration/opamp.json, its EffectiveCore from
 the same line solve) and the prediction with ideal wires.
 
-Cases: n = 512 on tiles of 256 with row lines, with column lines, and with both (the two-layer
-mesh: ngspice 46 + KLU stops at its first factorisation with "singular matrix"; then one .op
-alone under ngspice's accounting records where), and n = 256 on tiles of 128 with both.
-Writes runs/bench/tiles.json after each case and prints a line per case.
+Cases: n = 512 (m = 128) on tiles of 256 with row lines, with column lines, and with both (the
+two-layer mesh: ngspice 46 + KLU stops at its first factorisation with "singular matrix"; then
+one .op alone under ngspice's accounting records where); n = 512 with m = 1 on tiles of 256
+with both (fewer tiles: within what KLU takes); n = 256 on tiles of 128 with both. Writes
+runs/bench/tiles.json after each case (--case K: only case K, keeping the others' rows).
 """
 
 from __future__ import annotations
@@ -33,25 +34,27 @@ from codesign.proxy.params import load_params
 from codesign.simulator import get_simulator
 from codesign.simulator.ngspice import find_ngspice
 
-CASES = (  # n, tile, row Ohm, column Ohm, samples
-    (512, 256, 1.0, 0.0, 2),
-    (512, 256, 0.0, 1.0, 1),
-    (512, 256, 1.0, 1.0, 1),
-    (256, 128, 1.0, 1.0, 1),
+CASES = (  # n, m, tile, row Ohm, column Ohm, samples
+    (512, 128, 256, 1.0, 0.0, 2),
+    (512, 128, 256, 0.0, 1.0, 1),
+    (512, 128, 256, 1.0, 1.0, 1),
+    (512, 1, 256, 1.0, 1.0, 1),
+    (256, 64, 128, 1.0, 1.0, 1),
 )
 
 
-def run_case(n: int, tile: int, row_ohm: float, column_ohm: float, samples: int) -> dict:
+def run_case(n: int, m: int, tile: int, row_ohm: float, column_ohm: float, samples: int,
+             timeout_s: float = 3600.0) -> dict:
     """One core on one tiled array: its operating points in ngspice against the models; where
     ngspice cannot, one .op alone under its accounting, to record how it fails."""
     rng = np.random.default_rng(0)
-    core = random_core(n, n // 4, 0.9, rng)
+    core = random_core(n, m, 0.9, rng)
     e = rng.uniform(-1, 1, (samples, core.m))
     array = ArrayConfig(line_ohm=row_ohm, column_ohm=column_ohm, tile_rows=tile,
                         tile_columns=tile)
     tick = time.perf_counter()
-    chip = Chip(core, circuit_config("opamp", array=array), 0, get_simulator("process"),
-                force=True)
+    chip = Chip(core, circuit_config("opamp", array=array), 0,
+                get_simulator("process", timeout_s=timeout_s), force=True)
     row = {"n": n, "m": core.m, "tile": tile, "row_ohm": row_ohm, "column_ohm": column_ohm,
            "samples": samples, "tiles": -(-n // tile) * -(-2 * (n + core.m + 1) // tile),
            "compile_s": time.perf_counter() - tick}
@@ -65,9 +68,11 @@ def run_case(n: int, tile: int, row_ohm: float, column_ohm: float, samples: int)
             spice = chip.operating_points(e, Path(tmp)).z
         except SimulationError as exc:
             row["status"] = f"failed: {str(exc).splitlines()[0]}"
+            if "timed out" in row["status"]:
+                return row
             job = SampleJob(0, tuple(chip.inputs(e)[0].tolist()), 0.0)
             row["alone"] = run_point(find_ngspice().executable,
-                                     accounted_deck(chip.deck, job, "op"), 3600)
+                                     accounted_deck(chip.deck, job, "op"), timeout_s)
             return row
         row["spice_s"] = time.perf_counter() - tick
     row["status"] = "ok"
@@ -78,21 +83,36 @@ def run_case(n: int, tile: int, row_ohm: float, column_ohm: float, samples: int)
     return row
 
 
+def _key(row: dict) -> tuple:
+    return tuple(row[k] for k in ("n", "m", "tile", "row_ohm", "column_ohm"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("runs/bench/tiles.json"))
+    parser.add_argument("--timeout", type=float, default=3600.0,
+                        help="Seconds one ngspice process may run.")
+    parser.add_argument("--case", type=int, action="append", default=None,
+                        help="Run only these cases (0-based, repeatable); the others' rows "
+                             "already in --out are kept.")
     args = parser.parse_args()
+    chosen = args.case if args.case is not None else range(len(CASES))
     rows = []
-    for case in CASES:
-        row = run_case(*case)
-        rows.append(row)
+    if args.case is not None and args.out.is_file():
+        rows = json.loads(args.out.read_text())["rows"]
+    for index in chosen:
+        row = run_case(*CASES[index], timeout_s=args.timeout)
+        rows = [r for r in rows if _key(r) != _key(row)] + [row]
+        rows.sort(key=lambda r: CASES.index(tuple(r[k] for k in (
+            "n", "m", "tile", "row_ohm", "column_ohm", "samples"))))
         lines = ("rows" if row["row_ohm"] else "") + (
             " + columns" if row["row_ohm"] and row["column_ohm"] else
             "columns" if row["column_ohm"] else "")
-        print(f"n = {row['n']:4d}, {row['tiles']:2d} tiles of <= {row['tile']}, {lines:15s}: "
-              f"{row['status'][:60]}, compile + line solves {row['compile_s']:5.1f} s, SPICE "
-              f"{row.get('spice_s', float('nan')):6.1f} s; max |z_spice - z| exact "
-              f"{row.get('error_exact_fs', float('nan')):.1e}, proxy "
+        print(f"n = {row['n']:4d}, m = {row['m']:3d}, {row['tiles']:2d} tiles of <= "
+              f"{row['tile']}, {lines:15s}: {row['status'][:60]}, line solves "
+              f"{row.get('predict_s', float('nan')):5.1f} s, SPICE "
+              f"{row.get('spice_s', float('nan')):6.1f} s; "
+              f"max |z_spice - z| exact {row.get('error_exact_fs', float('nan')):.1e}, proxy "
               f"{row.get('error_proxy_fs', float('nan')):.1e}, ideal wires "
               f"{row.get('error_ideal_wires_fs', float('nan')):.1e} FS", flush=True)
         args.out.parent.mkdir(parents=True, exist_ok=True)
