@@ -8,7 +8,8 @@ the same line solve) and the prediction with ideal wires.
 Cases: n = 512 (m = 128) on tiles of 256 with row lines, with column lines, and with both (the
 two-layer mesh: ngspice 46 + KLU stops at its first factorisation with "singular matrix"; then
 one .op alone under ngspice's accounting records where); n = 512 with m = 1 on tiles of 256
-with both (fewer tiles: within what KLU takes); n = 256 on tiles of 128 with both. Writes
+with both (fewer tiles: KLU factors it, but one operating point took longer than 35 min
+here); n = 256 on tiles of 128 with both. Writes
 runs/bench/tiles.json after each case (--case K: only case K, keeping the others' rows).
 """
 
