@@ -225,18 +225,20 @@ def column_node(position: int, i: int) -> str:
     return f"k{position}_{i}"
 
 
-def _cells(circuit: CrossbarCircuit, prefix: str, g: np.ndarray, sources: list[str],
-           first_column: int, side: int) -> Iterator[Element]:
-    """A resistor from ``sources[j]`` into row i's line for every g[i, j] > 0; the cell sits at
-    wire position 2 (first_column + j) + side (side 0: plus cell, 1: minus cell), on row i's
-    line and on that position's column line (or on s_i and the source, where ideal)."""
+def _cells(circuit: CrossbarCircuit, prefix: str, g: np.ndarray, first_column: int,
+           side: int) -> Iterator[Element]:
+    """A resistor into row i's line for every g[i, j] > 0; the cell sits at wire position
+    p = 2 (first_column + j) + side (side 0: plus cell, 1: minus cell), driven by that
+    position's source (position_sources), on row i's line and on position p's column line (or
+    on s_i and the source, where ideal)."""
     rows, cols = np.nonzero(g)
     ohms = 1.0 / g[rows, cols]
     array = circuit.config.array
+    sources = position_sources(circuit)
     positions = (2 * (first_column + cols) + side).tolist()
     for i, j, p, r in zip(rows.tolist(), cols.tolist(), positions, ohms.tolist(), strict=True):
         row = line_node(i, p) if array.line_ohm > 0 else f"s{i}"
-        column = column_node(p, i) if array.column_ohm > 0 else sources[j]
+        column = column_node(p, i) if array.column_ohm > 0 else sources[p]
         yield Element(f"r{prefix}{i}_{j}", (column, row), r)
 
 
@@ -301,14 +303,14 @@ def _crossbar(circuit: CrossbarCircuit) -> Iterator[Item]:
     n, m = circuit.n, circuit.m
     array = circuit.config.array
     yield Comment("recurrent crossbar W: plus cells from -phi_j, minus cells from +phi_j")
-    yield from _cells(circuit, "wp", circuit.g_w_plus, [f"zn{j}" for j in range(n)], 0, 0)
-    yield from _cells(circuit, "wm", circuit.g_w_minus, [f"zp{j}" for j in range(n)], 0, 1)
+    yield from _cells(circuit, "wp", circuit.g_w_plus, 0, 0)
+    yield from _cells(circuit, "wm", circuit.g_w_minus, 0, 1)
     yield Comment("input crossbar U: plus cells from -e_k, minus cells from +e_k")
-    yield from _cells(circuit, "up", circuit.g_u_plus, [f"en{k}" for k in range(m)], n, 0)
-    yield from _cells(circuit, "um", circuit.g_u_minus, [f"ep{k}" for k in range(m)], n, 1)
+    yield from _cells(circuit, "up", circuit.g_u_plus, n, 0)
+    yield from _cells(circuit, "um", circuit.g_u_minus, n, 1)
     yield Comment("bias column b: plus cells from -vfs, minus cells from +vfs")
-    yield from _cells(circuit, "bp", circuit.g_b_plus[:, None], ["refn"], n + m, 0)
-    yield from _cells(circuit, "bm", circuit.g_b_minus[:, None], [REFERENCE_NODE], n + m, 1)
+    yield from _cells(circuit, "bp", circuit.g_b_plus[:, None], n + m, 0)
+    yield from _cells(circuit, "bm", circuit.g_b_minus[:, None], n + m, 1)
     if array.line_ohm > 0:
         yield from _row_lines(circuit)
     if array.column_ohm > 0:
