@@ -6,11 +6,11 @@ the rows' sneak coupling), the calibrated proxy (calibration/opamp.json, its Eff
 the same line solve) and the prediction with ideal wires.
 
 Cases: n = 512 (m = 128) on tiles of 256 with row lines, with column lines, and with both (the
-two-layer mesh: ngspice 46 + KLU stops at its first factorisation with "singular matrix"; then
-one .op alone under ngspice's accounting records where); n = 512 with m = 1 on tiles of 256
-with both (fewer tiles: KLU factors it, but one operating point took longer than 35 min
-here); n = 256 on tiles of 128 with both. Writes
-runs/bench/tiles.json after each case (--case K: only case K, keeping the others' rows).
+two-layer mesh, the expensive case for the solver); n = 512 with m = 1 on tiles of 256 with
+both; n = 256 on tiles of 128 with both. Where ngspice fails, one .op alone under its
+accounting records where (before the output stages sensed their load current to ground, n =
+512 with both lines stopped at KLU's first factorisation). Writes runs/bench/tiles.json after
+each case (--case K: only case K, keeping the others' rows).
 """
 
 from __future__ import annotations

@@ -37,17 +37,17 @@ for line in deck.splitlines():
         names += [n.lower() for n in line.split()[1:]]
 if BEHAVIOUR == "missing":
     names = names[1:]
-vfs = float(re.search(r"^vref dref 0 dc (\S+)", deck, flags=re.M).group(1))
+vfs = float(re.search(r"^iref 0 dref dc (\S+)", deck, flags=re.M).group(1))  # into 1 Ohm
 sources, writes = {{}}, []
 for line in deck.splitlines():  # the sources as each write sees them
-    alter = re.match(r"alter ve(\d+) dc = (\S+)", line)
+    alter = re.match(r"alter ie(\d+) dc = (\S+)", line)
     if alter:
         sources["v(d%s)" % alter.group(1)] = float(alter.group(2))
     if line.startswith("write "):
         writes.append((line.split()[1], dict(sources)))
 lookups, source = {{}}, None  # an operating-point sweep: each DAC's value per sample
 for line in deck.splitlines():
-    start = re.match(r"bve(\d+) d\d+ 0 v = pwl", line)
+    start = re.match(r"bie(\d+) 0 d\d+ i = pwl", line)
     if start:
         source = "v(d%s)" % start.group(1)
         lookups[source] = []

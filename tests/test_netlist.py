@@ -72,7 +72,9 @@ def test_pyspice_conversion_describes_the_same_circuit(rng, shared_sim):
     e = rng.uniform(-1, 1, 3)
     pys = to_pyspice(circuit, e)
     text = str(pys)
-    assert text.count("\nR") == circuit.device_count() + circuit.n  # cells + feedback resistors
+    # cells, feedback resistors, the DACs' and the reference's 1 Ohm loads
+    assert text.count("\nR") == circuit.device_count() + circuit.n + circuit.m + 1
+    assert text.count("\nI") == circuit.m + 1  # the DAC and reference sources
     analysis = pys.simulator(simulator="ngspice-shared").operating_point()
     z = np.array([float(analysis.nodes[f"zp{i}"][0]) for i in range(6)]) / circuit.v_fs
     np.testing.assert_allclose(z, predict_equilibrium(circuit, e[None]).z[0], atol=1e-9)

@@ -99,7 +99,7 @@ def test_a_sweep_counts_only_when_every_point_is_its_samples(small_deck, samples
 def test_only_operating_points_on_decks_with_their_sources_are_swept(small_deck):
     assert sweepable(small_deck, "op") and not sweepable(small_deck, "tran")
     text = sweep_circuit(small_deck, make_jobs(np.array([[0.5, -0.25]])))
-    assert "bve0 d0 0 v = pwl(v(sample_index)," in text and "\nve0 " not in text
+    assert "bie0 0 d0 i = pwl(v(sample_index)," in text and "\nie0 " not in text
     assert "vsample sample_index 0 dc 0" in text
     from dataclasses import replace
 

@@ -60,7 +60,8 @@ class Deck:
     v_fs: float
     """Voltage full scale [V]."""
     input_sources: tuple[str, ...]
-    """Names of the m DAC voltage sources, set per sample with ``alter``."""
+    """Names of the m DAC sources (current sources into INPUT_OHM), set per sample with
+    ``alter``."""
     z_vectors: tuple[str, ...]
     """v(zp_i): the activations phi(x_i) in volts, the core's state."""
     x_vectors: tuple[str, ...]

@@ -62,14 +62,27 @@ class Nodeset(NamedTuple):
 Item = Element | Comment | Nodeset
 
 
+INPUT_OHM = 1.0
+"""The resistor each DAC source drives: a current source of e_k * v_fs / INPUT_OHM amperes sets
+the DAC node to e_k * v_fs volts. A current source, not a voltage source, so that the node keeps
+its own equation as its pivot under ngspice's KLU (see netlists/codesign_amplifiers.lib); it
+draws nothing from the supplies, whose sources alone the energy counts."""
+
+
 def input_source(k: int) -> str:
-    """Name of the DAC voltage source of core input k."""
-    return f"ve{k}"
+    """Name of the DAC source of core input k (a current source [A], into INPUT_OHM)."""
+    return f"ie{k}"
 
 
 def input_node(k: int) -> str:
-    """The node the DAC source of core input k drives (e_k * v_fs)."""
+    """The node the DAC source of core input k sets (e_k * v_fs)."""
     return f"d{k}"
+
+
+def _set_node(source: str, node: str, volts: float) -> Iterator[Element]:
+    """``node`` at ``volts``: a current source into INPUT_OHM to ground."""
+    yield Element(source, ("0", node), volts / INPUT_OHM)
+    yield Element(f"r{node}", (node, "0"), INPUT_OHM)
 
 
 REFERENCE_NODE = "refp"
@@ -329,13 +342,14 @@ def _sources(circuit: CrossbarCircuit, inputs: Sequence[float]) -> Iterator[Item
         yield Element("vssa", ("vssa", "0"), sup.vss_v)
     yield Element("vddi", ("vddi", "0"), sup.input_vdd_v)
     yield Element("vssi", ("vssi", "0"), sup.input_vss_v)
-    yield Comment("input DACs: ve_k sets e_k * vfs (per sample), a driver makes +e_k and -e_k")
+    yield Comment("input DACs: ie_k into 1 Ohm sets d_k to e_k * vfs (per sample), a driver "
+                  "makes +e_k and -e_k")
     for k in range(circuit.m):
-        yield Element(input_source(k), (input_node(k), "0"), float(inputs[k]) * circuit.v_fs)
+        yield from _set_node(input_source(k), input_node(k), float(inputs[k]) * circuit.v_fs)
         yield Element(f"xdac{k}", (input_node(k), f"ep{k}", f"en{k}", "vddi", "vssi"),
                       model="cd_pm_driver")
     yield Comment("bias reference: +vfs and -vfs")
-    yield Element("vref", ("dref", "0"), circuit.v_fs)
+    yield from _set_node("iref", "dref", circuit.v_fs)
     yield Element("xref", ("dref", REFERENCE_NODE, "refn", "vddi", "vssi"), model="cd_pm_driver")
     if switched_reset(circuit):
         yield Comment("reset: the switches across Rf || Cf are closed at t = 0, open after "

@@ -43,6 +43,8 @@ def _add(circuit, element: Element) -> None:
         circuit.C(suffix, *nodes, element.value)
     elif kind == "v":
         circuit.V(suffix, *nodes, element.value)
+    elif kind == "i":
+        circuit.I(suffix, *nodes, element.value)
     else:  # pragma: no cover - circuit_elements only yields the kinds above
         raise ValueError(f"unknown element kind {element.name!r}")
 

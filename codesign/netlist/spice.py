@@ -21,6 +21,7 @@ from codesign.netlist.deck import Analysis, Deck, SampleJob, check_analysis
 from codesign.netlist.elements import (
     ACTIVATION_SUPPLIES,
     CORE_SUPPLIES,
+    INPUT_OHM,
     INPUT_SUPPLIES,
     REFERENCE_NODE,
     Comment,
@@ -197,8 +198,9 @@ def tran_command(t_stop_s: float, uic: bool = True) -> str:
 
 
 def alter_commands(deck: Deck, job: SampleJob) -> list[str]:
-    """Set the DAC sources to the sample's inputs (volts = value * v_fs)."""
-    return [f"alter {name} dc = {fmt(value * deck.v_fs)}"
+    """Set the DAC sources to the sample's inputs (value * v_fs / INPUT_OHM amperes, so that
+    the DAC nodes sit at value * v_fs volts)."""
+    return [f"alter {name} dc = {fmt(value * deck.v_fs / INPUT_OHM)}"
             for name, value in zip(deck.input_sources, job.inputs, strict=True)]
 
 
@@ -289,7 +291,7 @@ PAIRS_PER_LINE = 8
 
 
 def _lookup(node: str, values: Sequence[float]) -> list[str]:
-    """A B source's ``v = pwl(v(index), 0, y0, 1, y1, ...)`` as continuation lines."""
+    """A B source's ``pwl(v(index), 0, y0, 1, y1, ...)`` as continuation lines."""
     pairs = [f"{k}, {fmt(y)}" for k, y in enumerate(values)]
     if len(pairs) == 1:  # pwl needs two points
         pairs.append(f"1, {fmt(values[0])}")
@@ -309,7 +311,8 @@ def sweepable(deck: Deck, analysis: str) -> bool:
 
 def sweep_circuit(deck: Deck, jobs: Sequence[SampleJob]) -> str:
     """The deck (no analyses, no .end) with each DAC source turned into a B source that looks
-    its value up by sample: v = pwl(v(SWEEP_NODE), k, e_k * v_fs ...), and SWEEP_SOURCE driving
+    its current up by sample: i = pwl(v(SWEEP_NODE), k, e_k * v_fs / INPUT_OHM ...), and
+    SWEEP_SOURCE driving
     SWEEP_NODE. A ``.dc`` sweep of SWEEP_SOURCE over 0 .. K-1 then solves sample k's operating
     point at point k (the same equations as its ``.op``; each point starts Newton from the last
     one's solution), from one parse."""
@@ -320,8 +323,8 @@ def sweep_circuit(deck: Deck, jobs: Sequence[SampleJob]) -> str:
         if name in sources:
             k = sources[name]
             nodes = " ".join(line.split()[1:3])
-            out.append(f"b{name} {nodes} v = pwl(v({SWEEP_NODE}),")
-            out += _lookup(SWEEP_NODE, [job.inputs[k] * deck.v_fs for job in jobs])
+            out.append(f"b{name} {nodes} i = pwl(v({SWEEP_NODE}),")
+            out += _lookup(SWEEP_NODE, [job.inputs[k] * deck.v_fs / INPUT_OHM for job in jobs])
         else:
             out.append(line)
     return "\n".join(out).rstrip("\n") + f"\n{SWEEP_SOURCE} {SWEEP_NODE} 0 dc 0\n"
