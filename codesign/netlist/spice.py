@@ -312,22 +312,26 @@ def sweepable(deck: Deck, analysis: str) -> bool:
 def sweep_circuit(deck: Deck, jobs: Sequence[SampleJob]) -> str:
     """The deck (no analyses, no .end) with each DAC source turned into a B source that looks
     its current up by sample: i = pwl(v(SWEEP_NODE), k, e_k * v_fs / INPUT_OHM ...), and
-    SWEEP_SOURCE driving
-    SWEEP_NODE. A ``.dc`` sweep of SWEEP_SOURCE over 0 .. K-1 then solves sample k's operating
-    point at point k (the same equations as its ``.op``; each point starts Newton from the last
-    one's solution), from one parse."""
+    SWEEP_SOURCE driving SWEEP_NODE. A ``.dc`` sweep of SWEEP_SOURCE over 0 .. K-1 then solves
+    sample k's operating point at point k (the same equations as its ``.op``; each point starts
+    Newton from the last one's solution), from one parse. The B sources go last: ngspice numbers
+    a node where it first appears, expressions included, and SWEEP_NODE numbered before the DAC
+    nodes would take one of their equations in KLU's permutation to a zero-free diagonal (and
+    at n = 128 on tiles of 64 nearly double the LU's fill)."""
     sources = {name: k for k, name in enumerate(deck.input_sources)}
-    out = []
+    kept, lookups = [], []
     for line in deck.text.split("\n"):
         name = line.split(" ", 1)[0]
         if name in sources:
             k = sources[name]
             nodes = " ".join(line.split()[1:3])
-            out.append(f"b{name} {nodes} i = pwl(v({SWEEP_NODE}),")
-            out += _lookup(SWEEP_NODE, [job.inputs[k] * deck.v_fs / INPUT_OHM for job in jobs])
+            lookups.append(f"b{name} {nodes} i = pwl(v({SWEEP_NODE}),")
+            lookups += _lookup(SWEEP_NODE,
+                               [job.inputs[k] * deck.v_fs / INPUT_OHM for job in jobs])
         else:
-            out.append(line)
-    return "\n".join(out).rstrip("\n") + f"\n{SWEEP_SOURCE} {SWEEP_NODE} 0 dc 0\n"
+            kept.append(line)
+    tail = ["* the DAC sources, sample by sample", *lookups, f"{SWEEP_SOURCE} {SWEEP_NODE} 0 dc 0"]
+    return "\n".join(kept).rstrip("\n") + "\n" + "\n".join(tail) + "\n"
 
 
 def sweep_commands(deck: Deck, count: int) -> list[str]:
