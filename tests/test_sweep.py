@@ -101,6 +101,8 @@ def test_only_operating_points_on_decks_with_their_sources_are_swept(small_deck)
     text = sweep_circuit(small_deck, make_jobs(np.array([[0.5, -0.25]])))
     assert "bie0 0 d0 i = pwl(v(sample_index)," in text and "\nie0 " not in text
     assert "vsample sample_index 0 dc 0" in text
+    # ngspice numbers a node where it is first named: the sample index after every DAC node
+    assert text.index("sample_index") > max(text.index(f"\nrd{k} d{k} 0") for k in range(2))
     from dataclasses import replace
 
     assert not sweepable(replace(small_deck, input_sources=("vnope", "ve1")), Analysis.OP)

@@ -2,6 +2,8 @@
 (against dense nodal analysis written out here, and hand results), the tiles of a large core,
 and real ngspice operating points against the proxy's prediction."""
 
+import re
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +18,8 @@ from codesign.circuit.config import ArrayConfig, Wires, circuit_config, tile_spa
 from codesign.circuit.lines import ladder, line_network, mesh_tile
 from codesign.deq import random_core
 from codesign.errors import InputError
-from codesign.netlist.spice import circuit_text
+from codesign.netlist.deck import SampleJob
+from codesign.netlist.spice import accounted_deck, circuit_text
 from codesign.proxy.crossbar import from_circuit, from_weights
 from codesign.proxy.model import CircuitProxy
 from codesign.proxy.params import load_params
@@ -209,12 +212,6 @@ def test_klu_keeps_each_line_node_as_its_own_pivot(process_sim, rng, tmp_path):
     side and voltage-source DACs, 1.32 M (and 2-6x the factor time at n = 128 ... 512)."""
     if not process_sim.info.klu:
         pytest.skip("ngspice without KLU")
-    import re
-    import subprocess
-
-    from codesign.netlist.deck import SampleJob
-    from codesign.netlist.spice import accounted_deck
-
     core = random_core(64, 16, 0.9, np.random.default_rng(0))
     array = ArrayConfig(line_ohm=1.0, column_ohm=1.0, tile_rows=32, tile_columns=32)
     chip = Chip(core, circuit_config("opamp", array=array), 0, process_sim)
