@@ -26,7 +26,7 @@ from large_cores import run_point  # benchmarks/large_cores.py
 
 from codesign.chip.chip import Chip
 from codesign.circuit import circuit_config
-from codesign.circuit.config import ArrayConfig
+from codesign.circuit.config import ArrayConfig, tile_spans
 from codesign.deq import random_core
 from codesign.errors import SimulationError
 from codesign.netlist.deck import SampleJob
@@ -57,7 +57,8 @@ def run_case(n: int, m: int, tile: int, row_ohm: float, column_ohm: float, sampl
     chip = Chip(core, circuit_config("opamp", array=array), 0,
                 get_simulator("process", timeout_s=timeout_s), force=True)
     row = {"n": n, "m": core.m, "tile": tile, "row_ohm": row_ohm, "column_ohm": column_ohm,
-           "samples": samples, "tiles": -(-n // tile) * -(-2 * (n + core.m + 1) // tile),
+           "samples": samples,
+           "tiles": len(tile_spans(n, tile)) * len(tile_spans(2 * (n + core.m + 1), tile)),
            "compile_s": time.perf_counter() - tick}
     tick = time.perf_counter()
     exact = chip.prediction(e).z
@@ -84,10 +85,6 @@ def run_case(n: int, m: int, tile: int, row_ohm: float, column_ohm: float, sampl
     return row
 
 
-def _key(row: dict) -> tuple:
-    return tuple(row[k] for k in ("n", "m", "tile", "row_ohm", "column_ohm"))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("runs/bench/tiles.json"))
@@ -102,10 +99,9 @@ def main() -> None:
     if args.case is not None and args.out.is_file():
         rows = json.loads(args.out.read_text())["rows"]
     for index in chosen:
-        row = run_case(*CASES[index], timeout_s=args.timeout)
-        rows = [r for r in rows if _key(r) != _key(row)] + [row]
-        rows.sort(key=lambda r: CASES.index(tuple(r[k] for k in (
-            "n", "m", "tile", "row_ohm", "column_ohm", "samples"))))
+        row = {"case": index, **run_case(*CASES[index], timeout_s=args.timeout)}
+        rows = sorted([r for r in rows if r.get("case") != index] + [row],
+                      key=lambda r: r.get("case", -1))
         lines = ("rows" if row["row_ohm"] else "") + (
             " + columns" if row["row_ohm"] and row["column_ohm"] else
             "columns" if row["column_ohm"] else "")

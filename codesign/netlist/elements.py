@@ -342,8 +342,8 @@ def _sources(circuit: CrossbarCircuit, inputs: Sequence[float]) -> Iterator[Item
         yield Element("vssa", ("vssa", "0"), sup.vss_v)
     yield Element("vddi", ("vddi", "0"), sup.input_vdd_v)
     yield Element("vssi", ("vssi", "0"), sup.input_vss_v)
-    yield Comment("input DACs: ie_k into 1 Ohm sets d_k to e_k * vfs (per sample), a driver "
-                  "makes +e_k and -e_k")
+    yield Comment(f"input DACs: ie_k into {INPUT_OHM:g} Ohm sets d_k to e_k * vfs (per sample), "
+                  "a driver makes +e_k and -e_k")
     for k in range(circuit.m):
         yield from _set_node(input_source(k), input_node(k), float(inputs[k]) * circuit.v_fs)
         yield Element(f"xdac{k}", (input_node(k), f"ep{k}", f"en{k}", "vddi", "vssi"),
