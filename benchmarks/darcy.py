@@ -31,7 +31,7 @@ import torch
 from codesign.deq.checkpoint import load_checkpoint
 from codesign.deq.model import DEQConfig
 from codesign.loop.pipeline import run_loop
-from codesign.loop.results import LoopSettings
+from codesign.results.loop import LoopSettings
 from codesign.simulator import get_simulator
 from codesign.tasks.base import relative_l2
 from codesign.tasks.darcy import PROFILE, load_fields

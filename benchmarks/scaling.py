@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 
 from codesign.loop.context import context, train
-from codesign.loop.results import LoopSettings
+from codesign.results.loop import LoopSettings
 from codesign.loop.runs import run_on_chip
 from codesign.simulator import get_simulator
 

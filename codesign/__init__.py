@@ -21,8 +21,7 @@ The public API, by stage (each name is imported on first use, so ``import codesi
 from typing import TYPE_CHECKING
 
 from codesign._lazy import lazy_exports
-
-__version__ = "0.3.0"
+from codesign._version import __version__
 
 if TYPE_CHECKING:
     from codesign.calibration.calibrate import calibrate
@@ -53,14 +52,15 @@ if TYPE_CHECKING:
     )
     from codesign.deq.model import DEQConfig, HybridDEQ
     from codesign.deq.weights import CoreWeights, random_core
-    from codesign.design.search import DesignSettings, run_design
+    from codesign.design.search import run_design
+    from codesign.design.settings import DesignSettings
     from codesign.design.space import Design, DesignSpace
     from codesign.errors import CodesignError, InputError, NgspiceNotFoundError, SimulationError
     from codesign.loop.pipeline import run_loop
-    from codesign.loop.results import LoopSettings
     from codesign.proxy.model import CircuitProxy
     from codesign.proxy.params import ProxyParams, default_params_path, load_params, save_params
     from codesign.report.content import write_report
+    from codesign.results.loop import LoopSettings
     from codesign.simulator import get_simulator
     from codesign.simulator.ngspice import find_ngspice
     from codesign.tasks import TASKS, get_task

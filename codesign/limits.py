@@ -81,9 +81,12 @@ def check_size(n: int, m: int, processes: int = 1, force: bool = False,
     return estimate
 
 
-def check_samples(samples: int, force: bool = False) -> int:
+def check_samples(samples: int, force: bool = False, what: str = "") -> int:
     """``samples`` if at most MAX_SAMPLES (each one SPICE run), else SizeError unless forced."""
     if not force and samples > MAX_SAMPLES:
+        if what:
+            raise SizeError(f"{samples:,} {what} is more than the {MAX_SAMPLES:,} SPICE runs one "
+                            "command takes on; ask for fewer or pass --force")
         raise SizeError(f"{samples:,} samples is more than the {MAX_SAMPLES:,} one verification "
                         "takes on (each is a SPICE operating point, tens per second); pass "
                         "fewer or --force")

@@ -6,28 +6,22 @@ version, codesign version); ``read_result(path, cls, kind)`` checks the header a
 ``cls`` field by field from its type hints (nested dataclasses, enums, optionals, lists, tuples,
 dicts; "inf" / "-inf" / null for non-finite floats). Any mismatch is one InputError naming the
 file, the field and the fix. ``from_json`` alone turns tables (TOML spec sections) into configs.
-
-``RunFolder`` marks a command's output folder running, then complete once every output is in
-place: a killed run never looks complete.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import datetime
 import json
 import math
 import types
 import typing
-from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
 
-from codesign import __version__
+from codesign._version import __version__
 from codesign.choices import Choice
 from codesign.errors import CodesignError, InputError
-from codesign.files import check_output_dir, jsonable, write_json
+from codesign.files import jsonable, write_json
 
 SCHEMA_VERSION = 2
 """Version of the result files this codesign writes. 1: the untagged files written before
@@ -161,62 +155,3 @@ def read_result(path: Path, cls, kind: str):
                          "command that wrote it, or read it with that codesign version")
     body = {k: v for k, v in data.items() if k not in HEADER}
     return from_json(cls, body, str(path))
-
-
-class RunStatus(Choice):
-    RUNNING = "running"
-    COMPLETE = "complete"
-
-
-@dataclasses.dataclass(frozen=True)
-class RunRecord:
-    """What ``run.json`` says about a command's output folder."""
-
-    command: str
-    status: RunStatus
-    started: str
-    """ISO 8601 time the run started (UTC)."""
-    finished: str = ""
-    outputs: tuple[str, ...] = ()
-    """Files the completed run wrote, relative to its folder."""
-
-
-RUN_MARKER = "run.json"
-
-
-class RunFolder:
-    """A command's output folder. ``start`` checks that it can be written, marks it running and
-    removes the outputs an earlier run recorded (so they never sit beside new work looking
-    current); ``complete`` marks it complete once every output is in place."""
-
-    def __init__(self, path: Path, command: str) -> None:
-        self.path = Path(path)
-        self.command = command
-        self.started = ""
-
-    @property
-    def marker(self) -> Path:
-        return self.path / RUN_MARKER
-
-    def start(self, stale: Iterable[str] = ()) -> RunFolder:
-        """Mark the folder running; delete the files of an earlier run (its recorded outputs and
-        ``stale``, relative names)."""
-        check_output_dir(self.path)
-        old = set(stale)
-        if self.marker.is_file():
-            with contextlib.suppress(InputError):  # another version's: remove ``stale``
-                old |= set(read_result(self.marker, RunRecord, "run").outputs)
-        self.started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-        write_result(self.marker, RunRecord(self.command, RunStatus.RUNNING, self.started), "run")
-        for name in old:
-            target = (self.path / name).resolve()
-            if self.path.resolve() in target.parents and target.is_file():
-                target.unlink()
-        return self
-
-    def complete(self, outputs: Iterable[Path]) -> Path:
-        """Mark the run complete, listing ``outputs`` (paths inside the folder)."""
-        names = tuple(str(Path(p).resolve().relative_to(self.path.resolve())) for p in outputs)
-        finished = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-        record = RunRecord(self.command, RunStatus.COMPLETE, self.started, finished, names)
-        return write_result(self.marker, record, "run")

@@ -12,10 +12,10 @@ from codesign.chip.chip import Chip
 from codesign.circuit.config import ArrayConfig, ConverterConfig, circuit_config
 from codesign.deq import DEQConfig, random_core
 from codesign.loop.energy import energy_table, solve_macs
-from codesign.loop.results import DigitalSolve
 from codesign.loop.robustness import SweepPoint
 from codesign.proxy.model import CircuitProxy
 from codesign.proxy.params import default_params_path, ideal_params, load_params, nominal_params
+from codesign.results.loop import DigitalSolve
 from codesign.tasks import get_task
 from codesign.tasks.base import RegressionTask
 from codesign.tasks.physics import PROFILE

@@ -13,10 +13,13 @@ import numpy as np
 import pytest
 
 from codesign.calibration.calibrate import calibrate, plan
-from codesign.calibration.runner import SpiceJob, run_sweep
 from codesign.calibration.spec import load_spec
 from codesign.errors import InputError
+from codesign.jobs import LOCAL_DASK, DaskExecutor, LocalExecutor, Pool
+from codesign.simulator.batch import SpiceJob, run_jobs
 from codesign.simulator.store import ResultStore
+
+POOL = LocalExecutor(2, Pool.FORK)
 
 SMALL = """
 name = "small-{neuron}"
@@ -45,7 +48,7 @@ def write_spec(tmp_path: Path, neuron: str, extra: str = "", transients: int = 0
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("name = 'x'\n[circuit]\nneuron = 'opamp'\ngain = 3\n", "unknown circuit settings"),
+    ("name = 'x'\n[circuit]\nneuron = 'opamp'\ngain = 3\n", "unknown \\[circuit\\] setting 'gain'"),
     ("[probes]\nsizes = [8]\nrho = [1.5]\n", "rho must lie in"),
     ("[probes]\nsize = [8]\n", r"\[probes\]: unknown keys \['size'\]"),
     ("[sweep]\ndc_gain = 1e3\n", "non-empty list"),
@@ -61,22 +64,22 @@ def test_bad_specs_name_the_problem(tmp_path, text, message):
 
 def test_transistor_fit_beats_the_ideal_proxy_on_held_out_cores(tmp_path):
     spec = load_spec(write_spec(tmp_path, "transistor", transients=2))
-    cal = calibrate(spec, tmp_path / "work", workers=2)
+    cal = calibrate(spec, tmp_path / "work", POOL)
     ev = cal.base.evaluation
-    hold = ev["holdout"]
-    assert hold["calibrated"]["rms"] < 0.005  # 0.5 % of full scale
-    assert hold["calibrated"]["rms"] * 10 < hold["ideal"]["rms"]
+    hold = ev.holdout
+    assert hold.calibrated.rms < 0.005  # 0.5 % of full scale
+    assert hold.calibrated.rms * 10 < hold.ideal.rms
     assert 0.9 < cal.base.params.amplitude < 1.0  # the pair's swing is below I_tail R_c
-    assert ev["settling_holdout"]["max_abs_rel_error"] < 0.10
+    assert ev.settling_holdout.max_abs_rel_error < 0.10
     # the same spec again: every SPICE job is already in the store
-    again = calibrate(spec, tmp_path / "work", workers=2)
+    again = calibrate(spec, tmp_path / "work", POOL)
     assert again.sweep.ran == 0 and again.sweep.skipped == again.sweep.total
 
 
 def test_low_gain_opamp_with_rails_is_fitted_tightly(tmp_path):
     spec = load_spec(write_spec(tmp_path, "opamp", "dc_gain = 1e3\nrail_fs = 0.9"))
-    cal = calibrate(spec, tmp_path / "work", workers=2)
-    assert cal.base.evaluation["holdout"]["calibrated"]["rms"] < 0.001
+    cal = calibrate(spec, tmp_path / "work", POOL)
+    assert cal.base.evaluation.holdout.calibrated.rms < 0.001
     assert cal.base.params.rail_high_fs == pytest.approx(0.9, abs=0.01)
 
 
@@ -85,13 +88,13 @@ def test_a_failing_job_is_recorded_and_the_sweep_goes_on(tmp_path):
     good = plan(spec).jobs[:2]
     deck = good[0].deck
     broken_deck = dataclasses.replace(deck, text=deck.text + "xbad 1 2 nosuchmodel\n")
-    broken = SpiceJob("broken", broken_deck, good[0].jobs, "op")
+    broken = SpiceJob(broken_deck, good[0].jobs, "op")
     store = ResultStore(tmp_path / "store")
-    stats = run_sweep(good + [broken], store, workers=2)
-    assert stats.failed == ["broken"] and stats.ran == 2
-    record = store.error("broken")
+    stats = run_jobs(good + [broken], store, POOL)
+    assert stats.failed == [broken.key] and stats.ran == 2
+    record = store.error(broken.key)
     assert "nosuchmodel" in record["error"] + record["stdout"] + record["stderr"]
-    assert all(store.has(t.key) for t in good)
+    assert all(store.has(key) for t in good for key in t.sample_keys)
 
 
 SWEEP = """
@@ -126,19 +129,21 @@ def test_sweep_killed_half_way_resumes_without_redoing_jobs(tmp_path):
                             start_new_session=True)
     store = work / "store"
     deadline = time.time() + 120
-    while len(_store_files(store)) < 60 and time.time() < deadline and proc.poll() is None:
+    while len(_store_files(store)) < 120 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     before = _store_files(store)
-    assert 0 < len(before) < 120, "the sweep must be killed half way"
+    assert 0 < len(before) < 240, "the sweep must be killed half way (120 jobs of 2 samples)"
+    jobs = plan(load_spec(spec_path)).jobs
+    done = sum(all(f"{k}.npz" in before for k in j.sample_keys) for j in jobs)
     out = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
     after = _store_files(store)
-    assert len(after) == 120
+    assert len(after) == 240
     assert all(after[name] == mtime for name, mtime in before.items())  # nothing redone
-    assert f"{len(before)} already done" in out.stdout
-    assert f"{120 - len(before)} run" in out.stdout
+    assert f"{done} already done" in out.stdout
+    assert f"{120 - done} run" in out.stdout
 
 
 @pytest.mark.slow
@@ -147,9 +152,10 @@ def test_the_same_sweep_on_a_dask_local_cluster(tmp_path):
     spec_path.write_text(SWEEP.replace("cores = 100", "cores = 6").replace(
         "holdout_cores = 20", "holdout_cores = 2"))
     spec = load_spec(spec_path)
-    pool = calibrate(spec, tmp_path / "pool", workers=2)
-    dask = calibrate(spec, tmp_path / "dask", scheduler="local-dask", workers=2)
-    assert dask.sweep.ran == pool.sweep.ran == 8 and dask.sweep.scheduler == "local-dask"
+    pool = calibrate(spec, tmp_path / "pool", POOL)
+    with DaskExecutor(LOCAL_DASK, 2) as cluster:
+        dask = calibrate(spec, tmp_path / "dask", cluster)
+    assert dask.sweep.ran == pool.sweep.ran == 8 and dask.sweep.scheduler == "Dask at local-dask"
     for name in _store_files(tmp_path / "pool" / "store"):
         a = np.load(tmp_path / "pool" / "store" / name)
         b = np.load(tmp_path / "dask" / "store" / name)

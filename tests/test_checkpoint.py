@@ -96,7 +96,7 @@ def test_core_weights_validation(rng):
 
 
 def test_non_contractive_core_needs_an_explicit_override(rng):
-    core = random_core(6, 2, 1.2, rng)
+    core = random_core(6, 2, 1.2, rng, allow_unstable=True)
     with pytest.raises(UnstableCoreError, match="--allow-unstable"):
         core.check_contraction()
     core.check_contraction(allow_unstable=True)

@@ -134,7 +134,7 @@ def test_nan_weights_shape_mismatch_and_bad_inputs(tmp_path, rng):
 
 
 def test_non_contractive_core_needs_allow_unstable(tmp_path, rng):
-    path = save_npz_core(tmp_path / "big.npz", random_core(5, 2, 1.3, rng))
+    path = save_npz_core(tmp_path / "big.npz", random_core(5, 2, 1.3, rng, allow_unstable=True))
     assert_one_line_error(run("verify", path, "--out", tmp_path / "v", ok=False),
                           "spectral norm", "--allow-unstable")
     run("export", path, "--allow-unstable", "--neuron", "ideal", "--out", tmp_path / "o")
@@ -148,7 +148,7 @@ def test_bad_calibration_input(tmp_path, checkpoint):
     spec = tmp_path / "s.toml"
     spec.write_text("[circuit]\nneuron = 'opamp'\nwidth = 3\n")
     result = run("calibrate", "--spec", spec, "--out", tmp_path / "p.json", ok=False)
-    assert_one_line_error(result, "unknown circuit settings", "dc_gain")
+    assert_one_line_error(result, "unknown [circuit] setting 'width'", "dc_gain")
     (tmp_path / "p.json").write_text("{}")
     result = run("verify", checkpoint, "--samples", "2", "--proxy", tmp_path / "p.json",
                  "--out", tmp_path / "v", ok=False)

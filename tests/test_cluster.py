@@ -16,11 +16,12 @@ import pytest
 from click.testing import CliRunner
 
 from codesign.calibration.calibrate import plan
-from codesign.calibration.runner import run_sweep
 from codesign.calibration.spec import load_spec
 from codesign.cli import main
 from codesign.deq import random_core
 from codesign.deq.checkpoint import save_npz_core
+from codesign.jobs import DaskExecutor, LocalExecutor, Pool
+from codesign.simulator.batch import run_jobs
 from codesign.simulator.store import ResultStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,11 +93,12 @@ def test_a_sweep_and_a_verification_on_the_cluster_match_the_local_pool(cluster,
     address, _ = cluster
     jobs = plan(_spec(tmp_path)).jobs
     local, remote = ResultStore(tmp_path / "local"), ResultStore(tmp_path / "remote")
-    assert run_sweep(jobs, local, workers=2).ran == len(jobs)
-    stats = run_sweep(jobs, remote, scheduler=address)
+    assert run_jobs(jobs, local, LocalExecutor(2, Pool.FORK)).ran == len(jobs)
+    with DaskExecutor(address) as cluster_jobs:
+        stats = run_jobs(jobs, remote, cluster_jobs)
     assert stats.ran == len(jobs) and not stats.failed
-    for job in jobs:
-        a, b = local.load(job.key), remote.load(job.key)
+    for key in (k for job in jobs for k in job.sample_keys):
+        a, b = local.load(key), remote.load(key)
         assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
 
     core = save_npz_core(tmp_path / "core.npz", random_core(16, 4, 0.7, rng))
@@ -129,6 +131,6 @@ def test_a_worker_killed_mid_sweep_loses_no_finished_job(cluster, tmp_path):
     finally:
         run.kill()
     assert run.returncode == 0, output
-    total = len(plan(load_spec(spec_path)).jobs)
+    total = sum(len(job.jobs) for job in plan(load_spec(spec_path)).jobs)
     assert len(list(store.glob("*.npz"))) == total and not list(store.glob("*.error.json"))
     assert {p: p.stat().st_mtime_ns for p in finished} == finished

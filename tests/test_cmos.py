@@ -14,6 +14,7 @@ from codesign.chip.chip import Chip
 from codesign.circuit.config import circuit_config
 from codesign.deq import random_core
 from codesign.errors import InputError
+from codesign.jobs import LocalExecutor, Pool
 from codesign.proxy.params import default_params_path, load_params, neuron_model
 from tests.test_calibration import write_spec
 
@@ -95,10 +96,11 @@ def test_the_pair_needs_a_full_scale_above_its_tanh_scale():
 
 @pytest.mark.slow
 def test_a_small_cmos_calibration_beats_the_ideal_proxy(tmp_path):
-    cal = calibrate(load_spec(write_spec(tmp_path, "cmos")), tmp_path / "work", workers=2)
-    hold = cal.base.evaluation["holdout"]
-    assert hold["calibrated"]["rms"] < 0.005
-    assert hold["calibrated"]["rms"] * 10 < hold["ideal"]["rms"]
+    cal = calibrate(load_spec(write_spec(tmp_path, "cmos")), tmp_path / "work",
+                    LocalExecutor(2, Pool.FORK))
+    hold = cal.base.evaluation.holdout
+    assert hold.calibrated.rms < 0.005
+    assert hold.calibrated.rms * 10 < hold.ideal.rms
 
 
 def test_an_exported_cmos_deck_runs_by_itself(tmp_path, core_and_inputs):

@@ -10,7 +10,6 @@ import pytest
 from click.testing import CliRunner
 
 from codesign.calibration.calibrate import calibrate, plan
-from codesign.calibration.runner import NAN_OK, run_sweep
 from codesign.calibration.spec import load_spec
 from codesign.chip.chip import Chip
 from codesign.circuit import circuit_config
@@ -18,7 +17,9 @@ from codesign.cli import main
 from codesign.deq import random_core
 from codesign.deq.checkpoint import save_npz_core
 from codesign.errors import NgspiceNotFoundError, SimulationError
+from codesign.jobs import LocalExecutor, Pool
 from codesign.simulator import get_simulator
+from codesign.simulator.batch import run_jobs
 from codesign.simulator.ngspice import find_ngspice
 from codesign.simulator.store import ResultStore
 from tests.fakes import fake_ngspice
@@ -74,7 +75,7 @@ def test_an_unusable_result_is_a_one_line_error_and_never_a_result(
     one_line_error(verify(core_file, tmp_path / "v"), message)
     assert not (tmp_path / "v" / "summary.json").exists()
     marker = json.loads((tmp_path / "v" / "run.json").read_text())
-    assert marker["status"] == "running"  # never looks complete
+    assert marker["status"] == "failed" and message in marker["error"]  # never complete
 
 
 def test_a_hanging_ngspice_is_killed_at_the_timeout_and_the_run_stops(tmp_path, core_file,
@@ -109,15 +110,15 @@ def test_bad_calibration_results_are_failed_jobs_and_are_retried(tmp_path, monke
     (tmp_path / "s.toml").write_text(SPEC)
     spec = load_spec(tmp_path / "s.toml")
     jobs = plan(spec).jobs
-    store = ResultStore(tmp_path / "store", nan_ok=NAN_OK)
+    store = ResultStore(tmp_path / "store")
     monkeypatch.setenv("CODESIGN_NGSPICE", str(fake_ngspice(tmp_path, behaviour)))
-    stats = run_sweep(jobs, store, workers=2)
+    stats = run_jobs(jobs, store, LocalExecutor(2, Pool.FORK))
     assert stats.ran == 0 and len(stats.failed) == len(jobs)  # the sweep went on
     assert not list(store.root.glob("*.npz"))  # nothing stored as finished
     assert all(store.error(j.key) and store.error_path(j.key).with_suffix(".cir").is_file()
                for j in jobs)
     monkeypatch.delenv("CODESIGN_NGSPICE")
-    again = run_sweep(jobs, store, workers=2)
+    again = run_jobs(jobs, store, LocalExecutor(2, Pool.FORK))
     assert again.ran == len(jobs) and not again.failed  # every failed job was retried
 
 
@@ -130,7 +131,7 @@ def test_failed_jobs_leave_no_temporary_folders(tmp_path, monkeypatch):
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     monkeypatch.setenv("CODESIGN_NGSPICE", str(fake_ngspice(tmp_path, "crash")))
-    stats = run_sweep(jobs, ResultStore(tmp_path / "store"), workers=2)
+    stats = run_jobs(jobs, ResultStore(tmp_path / "store"), LocalExecutor(2, Pool.FORK))
     assert len(stats.failed) == len(jobs)
     assert list(scratch.iterdir()) == []
 
@@ -144,7 +145,7 @@ def test_calibrate_refuses_to_write_a_sweep_point_as_the_base_point(tmp_path, mo
                                        str(tmp_path / "p.json"), "--work", str(tmp_path / "w")])
     one_line_error(result, "base point", "failed")
     assert not (tmp_path / "p.json").exists()
-    cal = calibrate(load_spec(spec), tmp_path / "w", workers=2)
+    cal = calibrate(load_spec(spec), tmp_path / "w", LocalExecutor(2, Pool.FORK))
     assert [p.index for p in cal.points] == [1]
     with pytest.raises(SimulationError, match="base point"):
         cal.base  # noqa: B018

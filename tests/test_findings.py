@@ -57,7 +57,7 @@ def test_a_full_disk_is_one_line_and_the_rerun_reuses_the_finished_spice_work(
     monkeypatch.setattr("codesign.files.os.replace", full_disk)
     one_line_error(verify(core_file, tmp_path / "v"), "No space left on device",
                    "equilibria.parquet")
-    assert json.loads((tmp_path / "v" / "run.json").read_text())["status"] == "running"
+    assert json.loads((tmp_path / "v" / "run.json").read_text())["status"] == "failed"
     monkeypatch.setattr("codesign.files.os.replace", real_replace)
     # an ngspice that fails every run: the re-run can only succeed from the stored samples
     monkeypatch.setenv("CODESIGN_NGSPICE", str(fake_ngspice(tmp_path, "crash")))
@@ -112,7 +112,7 @@ def test_a_failed_rerun_removes_the_earlier_results(tmp_path, core_file, monkeyp
                    "timed out")
     assert not (tmp_path / "v" / "summary.json").exists()
     assert not (tmp_path / "v" / "equilibria.parquet").exists()
-    assert json.loads((tmp_path / "v" / "run.json").read_text())["status"] == "running"
+    assert json.loads((tmp_path / "v" / "run.json").read_text())["status"] == "failed"
 
 
 @pytest.mark.slow

@@ -14,10 +14,10 @@ from codesign.cli import main
 from codesign.deq import DEQConfig
 from codesign.loop.context import context
 from codesign.loop.pipeline import run_loop
-from codesign.loop.results import LoopSettings
 from codesign.loop.runs import run_on_chip
 from codesign.proxy.params import default_params_path, load_params
 from codesign.report import write_report
+from codesign.results.loop import LoopSettings
 from codesign.tasks import get_task
 from codesign.tasks.base import Episodes
 from codesign.tasks.control import PendulumConfig

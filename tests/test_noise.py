@@ -16,7 +16,7 @@ from codesign.cli import main
 from codesign.deq import random_core
 from codesign.errors import InputError
 from codesign.netlist.deck import NoiseWaves, make_jobs
-from codesign.netlist.spice import deck_groups, job_deck
+from codesign.netlist.spice import batch_deck, deck_groups, job_deck, run_deck
 from codesign.proxy.crossbar import EffectiveCore
 from codesign.proxy.model import CircuitProxy
 from codesign.proxy.noise import NoiseSources, equilibrium_std, forcing_psd_fs
@@ -81,9 +81,13 @@ def test_each_noisy_transient_runs_on_a_deck_with_its_own_waveforms(rng):
     assert op_deck is chip.deck and len(op_jobs) == 2
     groups = deck_groups(chip.deck, jobs, "tran")
     assert [len(group) for _, group in groups] == [1, 1]
-    first, second = (deck.text for deck, _ in groups)
+    assert all(deck is chip.deck for deck, _ in groups)  # waveforms are written when it runs
+    first, second = (run_deck(deck, group, "tran").text for deck, group in groups)
     assert first != second and first.count("pwl(") == 3 and len(first) > len(chip.deck.text)
     assert job_deck(chip.deck, jobs[0]).text == first
+    assert first in batch_deck(chip.deck, jobs[:1], "tran")
+    with pytest.raises(ValueError, match="alone"):
+        batch_deck(chip.deck, jobs, "tran")
     quiet = Chip(chip.core, circuit_config("opamp"), seed=2)
     assert "inz0" not in quiet.deck.text and quiet.deck.noise is None
 

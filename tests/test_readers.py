@@ -22,15 +22,15 @@ from codesign.deq.checkpoint import FORMAT, load_checkpoint, load_inputs, load_n
 from codesign.deq.model import DEQConfig, HybridDEQ
 from codesign.errors import CodesignError
 from codesign.files import jsonable
-from codesign.loop.results import (
+from codesign.proxy.params import load_params, nominal_params, save_params
+from codesign.report import write_report
+from codesign.results.loop import (
     BaselineRow,
     LoopSettings,
     LoopSummary,
     ModelRun,
     RoundRecord,
 )
-from codesign.proxy.params import load_params, nominal_params, save_params
-from codesign.report import write_report
 from codesign.schema import SCHEMA_VERSION
 from codesign.tasks.base import AcceptanceItem, Metric, TaskMetrics
 from codesign.tasks.physics import PROFILE

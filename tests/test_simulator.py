@@ -135,16 +135,17 @@ def test_error_lines_catch_ngspice_failures_and_pass_notes():
 
 
 def test_the_store_keeps_allowed_nans_and_sets_damaged_entries_aside(tmp_path):
-    from codesign.chip.chip import STATE_NAN_OK, _state, _state_arrays
-    from codesign.simulator.store import ResultStore
+    from codesign.simulator.store import ResultStore, state_arrays, state_from
     from codesign.simulator.traces import SampleState, TransientMetrics
 
-    store = ResultStore(tmp_path, nan_ok=STATE_NAN_OK)
+    store = ResultStore(tmp_path)
     unsettled = SampleState(0, np.ones(3), np.ones(3), TransientMetrics(math.nan, 0.1, 1e-9, 1e-9))
-    store.save("a", _state_arrays(unsettled))
-    back = _state(0, store.get("a"))
+    store.save("a", state_arrays(unsettled))
+    back = state_from(0, store.get("a"))
     assert math.isnan(back.transient.settling_time_s) and back.transient.core_energy_j == 1e-9
-    store.save("b", {"z": np.array([np.nan]), "x": np.zeros(1)})
+    with pytest.raises(SimulationError, match="non-finite"):
+        store.save("b", {"z": np.array([np.nan]), "x": np.zeros(1)})  # never stored
+    np.savez(tmp_path / "b.npz", z=np.array([np.nan]), x=np.zeros(1))  # damaged on disk
     assert store.get("b") is None and (tmp_path / "b.npz.bad").is_file()
     (tmp_path / "c.npz").write_bytes(b"")
     assert not store.has("c") and (tmp_path / "c.npz.bad").is_file()

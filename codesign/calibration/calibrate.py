@@ -9,20 +9,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from codesign.calibration.data import ProbeData, load_probe
+from codesign.calibration.data import ProbeSets, load_probe
 from codesign.calibration.fit import fit_dynamics, fit_static
-from codesign.calibration.probes import Probe, Role, spec_probes
+from codesign.calibration.probes import Probe, spec_probes
 from codesign.calibration.residuals import mismatch_spread, residual_stats, settling_stats
-from codesign.calibration.runner import JOB_TIMEOUT_S, NAN_OK, SpiceJob, SweepStats, run_sweep
 from codesign.calibration.spec import CalibrationSpec
 from codesign.errors import SimulationError
-from codesign.netlist.deck import Analysis
+from codesign.jobs import Executor, LocalExecutor, Pool
 from codesign.proxy.params import ProxyParams, ideal_params, nominal_params
+from codesign.results.calibration import FitLoss, PointEvaluation, ProxyResiduals
+from codesign.simulator.batch import JOB_TIMEOUT_S, BatchStats, SpiceJob, job_arrays, run_jobs
 from codesign.simulator.ngspice import find_ngspice
 from codesign.simulator.store import ResultStore
 
@@ -34,55 +35,56 @@ class PointResult:
     index: int
     settings: dict
     params: ProxyParams
-    evaluation: dict
-    data: dict[str, list[ProbeData]]
+    evaluation: PointEvaluation
+    data: ProbeSets
     fit_s: float
     timings: dict | None = None
+    mismatch_per_neuron: dict = field(default_factory=dict)
+    """Per-neuron standard deviations {"spice_sd", "proxy_sd"} of the Monte Carlo check."""
 
 
-def _split(probes: list[Probe], jobs: list[SpiceJob], store: ResultStore) -> dict[str, list]:
-    data: dict[str, list[ProbeData]] = {"fit": [], "fit_tran": [], "holdout": [],
-                                        "holdout_tran": [], "mc": []}
+def _sets(probes: list[Probe], jobs: list[SpiceJob], store: ResultStore) -> ProbeSets:
+    sets = ProbeSets()
     for probe, job in zip(probes, jobs, strict=True):
-        arrays = store.get(job.key)
-        if arrays is None:
-            continue
-        role = (probe.role.value if probe.role == Role.MC or probe.analysis == Analysis.OP
-                else f"{probe.role}_tran")
-        data[role].append(load_probe(probe, arrays))
-    return data
+        arrays = job_arrays(job, store)
+        if arrays is not None:
+            sets.add(load_probe(probe, arrays))
+    return sets
 
 
-def fit_point(index: int, settings: dict, data: dict, spec: CalibrationSpec) -> PointResult:
+def _residuals(params: ProxyParams, ideal: ProxyParams, nominal: ProxyParams, data: list,
+               v_fs: float) -> ProxyResiduals:
+    return ProxyResiduals(calibrated=residual_stats(params, data, v_fs),
+                          ideal=residual_stats(ideal, data, v_fs),
+                          nominal=residual_stats(nominal, data, v_fs))
+
+
+def fit_point(index: int, settings: dict, data: ProbeSets, spec: CalibrationSpec) -> PointResult:
     """Fit one grid point's parameters and evaluate them on its held-out probes."""
     start = time.perf_counter()
-    config = (data["fit"] or data["holdout"])[0].probe.config
+    config = (data.fit or data.holdout)[0].probe.config
     v_fs = config.mapping.v_fs
     nominal = nominal_params(config)
-    params, static_loss = fit_static(nominal, data["fit"], v_fs, spec.fit)
+    params, static_loss = fit_static(nominal, data.fit, v_fs, spec.fit)
     timings = {"static_fit_s": time.perf_counter() - start}
     dyn_loss: list[float] = []
-    if data["fit_tran"]:
-        params, dyn_loss = fit_dynamics(params, data["fit_tran"], v_fs, spec.fit)
+    if data.fit_tran:
+        params, dyn_loss = fit_dynamics(params, data.fit_tran, v_fs, spec.fit)
     timings["dynamic_fit_s"] = time.perf_counter() - start - timings["static_fit_s"]
     ideal = ideal_params(config)
     # the held-out cores' own instance joins their Monte Carlo instances
-    mc = data["mc"] + data["holdout"] if data["mc"] else []
-    evaluation = {
-        "holdout": {name: residual_stats(p, data["holdout"], v_fs)
-                    for name, p in (("calibrated", params), ("ideal", ideal),
-                                    ("nominal", nominal))},
-        "fit": {name: residual_stats(p, data["fit"], v_fs)
-                for name, p in (("calibrated", params), ("ideal", ideal), ("nominal", nominal))},
-        "settling_holdout": settling_stats(params, data["holdout_tran"], v_fs),
-        "settling_fit": settling_stats(params, data["fit_tran"], v_fs),
-        "mismatch": mismatch_spread(params, mc, v_fs) if mc else {"instances": 0},
-        "loss": {"static_first": static_loss[0], "static_last": static_loss[-1],
-                 "dynamic_first": dyn_loss[0] if dyn_loss else None,
-                 "dynamic_last": dyn_loss[-1] if dyn_loss else None},
-    }
+    mc = data.mc + data.holdout if data.mc else []
+    mismatch, per_neuron = mismatch_spread(params, mc, v_fs) if mc else (None, {})
+    evaluation = PointEvaluation(
+        holdout=_residuals(params, ideal, nominal, data.holdout, v_fs),
+        fit=_residuals(params, ideal, nominal, data.fit, v_fs),
+        settling_holdout=settling_stats(params, data.holdout_tran, v_fs),
+        settling_fit=settling_stats(params, data.fit_tran, v_fs),
+        mismatch=mismatch,
+        loss=FitLoss(static_loss[0], static_loss[-1], dyn_loss[0] if dyn_loss else None,
+                     dyn_loss[-1] if dyn_loss else None))
     return PointResult(index, settings, params, evaluation, data, time.perf_counter() - start,
-                       timings)
+                       timings, per_neuron)
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,7 +93,7 @@ class Calibration:
 
     spec: CalibrationSpec
     points: list[PointResult]
-    sweep: SweepStats
+    sweep: BatchStats
     failed: dict[str, dict]
 
     @property
@@ -115,12 +117,12 @@ class Calibration:
                 "point": p.index, **{f"set_{k}": v for k, v in p.settings.items()},
                 **{f"fit_{k}": v for k, v in asdict(p.params).items()
                    if isinstance(v, float)},
-                "holdout_rms_fs": ev["holdout"]["calibrated"]["rms"],
-                "holdout_max_fs": ev["holdout"]["calibrated"]["max"],
-                "ideal_rms_fs": ev["holdout"]["ideal"]["rms"],
-                "nominal_rms_fs": ev["holdout"]["nominal"]["rms"],
-                "settling_median_rel_error": ev["settling_holdout"].get("median_abs_rel_error"),
-                "mc_rms_sd_ratio": ev["mismatch"].get("rms_sd_ratio"),
+                "holdout_rms_fs": ev.holdout.calibrated.rms,
+                "holdout_max_fs": ev.holdout.calibrated.max,
+                "ideal_rms_fs": ev.holdout.ideal.rms,
+                "nominal_rms_fs": ev.holdout.nominal.rms,
+                "settling_median_rel_error": ev.settling_holdout.median_abs_rel_error,
+                "mc_rms_sd_ratio": ev.mismatch.rms_sd_ratio if ev.mismatch else None,
                 "fit_s": p.fit_s,
             })
         return pd.DataFrame(rows)
@@ -144,19 +146,21 @@ def plan(spec: CalibrationSpec) -> Plan:
     return Plan(probes, [p.spice_job() for p in probes])
 
 
-def calibrate(spec: CalibrationSpec, work_dir: Path, scheduler: str | None = None,
-              workers: int | None = None, progress: Callable[[int], None] | None = None,
-              planned: Plan | None = None, timeout_s: float = JOB_TIMEOUT_S) -> Calibration:
-    """Run (or resume) the spec's SPICE sweep under ``work_dir`` and fit every grid point."""
+def calibrate(spec: CalibrationSpec, work_dir: Path, executor: Executor | None = None,
+              progress: Callable[[int], None] | None = None, planned: Plan | None = None,
+              timeout_s: float = JOB_TIMEOUT_S) -> Calibration:
+    """Run (or resume) the spec's SPICE jobs under ``work_dir`` on ``executor`` (default: a
+    local process pool on all cores; codesign.jobs) and fit every grid point."""
     planned = planned or plan(spec)
-    store = ResultStore(Path(work_dir) / "store", nan_ok=NAN_OK)
-    stats = run_sweep(planned.jobs, store, scheduler, workers, progress, timeout_s)
+    store = ResultStore(Path(work_dir) / "store")
+    stats = run_jobs(planned.jobs, store, executor or LocalExecutor(pool=Pool.FORK), progress,
+                     timeout_s)
     failed = {key: store.error(key) for key in stats.failed}
     points = []
     for index, settings in enumerate(spec.points()):
         mine = [(p, j) for p, j in zip(planned.probes, planned.jobs, strict=True)
                 if p.point == index]
-        data = _split([p for p, _ in mine], [j for _, j in mine], store)
-        if data["fit"]:
+        data = _sets([p for p, _ in mine], [j for _, j in mine], store)
+        if data.fit:
             points.append(fit_point(index, settings, data, spec))
     return Calibration(spec, points, stats, failed)

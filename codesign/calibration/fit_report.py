@@ -18,11 +18,12 @@ from codesign.calibration.calibrate import Calibration, PointResult  # noqa: E40
 from codesign.calibration.residuals import predict  # noqa: E402
 from codesign.files import atomic_write, write_json, write_table, write_text  # noqa: E402
 from codesign.proxy.params import ideal_params  # noqa: E402
+from codesign.results.calibration import ProxyKind  # noqa: E402
 
 
 def _parity_frame(point: PointResult) -> pd.DataFrame:
     frames = []
-    for d in point.data["holdout"]:
+    for d in point.data.holdout:
         config = d.probe.config
         v_fs = config.mapping.v_fs
         frames.append(pd.DataFrame({
@@ -70,11 +71,6 @@ def _spread(ax, f: pd.DataFrame) -> None:
            title="Monte Carlo spread per neuron (dotted: +-20 %)")
 
 
-def summary_only(mismatch: dict) -> dict:
-    """The mismatch evaluation without its per-neuron arrays."""
-    return {k: v for k, v in mismatch.items() if k != "per_neuron"}
-
-
 def _sweep_plot(path: Path, table: pd.DataFrame, swept: list[str]) -> list[Path]:
     fitted = ["fit_amplitude", "fit_slope", "fit_dc_gain", "fit_rail_high_fs", "holdout_rms_fs",
               "ideal_rms_fs"]
@@ -87,7 +83,7 @@ def _sweep_plot(path: Path, table: pd.DataFrame, swept: list[str]) -> list[Path]
             ax = axes[r][c]
             ax.plot(table[f"set_{setting}"], table[name], "o")
             ax.set(xlabel=setting, ylabel=name.removeprefix("fit_"))
-            if setting in ("dc_gain", "gbw_hz"):
+            if setting.rsplit(".", 1)[-1] in ("dc_gain", "gbw_hz"):
                 ax.set_xscale("log")
             if name in ("fit_dc_gain", "holdout_rms_fs", "ideal_rms_fs"):
                 ax.set_yscale("log")
@@ -97,18 +93,18 @@ def _sweep_plot(path: Path, table: pd.DataFrame, swept: list[str]) -> list[Path]
 
 
 def _mismatch_lines(point: PointResult) -> list[str]:
-    mc = point.evaluation["mismatch"]
-    if not mc.get("instances"):
+    mc = point.evaluation.mismatch
+    if mc is None:
         return []
-    exact, spread = mc["within_20pct_if_exact"], 1 / math.sqrt(2 * (mc["instances"] - 1))
+    exact, spread = mc.within_20pct_if_exact, 1 / math.sqrt(2 * (mc.instances - 1))
     return [f"## Monte Carlo spread at {point.settings}", "",
-            f"{mc['instances']} SPICE instances per held-out core, {mc['cores']} cores, "
-            f"{mc['neurons']} neuron-samples; the proxy draws {mc['proxy_draws']} chips. RMS "
-            f"spread of z*: SPICE {100 * mc['spice_rms_sd_fs']:.3f} % FS, proxy "
-            f"{100 * mc['proxy_rms_sd_fs']:.3f} % FS (ratio {mc['rms_sd_ratio']:.3f}). Per "
-            f"neuron: median ratio {mc['median_ratio']:.3f}, within 20 %: "
-            f"{100 * mc['within_20pct']:.0f} % (an exact proxy would reach about "
-            f"{100 * exact:.0f} %: {mc['instances']} instances estimate each SPICE spread to "
+            f"{mc.instances} SPICE instances per held-out core, {mc.cores} cores, "
+            f"{mc.neurons} neuron-samples; the proxy draws {mc.proxy_draws} chips. RMS "
+            f"spread of z*: SPICE {100 * mc.spice_rms_sd_fs:.3f} % FS, proxy "
+            f"{100 * mc.proxy_rms_sd_fs:.3f} % FS (ratio {mc.rms_sd_ratio:.3f}). Per "
+            f"neuron: median ratio {mc.median_ratio:.3f}, within 20 %: "
+            f"{100 * mc.within_20pct:.0f} % (an exact proxy would reach about "
+            f"{100 * exact:.0f} %: {mc.instances} instances estimate each SPICE spread to "
             f"about +-{100 * spread:.0f} %).", ""]
 
 
@@ -117,18 +113,23 @@ def _points_table(points: list[PointResult]) -> list[str]:
              "| point | settings | calibrated RMS / max [% FS] | ideal proxy RMS [% FS] | "
              "settling error max |", "|---|---|---|---|---|"]
     for p in points:
-        hold, st = p.evaluation["holdout"], p.evaluation["settling_holdout"]
-        settle = (f"{100 * st['max_abs_rel_error']:.1f} %" if st.get("samples") else "n/a")
-        lines.append(f"| {p.index} | {p.settings} | {100 * hold['calibrated']['rms']:.2e} / "
-                     f"{100 * hold['calibrated']['max']:.2e} | {100 * hold['ideal']['rms']:.2e} "
+        hold, st = p.evaluation.holdout, p.evaluation.settling_holdout
+        settle = f"{100 * st.max_abs_rel_error:.1f} %" if st.samples else "n/a"
+        lines.append(f"| {p.index} | {p.settings} | {_pct(hold.calibrated.rms, '.2e')} / "
+                     f"{_pct(hold.calibrated.max, '.2e')} | {_pct(hold.ideal.rms, '.2e')} "
                      f"| {settle} |")
     return lines + [""]
+
+
+def _pct(value: float | None, spec: str) -> str:
+    """``value`` [FS] in per cent of full scale, 'n/a' when there is none."""
+    return "n/a" if value is None else format(100 * value, spec)
 
 
 def _markdown(cal: Calibration, params_path: Path | None) -> str:
     base = cal.base
     ev = base.evaluation
-    hold, st = ev["holdout"], ev["settling_holdout"]
+    hold, st = ev.holdout, ev.settling_holdout
     s = cal.sweep
     lines = [
         f"# Calibration `{cal.spec.name}`", "", cal.spec.description, "",
@@ -138,15 +139,17 @@ def _markdown(cal: Calibration, params_path: Path | None) -> str:
         "## Held-out equilibria (cores never used in the fit)", "",
         "| proxy | RMS [% FS] | max [% FS] |", "|---|---|---|",
     ]
-    for name in ("ideal", "nominal", "calibrated"):
-        lines.append(f"| {name} | {100 * hold[name]['rms']:.4f} | {100 * hold[name]['max']:.4f} |")
-    gain = hold["ideal"]["rms"] / hold["calibrated"]["rms"]
-    lines += ["", f"Improvement over the ideal proxy: x{gain:.1f} (RMS).", ""]
-    if st.get("samples"):
+    for kind in (ProxyKind.IDEAL, ProxyKind.NOMINAL, ProxyKind.CALIBRATED):
+        r = hold.of(kind)
+        lines.append(f"| {kind} | {_pct(r.rms, '.4f')} | {_pct(r.max, '.4f')} |")
+    gain = hold.gain
+    lines += ["", "Improvement over the ideal proxy: "
+              + (f"x{gain:.1f} (RMS)." if gain is not None else "n/a."), ""]
+    if st.samples:
         lines += ["## Settling time (held-out transients, 1e-4 FS from reset)", "",
-                  f"median |error| {100 * st['median_abs_rel_error']:.2f} %, max "
-                  f"{100 * st['max_abs_rel_error']:.2f} %, within 10 %: "
-                  f"{100 * st['within_10pct']:.0f} % of {st['samples']} samples.", ""]
+                  f"median |error| {100 * st.median_abs_rel_error:.2f} %, max "
+                  f"{100 * st.max_abs_rel_error:.2f} %, within 10 %: "
+                  f"{100 * st.within_10pct:.0f} % of {st.samples} samples.", ""]
     if len(cal.points) > 1:
         lines += _points_table(cal.points)
     for point in cal.points:
@@ -166,11 +169,10 @@ def write_fit_report(cal: Calibration, out: Path, params_path: Path | None = Non
     swept = list(cal.spec.sweep)
     if swept and len(table) > 1:
         written += _sweep_plot(out / "sweep.png", table.iloc[1:], swept)
-    if cal.base.evaluation["mismatch"].get("instances"):
-        per = cal.base.evaluation["mismatch"]["per_neuron"]
-        written += _figure(out / "mismatch.png", pd.DataFrame(per), _spread)
-    evaluation = {p.index: {**p.evaluation, "settings": p.settings, "fit_s": p.fit_s,
-                            "mismatch": summary_only(p.evaluation["mismatch"])}
+    if cal.base.mismatch_per_neuron:
+        written += _figure(out / "mismatch.png", pd.DataFrame(cal.base.mismatch_per_neuron),
+                           _spread)
+    evaluation = {p.index: {**asdict(p.evaluation), "settings": p.settings, "fit_s": p.fit_s}
                   for p in cal.points}
     written.append(write_json(out / "fit.json", {
         "spec": cal.spec.name, "sweep": asdict(cal.sweep), "failed": cal.failed,

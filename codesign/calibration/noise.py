@@ -20,8 +20,9 @@ from codesign.calibration.fit import fit_dynamics
 from codesign.calibration.refit import refit
 from codesign.calibration.spec import FitSpec
 from codesign.chip.chip import Chip
-from codesign.circuit.config import NoiseConfig
+from codesign.circuit.config import NoiseConfig, scale_currents
 from codesign.errors import InputError
+from codesign.limits import check_samples
 from codesign.proxy.model import CircuitProxy
 from codesign.proxy.noise import NoiseSources, equilibrium_std
 from codesign.proxy.params import ProxyParams
@@ -105,8 +106,15 @@ def fit_noise_excess(params: ProxyParams, spreads: list[NoiseSpread]) -> ProxyPa
     measured one (the median over all neurons of measured / predicted variance)."""
     if not spreads:
         raise InputError("fitting the noise needs at least one measured spread")
-    ratios = np.concatenate([1.0 / s.ratios**2 for s in spreads])
-    return params.replace(noise_excess=params.noise_excess * float(np.median(ratios)))
+    measured = np.concatenate([np.asarray(s.spice_fs) for s in spreads])
+    predicted = np.concatenate([np.asarray(s.proxy_fs) for s in spreads])
+    usable = (measured > 0) & (predicted > 0) & np.isfinite(measured) & np.isfinite(predicted)
+    if not usable.any():
+        raise InputError("no neuron has both a measured and a predicted noise spread (each on "
+                         "a rail, or a noiseless circuit), so noise_excess cannot be fitted; "
+                         "use inputs that keep the neurons off their rails")
+    ratio = float(np.median((measured[usable] / predicted[usable]) ** 2))
+    return params.replace(noise_excess=params.noise_excess * ratio)
 
 
 @dataclass(frozen=True)
@@ -163,14 +171,22 @@ class NoisePlan:
             raise InputError(f"the current ratio must lie in (0, 1000) and differ from 1, got "
                              f"{self.current_ratio}")
 
+    @property
+    def transients(self) -> int:
+        """SPICE transients of one check: three spreads (fit, held-out, scaled) of inputs x
+        repeats noisy ones, and each of the two circuits' calibration transients."""
+        return 3 * self.inputs * self.repeats + 2 * self.dynamic_inputs
+
+    def check_size(self, n: int, force: bool = False) -> None:
+        """SizeError (with the estimate) for a check larger than this machine should run."""
+        check_samples(self.transients, force, what=f"noisy transients of an n={n} chip")
+
 
 def check_noise(chip: Chip, params: ProxyParams, run_dir: Path, plan: NoisePlan,
                 rng: np.random.Generator) -> NoiseCheck:
     """Calibrate, fit and judge the proxy's noise on ``chip`` (noise enabled) and on the same
     instance compiled at scaled currents (codesign.circuit.config.scale_currents, the same
     seed); inputs drawn from ``rng``."""
-    from codesign.circuit.config import scale_currents
-
     run_dir = Path(run_dir)
     draw = {name: rng.uniform(-1.0, 1.0, (count, chip.m)) for name, count in (
         ("fit", plan.inputs), ("test", plan.inputs), ("static", plan.static_inputs),

@@ -1,33 +1,23 @@
 """Probe stimuli: the random cores, inputs and chip instances simulated at each grid point, each
-as a SPICE job keyed by the content hash of its deck and settings."""
+as a SPICE job whose samples the result store keys by the content hash of the deck and their
+settings (codesign.simulator.store)."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
-from codesign.calibration.runner import SpiceJob
-from codesign.calibration.spec import CalibrationSpec, build_circuit
+from codesign.calibration.spec import CalibrationSpec, build_point, has_mismatch
 from codesign.chip.chip import Chip
-from codesign.choices import Choice
 from codesign.circuit.config import CircuitConfig
 from codesign.circuit.dynamics import SETTLE_TOL_FS, transient_stops_s
 from codesign.deq.weights import CoreWeights, random_core
-from codesign.netlist.deck import Analysis, Deck, SampleJob, make_jobs
-from codesign.netlist.spice import batch_deck
-
-
-class Role(Choice):
-    """What a probe's results are used for."""
-
-    FIT = "fit"
-    HOLDOUT = "holdout"
-    """Never fitted: the reported errors."""
-    MC = "mc"
-    """A Monte Carlo instance of a held-out core (the mismatch spread)."""
+from codesign.netlist.deck import Analysis, SampleJob, make_jobs
+from codesign.results.calibration import Role
+from codesign.simulator.batch import SpiceJob
+from codesign.simulator.store import TRACE_POINTS
 
 
 @dataclass(frozen=True)
@@ -57,7 +47,7 @@ class Probe:
 
     @cached_property
     def config(self) -> CircuitConfig:
-        return build_circuit(dict(self.settings))
+        return build_point(dict(self.settings))
 
     @cached_property
     def core(self) -> CoreWeights:
@@ -82,32 +72,16 @@ class Probe:
         return make_jobs(self.inputs, 2.0 * first)
 
     def spice_job(self) -> SpiceJob:
-        deck, jobs = self.chip.deck, self.jobs()
-        return SpiceJob(job_key(deck, jobs, self.analysis), deck, tuple(jobs), self.analysis)
-
-
-def job_key(deck: Deck, jobs: list[SampleJob], analysis: str) -> str:
-    """Content hash of a deck and every setting of its run (analyses, inputs, lengths)."""
-    return hashlib.sha256(batch_deck(deck, jobs, analysis).encode()).hexdigest()[:24]
-
-
-def probes_per_point(spec: CalibrationSpec, settings: dict) -> int:
-    """How many probes (SPICE jobs) one grid point has, without building them."""
-    ps = spec.probes
-    sizes = 1 if "n" in settings else len(ps.sizes)
-    mismatch = float(settings.get("mismatch_sigma", 0)) > 0 or float(
-        settings.get("pair_mismatch_sigma", 0)) > 0
-    per_core = 1 + (1 if ps.transients else 0)
-    mc = ps.holdout_cores * ps.instances if mismatch and ps.instances > 1 else 0
-    return sizes * len(ps.rho) * ((ps.cores + ps.holdout_cores) * per_core + mc)
+        """This probe's samples as one ngspice run (transients with their traces)."""
+        points = TRACE_POINTS if self.analysis == Analysis.TRAN else 0
+        return SpiceJob(self.chip.deck, tuple(self.jobs()), self.analysis, points)
 
 
 def _point_probes(spec: CalibrationSpec, point: int, settings: dict, klu: bool) -> list[Probe]:
     ps = spec.probes
     frozen = tuple(sorted(settings.items()))
     sizes = (int(settings["n"]),) if "n" in settings else ps.sizes
-    mismatch = float(settings.get("mismatch_sigma", 0)) > 0 or float(
-        settings.get("pair_mismatch_sigma", 0)) > 0
+    mismatch = has_mismatch(build_point(settings))
     out = []
     for n in sizes:
         for rho in ps.rho:

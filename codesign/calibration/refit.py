@@ -5,7 +5,6 @@ rails more than random probe cores do). Even samples are fitted, odd ones judge 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -16,19 +15,7 @@ from codesign.calibration.spec import FitSpec
 from codesign.chip.chip import Chip
 from codesign.errors import InputError
 from codesign.proxy.params import ProxyParams
-
-
-@dataclass(frozen=True)
-class RefitResult:
-    """How a re-fit did: the residuals [FS RMS] of the old and new parameters on the held-out
-    (odd) samples, the samples used and the fit's loss."""
-
-    residual_before_fs: float
-    residual_after_fs: float
-    fit_samples: int
-    test_samples: int
-    loss_first: float
-    loss_last: float
+from codesign.results.calibration import RefitResult
 
 
 def _rms(params: ProxyParams, chip: Chip, e: np.ndarray, z: np.ndarray) -> float:

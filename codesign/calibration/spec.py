@@ -1,16 +1,19 @@
 """Calibration specs (TOML): which circuit, which probes, which parameters to sweep, how to fit.
 
     name = "transistor"
-    [circuit]           # flat circuit settings, see SETTINGS
+    [circuit]           # the level and circuit settings (codesign.circuit.settings)
     neuron = "transistor"
+    array.mismatch_sigma = 0.05     # dotted paths, nested tables or unique names (dc_gain)
     [probes]            # ProbeSpec fields
     sizes = [32, 64]
     [sweep]             # optional: a list per setting; one calibration per grid point
     dc_gain = [1e3, 1e4, 1e5]
     [fit]               # FitSpec fields
 
-The point without [sweep] (the [circuit] settings alone) is the base point: its fitted
-parameters are what ``codesign calibrate --out`` writes.
+Besides the circuit's fields a point may set ``n`` (the core size, instead of probes.sizes) and
+``rail_fs`` (symmetric op-amp rails in units of full scale). The point without [sweep] (the
+[circuit] settings alone) is the base point: its fitted parameters are what ``codesign
+calibrate --out`` writes.
 """
 
 from __future__ import annotations
@@ -18,15 +21,11 @@ from __future__ import annotations
 import itertools
 import math
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from codesign.circuit.config import (
-    ArrayConfig,
-    CircuitConfig,
-    circuit_config,
-    level_mapping,
-)
+from codesign.circuit.config import CircuitConfig
+from codesign.circuit.settings import build_circuit, canonical, flatten, override
 from codesign.errors import InputError, SizeError
 from codesign.files import safe_name
 from codesign.limits import check_samples, check_size
@@ -37,63 +36,41 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-OPAMP_SETTINGS = {"dc_gain": "dc_gain", "gbw_hz": "gbw_hz", "offset_v": "offset_v"}
-ARRAY_SETTINGS = ("levels", "mismatch_sigma", "line_ohm")
-MAPPING_SETTINGS = ("g_min_s", "g_max_s", "v_fs")
-NEURON_SETTINGS = ("tau_s", "pair_mismatch_sigma")
-CMOS_SETTINGS = ("corner", "device_mismatch", "ota_bias_a", "ota_cc_f", "ota_rz_ohm",
-                 "output_swing_v", "output_margin", "pair_tail_a", "slope_factor",
-                 "attenuator_ohm")
-"""The CMOS neuron's design (codesign.circuit.config.CmosParams), for the cmos level only."""
-SETTINGS = ("neuron", "n", "rail_fs", *OPAMP_SETTINGS, *ARRAY_SETTINGS, *MAPPING_SETTINGS,
-            *NEURON_SETTINGS, *CMOS_SETTINGS)
-"""Names a [circuit] or [sweep] table may use. rail_fs: symmetric op-amp rails [FS]; n: the core
-size (replaces probes.sizes at that point)."""
+SPEC_SETTINGS = ("n", "rail_fs")
+"""Settings of a grid point besides the circuit's own fields (codesign.circuit.settings): n,
+the core size (replaces probes.sizes at that point); rail_fs, symmetric op-amp rails [FS]."""
 
 
 MAX_JOBS = 20_000
 """SPICE jobs one spec may plan without --force."""
 
 
-def _check_types(settings: dict) -> None:
-    for key, value in settings.items():
-        if key in ("neuron", "corner"):
-            ok = isinstance(value, str)
-        elif key == "device_mismatch":
-            ok = isinstance(value, bool)
-        elif key in ("n", "levels"):
-            ok = isinstance(value, int) and not isinstance(value, bool)
-        else:
-            ok = isinstance(value, int | float) and not isinstance(value, bool)
-        if not ok:
-            raise InputError(f"circuit setting {key} = {value!r} has the wrong type; "
-                             f"{'a neuron level name' if key == 'neuron' else 'a number'} is "
-                             "needed")
+def point_settings(table: dict, where: str) -> dict:
+    """A [circuit] or [sweep] table with every key a dotted circuit path (or n, rail_fs)."""
+    flat = flatten(table, where=where)
+    spec = {k: flat.pop(k) for k in SPEC_SETTINGS if k in flat}
+    return {**canonical(flat, f"{where} setting"), **spec}
 
 
-def build_circuit(settings: dict) -> CircuitConfig:
-    """A CircuitConfig from flat settings (see SETTINGS)."""
-    unknown = sorted(set(settings) - set(SETTINGS))
-    if unknown:
-        raise InputError(f"unknown circuit settings {unknown}; use any of: {', '.join(SETTINGS)}")
-    _check_types(settings)
-    level = str(settings.get("neuron", "opamp"))
-    mapping = replace(level_mapping(level), **{k: settings[k] for k in MAPPING_SETTINGS
-                                               if k in settings})
-    amp = {OPAMP_SETTINGS[k]: float(settings[k]) for k in OPAMP_SETTINGS if k in settings}
+def build_point(settings: dict) -> CircuitConfig:
+    """The CircuitConfig of one grid point's settings (see point_settings)."""
+    changes = {k: v for k, v in settings.items() if k not in SPEC_SETTINGS}
+    config = build_circuit("opamp", changes)
+    if "n" in settings and (type(settings["n"]) is not int or settings["n"] < 1):
+        raise InputError(f"circuit setting n (the core size) must be a whole number >= 1, got "
+                         f"{settings['n']!r}")
     if "rail_fs" in settings:
-        rail = float(settings["rail_fs"]) * mapping.v_fs
-        amp.update(rail_high_v=rail, rail_low_v=-rail)
-    array = ArrayConfig(**{k: settings[k] for k in ARRAY_SETTINGS if k in settings})
-    config = circuit_config(level, array=array, mapping=mapping, **amp)
-    neuron = {k: settings[k] for k in NEURON_SETTINGS if k in settings}
-    cmos = {k: settings[k] for k in CMOS_SETTINGS if k in settings}
-    if cmos and config.neuron.cmos is None:
-        raise InputError(f"circuit settings {sorted(cmos)} belong to the cmos neuron, not "
-                         f"{level!r}")
-    if cmos:
-        neuron["cmos"] = replace(config.neuron.cmos, **cmos)
-    return replace(config, neuron=replace(config.neuron, **neuron)) if neuron else config
+        rail = from_json(float, settings["rail_fs"], "circuit setting rail_fs")
+        config = override(config, {"neuron.opamp.rail_high_v": rail * config.mapping.v_fs,
+                                   "neuron.opamp.rail_low_v": -rail * config.mapping.v_fs})
+    return config
+
+
+def has_mismatch(config: CircuitConfig) -> bool:
+    """Does a chip of ``config`` draw device mismatch (so Monte Carlo instances differ)?"""
+    cmos = config.neuron.cmos
+    return (config.array.mismatch_sigma > 0 or config.neuron.pair_mismatch_sigma > 0
+            or bool(cmos and cmos.device_mismatch))
 
 
 @dataclass(frozen=True)
@@ -123,9 +100,12 @@ class ProbeSpec:
             raise InputError("probes need at least one size and one rho")
         if min(self.sizes) < 1 or self.cores < 1 or self.samples < 1:
             raise InputError("probes need sizes >= 1, cores >= 1 and samples >= 1")
-        if min(self.holdout_cores, self.instances, self.seed) < 0 or self.mc_samples < 1:
-            raise InputError("probes need holdout_cores, instances and seed >= 0 and "
-                             "mc_samples >= 1")
+        if min(self.instances, self.seed) < 0 or self.mc_samples < 1:
+            raise InputError("probes need instances and seed >= 0 and mc_samples >= 1")
+        if self.holdout_cores < 1:
+            raise InputError(f"probes.holdout_cores must be >= 1, got {self.holdout_cores}: the "
+                             "held-out cores, never fitted, give the error a calibration "
+                             "reports")
         check_samples(self.samples)
         if not all(0 < r < 1 for r in self.rho):
             raise InputError(f"probe rho must lie in (0, 1), got {self.rho}")
@@ -190,17 +170,25 @@ def _text(data: dict, key: str, default: str) -> str:
 
 
 def _sweep(data: dict) -> dict:
-    sweep = _table(data, "sweep")
+    sweep = point_settings(_table(data, "sweep"), "[sweep]")
     for key, values in sweep.items():
         if not isinstance(values, list) or not values:
             raise InputError(f"[sweep] {key} must be a non-empty list of values")
     return sweep
 
 
+def probes_per_point(spec: CalibrationSpec, settings: dict) -> int:
+    """How many probes (SPICE jobs) one grid point has, without building them."""
+    ps = spec.probes
+    sizes = 1 if "n" in settings else len(ps.sizes)
+    per_core = 1 + (1 if ps.transients else 0)
+    mc = ps.holdout_cores * ps.instances if has_mismatch(build_point(settings)) and \
+        ps.instances > 1 else 0
+    return sizes * len(ps.rho) * ((ps.cores + ps.holdout_cores) * per_core + mc)
+
+
 def planned_jobs(spec: CalibrationSpec) -> int:
     """SPICE jobs of every grid point, counted without building them."""
-    from codesign.calibration.probes import probes_per_point
-
     return sum(probes_per_point(spec, point) for point in spec.points())
 
 
@@ -237,12 +225,12 @@ def load_spec(path: Path, force: bool = False) -> CalibrationSpec:
         raise InputError(f"spec {path}: unknown tables or keys {unknown}")
     spec = CalibrationSpec(
         name=safe_name(_text(data, "name", path.stem), "spec name"),
-        circuit=dict(_table(data, "circuit")),
+        circuit=point_settings(_table(data, "circuit"), "[circuit]"),
         probes=from_json(ProbeSpec, _table(data, "probes"), "[probes]"), sweep=_sweep(data),
         fit=from_json(FitSpec, _table(data, "fit"), "[fit]"),
         description=_text(data, "description", ""))
     _check_grid(spec, force)
     for point in spec.points():
-        build_circuit(point)  # every grid point must be a valid circuit before anything runs
+        build_point(point)  # every grid point must be a valid circuit before anything runs
     _check_size(spec, force)
     return spec

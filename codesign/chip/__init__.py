@@ -7,7 +7,7 @@ from codesign._lazy import lazy_exports
 if TYPE_CHECKING:
     from codesign.chip.chip import Chip, ChipRun
     from codesign.chip.export import export_chip
-    from codesign.chip.results import TaskMetric, VerificationSummary
     from codesign.chip.verify import Verification, VerifySettings, verify_chip, verify_core
+    from codesign.results.verify import TaskMetric, VerificationSummary
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, __file__)

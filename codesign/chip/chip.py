@@ -9,7 +9,6 @@ self-contained ngspice deck, and keeps every run it did (``runs``, ``traces()``)
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -36,15 +35,18 @@ from codesign.proxy.model import CircuitProxy
 from codesign.proxy.params import ProxyParams
 from codesign.simulator.base import Simulator
 from codesign.simulator.ngspice import NgspiceInstall
-from codesign.simulator.store import ResultStore
+from codesign.simulator.store import (
+    ResultStore,
+    deck_sha256,
+    sample_key,
+    state_arrays,
+    state_from,
+)
 from codesign.simulator.traces import SampleState, TransientMetrics, run_states
 
 Seed = int | Sequence[int] | None
 """What numpy.random.default_rng takes; None draws nothing (no mismatch allowed)."""
 Progress = Callable[[int], None]
-STATE_NAN_OK = ("transient",)
-"""Stored sample arrays that may hold NaN: a transient's metrics (settling time, final error,
-energies), whose settling time is NaN when it did not settle within its length."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,21 +67,6 @@ class ChipRun:
     """(K,) the transient lengths used."""
 
 
-def _state_arrays(state: SampleState) -> dict[str, np.ndarray]:
-    arrays = {"z": state.z, "x": state.x}
-    if state.transient is not None:
-        t = state.transient
-        arrays["transient"] = np.array([t.settling_time_s, t.final_error_fs, t.core_energy_j,
-                                        t.input_energy_j, t.activation_energy_j])
-    return arrays
-
-
-def _state(index: int, arrays: dict[str, np.ndarray]) -> SampleState:
-    transient = TransientMetrics(*map(float, arrays["transient"])) if "transient" in arrays \
-        else None
-    return SampleState(index, arrays["z"], arrays["x"], transient)
-
-
 class Chip:
     """One compiled instance of ``core`` on the circuit ``config``, mismatch drawn from ``seed``.
 
@@ -92,6 +79,7 @@ class Chip:
     def __init__(self, core: CoreWeights, config: CircuitConfig, seed: Seed = 0,
                  simulator: Simulator | None = None, *, klu: bool | None = None,
                  title: str = "codesign crossbar equilibrium core", force: bool = False) -> None:
+        _check_parts(core, config, simulator)
         cmos = config.neuron.cmos
         check_size(core.n, core.m, getattr(simulator, "workers", 1), force,
                    cmos.TRANSISTORS if cmos else 0)
@@ -178,13 +166,10 @@ class Chip:
 
     @cached_property
     def _deck_sha256(self) -> str:
-        return hashlib.sha256(self.deck.text.encode()).hexdigest()
+        return deck_sha256(self.deck)
 
     def _key(self, job: SampleJob, analysis: Analysis, tol_fs: float) -> str:
-        noise = "" if self.deck.noise is None else f"|noise sample {job.index}"
-        text = (f"{self._deck_sha256}|{analysis}|{job.inputs!r}|{job.t_stop_s!r}|{tol_fs!r}"
-                f"{noise}")
-        return hashlib.sha256(text.encode()).hexdigest()[:24]
+        return sample_key(self._deck_sha256, analysis, job, tol_fs, self.deck.noise is not None)
 
     def _states(self, e: np.ndarray, analysis: Analysis, run_dir: Path,
                 t_stop_s: np.ndarray | None, tol_fs: float, progress: Progress | None,
@@ -199,7 +184,7 @@ class Chip:
         for job, key in zip(jobs, keys, strict=False):  # no keys without a store
             arrays = None if keep else store.get(key)
             if arrays is not None:
-                states[job.index] = _state(job.index, arrays)
+                states[job.index] = state_from(job.index, arrays)
         if progress and len(jobs) - sum(s is None for s in states):
             progress(len(jobs) - sum(s is None for s in states))
         todo = [job for job in jobs if states[job.index] is None]
@@ -208,7 +193,7 @@ class Chip:
                                     keep):
                 states[state.index] = state
                 if store is not None:
-                    store.save(keys[state.index], _state_arrays(state))
+                    store.save(keys[state.index], state_arrays(state))
                 if progress:
                     progress(1)
         return states
@@ -259,19 +244,22 @@ class Chip:
                          stretch: float = 2.0) -> np.ndarray:
         """(repeats, K, n): the activations [FS] at the end of ``repeats`` noisy transients per
         row of ``e``, each ``stretch`` times its estimated settling time from the reset, each
-        with its own noise (the circuit config must enable noise)."""
+        with its own noise (the circuit config must enable noise). Each trace is reduced to its
+        end as it arrives, so memory does not grow with the number of transients."""
         if not self.config.noise.enabled:
             raise InputError("noisy equilibria need a circuit with noise enabled "
                              "(CircuitConfig.noise)")
+        if self.simulator is None:
+            raise InputError("this chip has no simulator; compile it with simulator=...")
+        if type(repeats) is not int or repeats < 1:
+            raise InputError(f"repeats must be a whole number >= 1, got {repeats!r}")
         e = self.inputs(e)
         stops = stretch * transient_stops_s(self.circuit, self.prediction(e), SETTLE_TOL_FS)[0]
-        repeated = np.repeat(e, repeats, axis=0)
-        states = self._states(repeated, Analysis.TRAN, Path(run_dir), np.repeat(stops, repeats),
-                              SETTLE_TOL_FS, None, None, keep=True)
-        self._record(Analysis.TRAN, repeated, states, Path(run_dir), np.repeat(stops, repeats))
-        ends = np.stack([[s.result.tran.vectors[name][-1] for name in self.deck.z_vectors]
-                         for s in states]) / self.v_fs
-        return ends.reshape(len(e), repeats, self.n).transpose(1, 0, 2)
+        jobs = make_jobs(np.repeat(e, repeats, axis=0), np.repeat(stops, repeats))
+        ends = np.empty((len(jobs), self.n))
+        for result in self.simulator.run(self.deck, jobs, Analysis.TRAN, Path(run_dir)):
+            ends[result.index] = [result.tran.vectors[name][-1] for name in self.deck.z_vectors]
+        return (ends / self.v_fs).reshape(len(e), repeats, self.n).transpose(1, 0, 2)
 
     def trace(self, e_row: np.ndarray, run_dir: Path, stretch: float = 1.5,
               tol_fs: float = SETTLE_TOL_FS) -> tuple[np.ndarray, np.ndarray]:
@@ -302,3 +290,17 @@ class Chip:
             raise InputError("this chip has not been simulated yet")
         return tuple(np.concatenate([getattr(r, name) for r in self.runs])
                      for name in ("e", "z", "x"))
+
+
+def _check_parts(core: object, config: object, simulator: object) -> None:
+    """InputError unless ``core``, ``config`` and ``simulator`` are what a Chip takes."""
+    if not isinstance(core, CoreWeights):
+        raise InputError(f"a Chip's core must be CoreWeights (codesign.random_core, "
+                         f"load_source(path)[0], CoreWeights(W, U, b)), got {type(core).__name__}")
+    if not isinstance(config, CircuitConfig):
+        hint = f" (e.g. codesign.circuit_config({config!r}))" if isinstance(config, str) else ""
+        raise InputError(f"a Chip's config must be a CircuitConfig{hint}, got "
+                         f"{type(config).__name__}")
+    if simulator is not None and not callable(getattr(simulator, "run", None)):
+        raise InputError(f"a Chip's simulator must be a codesign simulator "
+                         f"(codesign.get_simulator()), got {type(simulator).__name__}")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from codesign import __version__
+from codesign._version import __version__
 from codesign.circuit.description import CrossbarCircuit
 from codesign.circuit.dynamics import SETTLE_TOL_FS, transient_stops_s
 from codesign.files import atomic_write, check_output_dir, write_json, write_text

@@ -5,7 +5,7 @@ equilibrium predicted from its element values (finite gain, offsets, rails); z_s
 operating point; z_proxy, the calibrated proxy's prediction of this instance. With ``analysis
 tran`` each sample also runs a transient from reset (same deck, same process), from which the
 settling time and the energy per inference are read. The summary is a typed
-VerificationSummary (codesign.chip.results).
+VerificationSummary (codesign.results.verify).
 """
 
 from __future__ import annotations
@@ -18,7 +18,14 @@ import numpy as np
 import pandas as pd
 
 from codesign.chip.chip import Chip, ChipRun, Progress
-from codesign.chip.results import (
+from codesign.circuit.config import CircuitConfig
+from codesign.circuit.dynamics import SETTLE_TOL_FS, settling_bound_s
+from codesign.circuit.predict import CircuitPrediction
+from codesign.deq.weights import CoreWeights
+from codesign.errors import InputError
+from codesign.netlist.deck import Analysis
+from codesign.proxy.params import ProxyParams, config_library_sha256, neuron_model
+from codesign.results.verify import (
     EnergySpread,
     ErrorStats,
     ProxyCheck,
@@ -27,13 +34,6 @@ from codesign.chip.results import (
     TaskMetric,
     VerificationSummary,
 )
-from codesign.circuit.config import CircuitConfig
-from codesign.circuit.dynamics import SETTLE_TOL_FS, settling_bound_s
-from codesign.circuit.predict import CircuitPrediction
-from codesign.deq.weights import CoreWeights
-from codesign.errors import InputError
-from codesign.netlist.deck import Analysis
-from codesign.proxy.params import ProxyParams, config_library_sha256, neuron_model
 from codesign.simulator.base import Simulator
 from codesign.simulator.store import ResultStore
 

@@ -68,7 +68,7 @@ def ladder(g_cells: torch.Tensor, r_ohm: float) -> tuple[torch.Tensor, torch.Ten
 def _mesh_arrays(cells: np.ndarray, row_ohm: float, column_ohm: float):
     """Nodal matrix of one tile's internal nodes (row-line nodes, then column-line nodes; a line
     without resistance is its port) and its couplings to the row ports s_i and to the sources."""
-    from scipy import sparse
+    from scipy import sparse  # deferred: scipy.sparse only for resistive columns
 
     rows, cols = cells.shape
     row_node = np.arange(rows * cols).reshape(rows, cols) if row_ohm > 0 else None
@@ -125,7 +125,7 @@ def mesh_tile(cells: np.ndarray, row_ohm: float, column_ohm: float
     exact (the Schur complement onto the ports, one sparse LU): A the effective conductances
     from the sources into the rows, Y_ss the rows' own port admittance (diagonal: G_th; off the
     diagonal: the sneak coupling of row i to v(s_j) through the column lines)."""
-    from scipy.sparse.linalg import splu
+    from scipy.sparse.linalg import splu  # deferred: scipy.sparse only for resistive columns
 
     y_ii, y_is, y_iu = _mesh_arrays(cells, row_ohm, column_ohm)
     z = splu(y_ii, permc_spec="COLAMD").solve(y_is.toarray())

@@ -13,7 +13,16 @@ import sys
 
 import click
 
-from codesign import __version__
+from codesign._version import __version__
+from codesign.cli.calibrate import calibrate_command
+from codesign.cli.design import design
+from codesign.cli.export import export
+from codesign.cli.info import info
+from codesign.cli.loop import loop
+from codesign.cli.noise import noise
+from codesign.cli.report import report
+from codesign.cli.train import train
+from codesign.cli.verify import verify
 from codesign.errors import CodesignError
 
 
@@ -64,20 +73,6 @@ def main() -> None:
         signal.signal(signal.SIGTERM, _terminate)
 
 
-def _register() -> None:
-    from codesign.cli.calibrate import calibrate_command
-    from codesign.cli.design import design
-    from codesign.cli.export import export
-    from codesign.cli.info import info
-    from codesign.cli.loop import loop
-    from codesign.cli.noise import noise
-    from codesign.cli.report import report
-    from codesign.cli.train import train
-    from codesign.cli.verify import verify
-
-    for command in (train, export, verify, loop, design, report, noise, info):
-        main.add_command(command)
-    main.add_command(calibrate_command, "calibrate")
-
-
-_register()
+for _command in (train, export, verify, loop, design, report, noise, info):
+    main.add_command(_command)
+main.add_command(calibrate_command, "calibrate")

@@ -41,15 +41,20 @@ from codesign.tasks import TASKS
 @click.option("--mismatch", type=click.FloatRange(0, 0.5, max_open=True), default=0.05,
               show_default=True, help="Relative programming error sigma per device.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sampler.")
+@click.option("--new-study", is_flag=True,
+              help="If --out holds a search with other settings, move it to OUT/previous/TIME "
+                   "and start a new one (without this, such a folder is refused).")
 @click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
               help="Run the trials and ngspice on this Dask cluster's workers.")
 @options.backend_option
 @options.workers_option
-@options.timeout_option(300.0)
+@options.timeout_option(300.0, "ngspice process",
+                        "that design is recorded as failed and the search goes on (a resumed "
+                        "search with a longer --timeout tries it again)")
 @options.threads_option
 def design(task, neuron, trials, verify_count, samples, transients, final_samples, epochs,
-           screen_samples, refine, refine_samples, space_path, out, mismatch, seed, scheduler,
-           backend, workers, timeout_s, threads) -> None:
+           screen_samples, refine, refine_samples, space_path, out, mismatch, seed, new_study,
+           scheduler, backend, workers, timeout_s, threads) -> None:
     """Search the circuit (currents, full scale, tau, cell levels, DAC/ADC bits, input rails)
     jointly with physics-aware training for the front of SPICE-measured energy per inference
     vs task metric vs settling time; choose the least energy within the task's target.
@@ -59,11 +64,11 @@ def design(task, neuron, trials, verify_count, samples, transients, final_sample
       codesign design --task digits --trials 40 --out runs/design-digits
       codesign design --task physics --trials 40 --out runs/design-physics
     """
-    import os
-
+    # deferred: the library (torch) loads only when the command runs, not for --help
     import torch
 
-    from codesign.design.search import DesignSettings, run_design
+    from codesign.design.search import run_design
+    from codesign.design.settings import DesignSettings
     from codesign.design.space import DesignSpace
 
     torch.set_num_threads(threads)
@@ -73,8 +78,8 @@ def design(task, neuron, trials, verify_count, samples, transients, final_sample
                               refine_samples=refine_samples, mismatch_sigma=mismatch,
                               seed=seed)
     space = DesignSpace.load(space_path)
-    simulator = options.simulator_from_options(backend, workers, timeout_s, scheduler)
-    chosen = run_design(settings, space, out, simulator, click.echo,
-                        workers=workers or os.cpu_count() or 1, scheduler=scheduler)
+    with options.simulator_from_options(backend, workers, timeout_s, scheduler) as simulator:
+        chosen = run_design(settings, space, out, simulator, click.echo, workers=workers,
+                            scheduler=scheduler, new_study=new_study)
     click.echo(f"wrote {out}/front.csv, {out}/front.png, {out}/chosen.json "
                f"(trial {chosen.number})")

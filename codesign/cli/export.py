@@ -18,12 +18,13 @@ from codesign.cli import options
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for crossbar.cir, the .lib files, conductances.npz, manifest.json.")
 @options.array_options
+@options.set_option
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the device mismatch (with --mismatch).")
 @options.timeout_option(30.0, "`ngspice -v` (to learn whether it has KLU)")
 @options.unstable_option
 @options.force_option
-def export(source, neuron, dc_gain, gbw, offset, out, array, seed,
+def export(source, neuron, dc_gain, gbw, offset, out, array, sets, seed,
            timeout_s, allow_unstable, force) -> None:
     """Compile the equilibrium core of SOURCE to an ngspice crossbar/op-amp netlist.
 
@@ -37,21 +38,23 @@ def export(source, neuron, dc_gain, gbw, offset, out, array, seed,
       codesign export runs/digits.pt --neuron opamp --out runs/netlist
       codesign export core.npz --neuron ideal --out runs/core-ideal
     """
+    # deferred: the library (torch) loads only when the command runs, not for --help
     from codesign.chip.chip import Chip
-    from codesign.errors import NgspiceNotFoundError
-    from codesign.simulator.ngspice import find_ngspice
+    from codesign.simulator.ngspice import find_ngspice, locate_ngspice
     from codesign.tasks import get_task
     from codesign.training.train import encode
 
     core, ckpt = options.load_checked_source(source, allow_unstable, force)
-    config = options.circuit_from_options(neuron, dc_gain, gbw, offset, array)
+    config = options.circuit_from_options(neuron, dc_gain, gbw, offset, array, sets)
     inputs = None
     if ckpt is not None and ckpt.task:
-        inputs = encode(ckpt.model, get_task(ckpt.task).x_test[:1])
-    try:
-        ngspice = find_ngspice(timeout_s=timeout_s)
-    except NgspiceNotFoundError:
-        ngspice = None
+        task = get_task(ckpt.task)
+        ckpt.check_task(task)
+        inputs = encode(ckpt.model, task.x_test[:1])
+    # no ngspice at all: the deck is still written (without KLU); one that is there but does
+    # not answer within --timeout is an error, not a silent fallback
+    executable = locate_ngspice()
+    ngspice = find_ngspice(executable, timeout_s) if executable else None
     chip = Chip(core, config, seed, klu=bool(ngspice and ngspice.klu), force=force)
     manifest = chip.export(out, ngspice=ngspice, inputs=inputs, source=str(source))
     elements = manifest["elements"]

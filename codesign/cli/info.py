@@ -9,11 +9,37 @@ import click
 from codesign.cli import options
 
 
+def _settings(level: str) -> None:
+    """Every circuit setting (its dotted path, short name, type and value at ``level``)."""
+    # deferred: the library loads only when the command runs (and never torch, here)
+    from codesign.circuit.config import circuit_config
+    from codesign.circuit.settings import ALIASES, setting_types
+
+    config = circuit_config(level)
+    short = {path: name for name, path in ALIASES.items()}
+    click.echo("circuit settings (--set KEY=VALUE; calibration spec [circuit] and [sweep] "
+               f"keys), with their values at the {level} level:")
+    for path, tp in setting_types().items():
+        value = config
+        for part in path.split("."):
+            value = getattr(value, part, None) if value is not None else None
+        kind = getattr(tp, "__name__", str(tp)).replace("typing.", "")
+        click.echo(f"  {path:<34} {short.get(path, ''):<22} {kind:<14} "
+                   f"{'n/a' if value is None else value}")
+
+
 @click.command()
 @options.timeout_option(30.0, "`ngspice -v`")
-def info(timeout_s: float) -> None:
+@click.option("--settings", "level", type=click.Choice(["ideal", "opamp", "transistor", "cmos"]),
+              default=None, help="List every circuit setting with its value at this neuron "
+                                 "level (instead of the versions).")
+def info(timeout_s: float, level: str | None) -> None:
     """Show the versions in use: codesign, torch, ngspice (and KLU), the model libraries."""
-    from codesign import __version__
+    if level is not None:
+        _settings(level)
+        return
+    # deferred: the library loads only when the command runs (and never torch, here)
+    from codesign._version import __version__
     from codesign.circuit.config import NEURON_LEVELS, circuit_config
     from codesign.errors import CodesignError
     from codesign.netlist.library import library_dir
@@ -32,7 +58,7 @@ def info(timeout_s: float) -> None:
     except CodesignError as exc:
         click.echo(f"ngspice: {exc}")
     try:
-        from codesign.simulator.shared import find_libngspice
+        from codesign.simulator.shared import find_libngspice  # deferred: imports PySpice
 
         click.echo(f"libngspice (shared backend): {find_libngspice()}")
     except CodesignError as exc:

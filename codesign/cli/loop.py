@@ -45,14 +45,15 @@ from codesign.tasks import TASKS
                                  "instead of the level's default; --neuron names its level.")
 @click.option("--evaluate/--no-evaluate", default=True, show_default=True,
               help="After the rounds: seeds, robustness curves, energy and latency.")
+@options.set_option
 @options.backend_option
 @options.workers_option
 @options.scheduler_option
 @options.timeout_option(600.0)
 @options.threads_option
 def loop(task, neuron, rounds, out, mismatch, levels, dac_bits, adc_bits, chip_seed, seeds,
-         samples, params_path, circuit_path, evaluate, backend, workers, scheduler, timeout_s,
-         threads) -> None:
+         samples, params_path, circuit_path, evaluate, sets, backend, workers, scheduler,
+         timeout_s, threads) -> None:
     """Train through the calibrated proxy, verify in SPICE, re-calibrate, repeat; then
     compare with digital baselines and write the report.
 
@@ -64,16 +65,18 @@ def loop(task, neuron, rounds, out, mismatch, levels, dac_bits, adc_bits, chip_s
       codesign loop --task control --out runs/loop-control
       codesign loop --task physics --out runs/loop-physics
     """
+    # deferred: the library (torch) loads only when the command runs, not for --help
     import torch
 
+    from codesign.circuit.settings import assignments
     from codesign.loop.pipeline import run_loop
-    from codesign.loop.results import LoopSettings
+    from codesign.results.loop import LoopSettings
 
     torch.set_num_threads(threads)
     settings = LoopSettings(
         task=task, neuron=neuron, rounds=rounds, mismatch_sigma=mismatch, levels=levels,
         chip_seed=chip_seed, params_path=str(params_path or ""), evaluate=evaluate,
         seeds=seeds or 0, verify_samples=samples or 0, dac_bits=dac_bits, adc_bits=adc_bits,
-        circuit_path=str(circuit_path or ""))
-    simulator = options.simulator_from_options(backend, workers, timeout_s, scheduler)
-    run_loop(settings, out, simulator, click.echo)
+        circuit_path=str(circuit_path or ""), circuit_overrides=assignments(sets))
+    with options.simulator_from_options(backend, workers, timeout_s, scheduler) as simulator:
+        run_loop(settings, out, simulator, click.echo)

@@ -13,7 +13,7 @@ OUTPUTS = ("noise.json", "spreads.csv", "params.json")
 
 
 def _table(check):
-    import pandas as pd
+    import pandas as pd  # deferred: pandas loads only when the command runs, not for --help
 
     columns = {"neuron": range(len(check.fitted.spice_fs))}
     for name in ("fitted", "held_out", "scaled"):
@@ -39,7 +39,7 @@ def _lines(check) -> list[str]:
 
 
 def _median(values) -> float:
-    import numpy as np
+    import numpy as np  # deferred: numpy loads only when the command runs, not for --help
 
     return float(np.median(values))
 
@@ -70,12 +70,13 @@ def _median(values) -> float:
               help="Seed of the random core, the inputs and the noise.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for noise.json, spreads.csv and params.json (the fitted proxy).")
+@options.set_option
 @options.backend_option
 @options.workers_option
 @options.timeout_option(300.0)
 @options.force_option
 def noise(source, n, m, neuron, params_path, inputs, repeats, current_ratio, amp_noise,
-          temperature, seed, out, backend, workers, timeout_s, force) -> None:
+          temperature, seed, out, sets, backend, workers, timeout_s, force) -> None:
     """Measure a chip's noise in SPICE and fit the proxy's noise to it.
 
     Noise sources: each conductance's 4kTG and each summing amplifier's input noise, as one
@@ -89,15 +90,16 @@ def noise(source, n, m, neuron, params_path, inputs, repeats, current_ratio, amp
     Example:
       codesign noise --neuron cmos --out runs/noise
     """
+    # deferred: the library (torch) loads only when the command runs, not for --help
     import numpy as np
 
     from codesign.calibration.noise import NoisePlan, check_noise
     from codesign.chip.chip import Chip
-    from codesign.circuit.config import NoiseConfig, circuit_config
     from codesign.deq import random_core
     from codesign.files import check_output_dir, write_table
     from codesign.proxy.params import default_params_path, load_params, save_params
-    from codesign.schema import RunFolder, write_result
+    from codesign.run_folder import RunFolder
+    from codesign.schema import write_result
 
     plan = NoisePlan(inputs=inputs, repeats=repeats, current_ratio=current_ratio)
     rng = np.random.default_rng(seed)
@@ -105,19 +107,22 @@ def noise(source, n, m, neuron, params_path, inputs, repeats, current_ratio, amp
         core, _ = options.load_checked_source(source, False, force)
     else:
         core = random_core(n, m, 0.8, rng)
+    plan.check_size(core.n, force)
     check_output_dir(out, "--out")
-    config = circuit_config(neuron, noise=NoiseConfig(enabled=True, temperature_k=temperature,
-                                                      amp_noise_v_rthz=amp_noise))
+    noise = {"noise.enabled": True, "noise.temperature_k": temperature,
+             "noise.amp_noise_v_rthz": amp_noise}
+    config = options.circuit_from_options(neuron, array=noise, sets=sets)
     params = load_params(params_path or default_params_path(neuron))[0]
-    simulator = options.simulator_from_options(backend, workers, timeout_s)
-    folder = RunFolder(out, "noise").start(OUTPUTS)
-    chip = Chip(core, config, seed, simulator, force=force)
-    check = check_noise(chip, params, out / "spice", plan, rng)
-    for line in _lines(check):
-        click.echo(line)
-    written = [write_result(out / "noise.json", check, "noise"),
-               write_table(out / "spreads.csv", _table(check)),
-               save_params(out / "params.json", check.params, {"noise_check": str(out)})]
-    folder.complete(written)
+    with options.simulator_from_options(backend, workers, timeout_s) as simulator:
+        chip = Chip(core, config, seed, simulator, force=force)
+        with RunFolder(out, "noise").start(OUTPUTS) as folder:
+            check = check_noise(chip, params, out / "spice", plan, rng)
+            for line in _lines(check):
+                click.echo(line)
+            written = [write_result(out / "noise.json", check, "noise"),
+                       write_table(out / "spreads.csv", _table(check)),
+                       save_params(out / "params.json", check.params,
+                                   {"noise_check": str(out)})]
+            folder.complete(written)
     for path in written:
         click.echo(f"wrote {path}")

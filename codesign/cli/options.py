@@ -8,7 +8,9 @@ from pathlib import Path
 
 import click
 
-from codesign.circuit.config import NEURON_LEVELS, ArrayConfig, CircuitConfig, circuit_config
+from codesign.circuit.config import NEURON_LEVELS, CircuitConfig
+from codesign.circuit.settings import assignments, build_circuit, override
+from codesign.jobs import MAX_TIMEOUT_S
 from codesign.simulator import BACKENDS
 
 source_argument = click.argument(
@@ -49,12 +51,12 @@ tile_option = click.option(
 
 def array_options(func):
     """--levels, --mismatch, --line-ohm, --column-ohm, --line-c, --tile, passed on to the
-    command as one ``array`` (an ArrayConfig)."""
+    command as one ``array``: their circuit settings (codesign.circuit.settings)."""
     @functools.wraps(func)
     def command(*args, levels, mismatch, line_ohm, column_ohm, line_c, tile, **kwargs):
-        array = ArrayConfig(levels=levels, mismatch_sigma=mismatch, line_ohm=line_ohm,
-                            column_ohm=column_ohm, line_c_f=line_c, tile_rows=tile,
-                            tile_columns=tile)
+        array = {"array.levels": levels, "array.mismatch_sigma": mismatch,
+                 "array.line_ohm": line_ohm, "array.column_ohm": column_ohm,
+                 "array.line_c_f": line_c, "array.tile_rows": tile, "array.tile_columns": tile}
         return func(*args, array=array, **kwargs)
 
     for option in (tile_option, line_c_option, column_option, line_option, mismatch_option,
@@ -91,32 +93,43 @@ workers_option = click.option(
 )
 
 
-def timeout_option(default: float, what: str = "ngspice process"):
+def timeout_option(default: float, what: str = "ngspice process",
+                   then: str = "the run stops with an error"):
     """--timeout [s]: the wall-clock limit of each ngspice run, enforced by killing it."""
     return click.option(
-        "--timeout", "timeout_s", type=click.FloatRange(min=0, min_open=True), default=default,
-        show_default=True, help=f"Seconds one {what} may run before it is killed and the run "
-                                "stops with an error.")
+        "--timeout", "timeout_s", type=click.FloatRange(min=0, min_open=True, max=MAX_TIMEOUT_S),
+        default=default, show_default=True,
+        help=f"Seconds one {what} may run before it is killed; {then}.")
 
 
-def circuit_from_options(neuron: str, dc_gain, gbw, offset,
-                         array: ArrayConfig | None = None) -> CircuitConfig:
-    """The circuit config of ``neuron`` with the op-amp and array options of the command line."""
-    overrides = {
-        key: value
-        for key, value in (("dc_gain", dc_gain), ("gbw_hz", gbw), ("offset_v", offset))
-        if value is not None
-    }
-    return circuit_config(neuron, array=array or ArrayConfig(), **overrides)
+set_option = click.option(
+    "--set", "sets", multiple=True, metavar="KEY=VALUE",
+    help="Any circuit setting by its dotted path, applied last (repeatable), e.g. --set "
+         "neuron.opamp.gbw_hz=1e7 --set converters.adc_bits=6; `codesign info --settings` "
+         "lists them.")
+
+
+def circuit_from_options(neuron: str, dc_gain=None, gbw=None, offset=None,
+                         array: dict | None = None, sets: tuple[str, ...] = ()) -> CircuitConfig:
+    """The circuit of ``neuron`` with the op-amp and array options of the command line, then
+    the ``--set`` assignments (codesign.circuit.settings: the one way settings become a
+    circuit)."""
+    changes = dict(array or {})
+    for key, value in (("neuron.opamp.dc_gain", dc_gain), ("neuron.opamp.gbw_hz", gbw),
+                       ("neuron.opamp.offset_v", offset)):
+        if value is not None:
+            changes[key] = value
+    return override(build_circuit(neuron, changes), assignments(sets), "--set")
 
 
 def simulator_from_options(backend: str, workers: int | None, timeout_s: float,
                            scheduler: str | None = None):
     """The simulator of --backend, --workers and --timeout, or the Dask cluster of
     --scheduler."""
-    from codesign.simulator import get_simulator
+    from codesign.simulator import get_simulator  # deferred with the backends it loads
 
     if scheduler:
+        # deferred: dask.distributed takes a second to import
         from codesign.simulator.cluster import DaskSimulator
 
         return DaskSimulator(scheduler, timeout_s=timeout_s)
@@ -133,7 +146,7 @@ scheduler_option = click.option(
 def load_checked_source(path: Path, allow_unstable: bool, force: bool = False):
     """(core, checkpoint or None) of a checkpoint or bare core; a non-contractive one is
     refused unless allowed."""
-    from codesign.deq.checkpoint import load_source
+    from codesign.deq.checkpoint import load_source  # deferred: imports torch
 
     core, ckpt = load_source(path, force)
     core.check_contraction(allow_unstable)

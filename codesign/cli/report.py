@@ -18,7 +18,7 @@ def report(run: Path, partial: bool) -> None:
     Example:
       codesign report runs/loop-digits
     """
-    from codesign.report import write_report
+    from codesign.report import write_report  # deferred: the library, not for --help
 
     for path in write_report(run, partial):
         click.echo(f"wrote {path}")

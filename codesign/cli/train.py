@@ -36,6 +36,7 @@ def train(task, out, epochs, seed, core_size, core_inputs, gamma, activation, th
     Example:
       codesign train --task digits --out runs/digits.pt
     """
+    # deferred: the library (torch) loads only when the command runs, not for --help
     import torch
 
     from codesign.deq.checkpoint import save_checkpoint

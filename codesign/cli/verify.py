@@ -17,6 +17,7 @@ STALE = ("summary.json", "equilibria.parquet", "equilibria.csv", "transients.csv
 def _samples(core, ckpt, inputs: Path | None, samples: int, seed: int, force: bool):
     """Core inputs (K x m) and the task (or None): given inputs, the first K test samples of a
     checkpoint's task, or K seeded uniform random inputs in [-1, 1] for a bare core."""
+    # deferred: the library (torch) loads only when the command runs, not for --help
     import numpy as np
 
     from codesign.deq.checkpoint import load_inputs
@@ -29,12 +30,14 @@ def _samples(core, ckpt, inputs: Path | None, samples: int, seed: int, force: bo
     check_samples(samples, force)
     if ckpt is not None and ckpt.task:
         task = get_task(ckpt.task)
+        ckpt.check_task(task)
         return encode(ckpt.model, task.x_test[:samples]), task
     rng = np.random.default_rng(seed)
     return rng.uniform(-1.0, 1.0, (samples, core.m)), None
 
 
 def _write(result, out: Path, table_format: str) -> list[Path]:
+    # deferred: the library loads only when the command runs, not for --help
     from codesign.files import write_table
     from codesign.schema import write_result
 
@@ -108,6 +111,7 @@ def _lines(s) -> list[str]:
 @click.option("--table-format", type=click.Choice(["parquet", "csv"]), default="parquet",
               show_default=True)
 @options.array_options
+@options.set_option
 @click.option("--proxy", "proxy_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Proxy parameters (JSON from `codesign calibrate`) whose "
               "prediction is reported beside SPICE's; default calibration/NEURON.json.")
@@ -118,7 +122,7 @@ def _lines(s) -> list[str]:
 @options.unstable_option
 @options.force_option
 def verify(source, inputs, samples, neuron, dc_gain, gbw, offset, analysis, out, settle_tol,
-           seed, table_format, array, proxy_path, backend, workers,
+           seed, table_format, array, sets, proxy_path, backend, workers,
            scheduler, timeout_s, allow_unstable, force) -> None:
     """Verify SOURCE at circuit level: SPICE equilibria against the PyTorch fixed point.
 
@@ -133,40 +137,42 @@ def verify(source, inputs, samples, neuron, dc_gain, gbw, offset, analysis, out,
       codesign verify runs/digits.pt --neuron opamp --samples 200 --analysis tran --out runs/v
       codesign verify core.npz --inputs e.npy --neuron ideal --out runs/v-ideal
     """
-    from codesign.chip.chip import STATE_NAN_OK, Chip
+    # deferred: the library (torch) loads only when the command runs, not for --help
+    from codesign.chip.chip import Chip
     from codesign.chip.verify import VerifySettings, task_metric, verify_chip
     from codesign.errors import InputError
-    from codesign.schema import RunFolder
+    from codesign.run_folder import RunFolder
     from codesign.simulator.store import ResultStore
     from codesign.training.train import decode
 
     if not 0 < settle_tol < 1:
         raise InputError(f"--settle-tol must lie in (0, 1) of full scale, got {settle_tol}")
     core, ckpt = options.load_checked_source(source, allow_unstable, force)
-    config = options.circuit_from_options(neuron, dc_gain, gbw, offset, array)
+    config = options.circuit_from_options(neuron, dc_gain, gbw, offset, array, sets)
     proxy, proxy_path = _proxy(proxy_path, neuron)
     e, task = _samples(core, ckpt, inputs, samples, seed, force)
-    simulator = options.simulator_from_options(backend, workers, timeout_s, scheduler)
-    chip = Chip(core, config, seed, simulator, force=force)
-    folder = RunFolder(out, "verify").start(STALE)
-    store = ResultStore(out / "spice" / "store", nan_ok=STATE_NAN_OK)
-    settings = VerifySettings(analysis=analysis, settle_tol_fs=settle_tol, proxy=proxy,
-                              seed=seed)
-    with click.progressbar(length=len(e), label=f"SPICE {analysis} ({neuron})") as bar:
-        result = verify_chip(chip, e, out / "spice", settings, bar.update, store)
-    summary = replace(result.summary, source=str(source))
-    if proxy is not None:
-        summary = replace(summary, proxy=replace(summary.proxy, path=str(proxy_path)))
-    result = replace(result, summary=summary)
-    if ckpt is not None and task is not None:
-        full = ckpt.metrics.get("test_metric")
-        metric = task_metric(result, task, partial(decode, ckpt.model), task.y_test[:len(e)])
-        result = result.with_task_metric(
-            metric, float(full) if isinstance(full, int | float) else None)
-    for line in _lines(result.summary):
-        click.echo(line)
-    written = _write(result, out, table_format)
-    folder.complete(written)
+    with options.simulator_from_options(backend, workers, timeout_s, scheduler) as simulator:
+        chip = Chip(core, config, seed, simulator, force=force)
+        with RunFolder(out, "verify").start(STALE) as folder:
+            store = ResultStore(out / "spice" / "store")
+            settings = VerifySettings(analysis=analysis, settle_tol_fs=settle_tol, proxy=proxy,
+                                      seed=seed)
+            with click.progressbar(length=len(e), label=f"SPICE {analysis} ({neuron})") as bar:
+                result = verify_chip(chip, e, out / "spice", settings, bar.update, store)
+            summary = replace(result.summary, source=str(source))
+            if proxy is not None:
+                summary = replace(summary, proxy=replace(summary.proxy, path=str(proxy_path)))
+            result = replace(result, summary=summary)
+            if ckpt is not None and task is not None:
+                full = ckpt.metrics.get("test_metric")
+                metric = task_metric(result, task, partial(decode, ckpt.model),
+                                     task.y_test[:len(e)])
+                result = result.with_task_metric(
+                    metric, float(full) if isinstance(full, int | float) else None)
+            for line in _lines(result.summary):
+                click.echo(line)
+            written = _write(result, out, table_format)
+            folder.complete(written)
     for path in written:
         click.echo(f"wrote {path}")
 
@@ -174,6 +180,7 @@ def verify(source, inputs, samples, neuron, dc_gain, gbw, offset, analysis, out,
 def _proxy(path: Path | None, neuron: str):
     """(params, path) of --proxy, else of the shipped set of ``neuron`` (None when there is
     none: the verification runs without a proxy column)."""
+    # deferred: the library loads only when the command runs, not for --help
     from codesign.errors import InputError
     from codesign.proxy.params import default_params_path, load_params
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 import pickle
 import zipfile
 from dataclasses import dataclass, field
+from os import PathLike
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from codesign import __version__
+from codesign._version import __version__
 from codesign.deq.model import DEQConfig, HybridDEQ
 from codesign.deq.weights import CoreWeights
 from codesign.errors import CheckpointError, InputError
@@ -38,6 +39,19 @@ class Checkpoint:
     metrics: dict = field(default_factory=dict)
     train_config: dict = field(default_factory=dict)
     codesign_version: str = ""
+
+    def check_task(self, task) -> Checkpoint:
+        """This checkpoint, if its model fits ``task``'s data (its name, input and output
+        widths); CheckpointError naming the mismatch otherwise."""
+        config = self.model.config
+        if self.task != task.name or (config.in_features, config.out_features) != (
+                task.in_features, task.out_features):
+            raise CheckpointError(
+                f"this checkpoint's model ({self.task or 'no task'}: {config.in_features} -> "
+                f"{config.out_features}) does not fit the {task.name} task "
+                f"({task.in_features} -> {task.out_features}); train one with `codesign train "
+                f"--task {task.name}`")
+        return self
 
 
 def save_checkpoint(
@@ -124,8 +138,11 @@ def _plain_dict(path: Path, payload: dict, key: str) -> dict:
     return value
 
 
-def load_checkpoint(path: Path, force: bool = False) -> Checkpoint:
-    """The model in the checkpoint at ``path`` (weights_only loading)."""
+def load_checkpoint(path: Path, force: bool = False, task: str | None = None) -> Checkpoint:
+    """The model in the checkpoint at ``path`` (weights_only loading); with ``task``, a
+    CheckpointError unless it is a model of that task."""
+    if not isinstance(path, str | PathLike):
+        raise CheckpointError(f"a checkpoint is a path, got {type(path).__name__}")
     path = Path(path)
     payload = _read_payload(path)
     if "config" not in payload:
@@ -133,15 +150,18 @@ def load_checkpoint(path: Path, force: bool = False) -> Checkpoint:
     config = DEQConfig.from_dict(payload["config"])
     check_size(config.core_size, config.core_inputs, force=force)
     _check_state(path, payload.get("state_dict"), config)
-    task = payload.get("task", "")
-    if not isinstance(task, str):
+    name = payload.get("task", "")
+    if not isinstance(name, str):
         raise CheckpointError(f"{path}: task is not a name")
+    if task is not None and name != task:
+        raise CheckpointError(f"{path} holds a model of the {name or 'unnamed'} task, not of "
+                              f"{task}; use a checkpoint of {task} (or another folder)")
     model = HybridDEQ(config)
     model.load_state_dict(payload["state_dict"])
     model.eval()
     return Checkpoint(
         model=model,
-        task=task,
+        task=name,
         metrics=_plain_dict(path, payload, "metrics"),
         train_config=_plain_dict(path, payload, "train_config"),
         codesign_version=str(payload.get("codesign_version", "")),

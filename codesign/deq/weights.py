@@ -7,6 +7,7 @@ Float64 numpy arrays; validated on construction (shapes, finite values).
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -136,8 +137,23 @@ def random_core(
     generator: np.random.Generator,
     activation: str = "tanh",
     input_scale: float = 1.0,
+    allow_unstable: bool = False,
 ) -> CoreWeights:
-    """A random core with ||W||_2 = rho exactly (Gaussian W rescaled), for tests and benchmarks."""
+    """A random core with ||W||_2 = rho exactly (Gaussian W rescaled), for tests and benchmarks.
+    ``rho`` must lie in [0, 1) (a contraction) unless ``allow_unstable``."""
+    for name, value in (("n", n), ("m", m)):
+        if type(value) is not int or value < 1:
+            raise InputError(f"random_core {name} must be a whole number >= 1, got {value!r}")
+    if isinstance(rho, bool) or not isinstance(rho, int | float) or not math.isfinite(rho) \
+            or rho < 0:
+        raise InputError(f"random_core rho (||W||_2) must be a finite number >= 0, got {rho!r}")
+    if rho >= 1 and not allow_unstable:
+        raise InputError(f"random_core rho = {rho} is not a contraction (||W||_2 >= 1: the "
+                         "circuit may have several equilibria); use rho < 1, or pass "
+                         "allow_unstable=True")
+    if not isinstance(generator, np.random.Generator):
+        raise InputError("random_core needs a numpy Generator (np.random.default_rng(seed)): "
+                         f"randomness is explicit, got {type(generator).__name__}")
     W = generator.standard_normal((n, n))
     W *= rho / np.linalg.norm(W, 2)
     U = generator.standard_normal((n, m)) * input_scale / np.sqrt(m)

@@ -6,8 +6,10 @@ from typing import TYPE_CHECKING
 from codesign._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from codesign.design.choose import ChosenDesign
     from codesign.design.energy import EnergyBreakdown
-    from codesign.design.search import ChosenDesign, DesignSettings, run_design
+    from codesign.design.search import run_design
+    from codesign.design.settings import DesignSettings
     from codesign.design.space import Design, DesignSpace
     from codesign.design.trial import TrialResult
     from codesign.design.verify import VerifiedDesign

@@ -12,11 +12,22 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
+import torch
 
+from codesign.calibration.refit import refit
+from codesign.deq.checkpoint import save_checkpoint
+from codesign.design.choose import base_metric, design_task
+from codesign.design.settings import DesignSettings, Log
 from codesign.design.trial import RESULT
-from codesign.design.verify import PARAMS, design_chip
+from codesign.design.verify import FAILED, PARAMS, VerifiedDesign, design_chip, verify_design
+from codesign.errors import CodesignError
 from codesign.files import atomic_write, write_json
+from codesign.proxy.params import save_params
+from codesign.schema import read_json
 from codesign.simulator.base import Simulator
+from codesign.tasks.base import Task, TaskMetrics
+from codesign.training.aware import HardwareModel
+from codesign.training.train import encode, train_model
 
 REFINED = "refined"
 REFIT = "refit.json"
@@ -27,20 +38,12 @@ def refine_design(trial_folder: Path, task, simulator: Simulator, samples: int, 
     """TRIAL/refined/ holding the re-fitted proxy (params.json, how the fit did in refit.json)
     and the model fine-tuned through it (model.pt), ready for verify_design; reused if there.
     ``samples`` training inputs (seeded by the trial) are the calibration's operating points."""
-    import torch
-
-    from codesign.calibration.refit import refit
-    from codesign.deq.checkpoint import save_checkpoint
-    from codesign.proxy.params import save_params
-    from codesign.training.aware import HardwareModel
-    from codesign.training.train import encode, train_model
-
     folder = Path(trial_folder)
     refined = folder / REFINED
     if (refined / "model.pt").exists():
         return refined
     trial, model, params, chip = design_chip(folder, simulator, chip_seed, mismatch_sigma,
-                                             params_path)
+                                             params_path, task.name)
     rng = np.random.default_rng([chip_seed, trial.number, 17])
     pick = np.sort(rng.choice(len(task.x_train), min(samples, len(task.x_train)),
                               replace=False))
@@ -62,14 +65,13 @@ def refine_design(trial_folder: Path, task, simulator: Simulator, samples: int, 
     return refined
 
 
-def refine_candidates(task, verified: list, reference: float, screen_reference: float,
-                      count: int, skip: frozenset[int] = frozenset()) -> list:
+def refine_candidates(task: Task, verified: list[VerifiedDesign], reference: float,
+                      screen_reference: float, count: int,
+                      skip: frozenset[int] = frozenset()) -> list[VerifiedDesign]:
     """Up to ``count`` measured designs worth refining: SPICE missed the target, yet they cost
     less than the least-energy measured design within it. The re-fit brings SPICE to the
     proxy, so those whose screen met the target come first, least energy first, then the rest,
     best screened metric first."""
-    from codesign.tasks.base import TaskMetrics
-
     def within(metric: float, samples: int, against: float) -> bool:
         return task.within_target(against, TaskMetrics(metric, samples))
 
@@ -87,15 +89,13 @@ def refine_candidates(task, verified: list, reference: float, screen_reference: 
     return pool[:count]
 
 
-def refine_measured(verified: list, out: Path, task, simulator: Simulator, settings,
-                    params_path: Path, log) -> list:
+def refine_measured(verified: list[VerifiedDesign], out: Path, task: Task,
+                    simulator: Simulator, settings: DesignSettings, params_path: Path,
+                    log: Log, timeout_s: float = 0.0) -> list[VerifiedDesign]:
     """``verified`` with up to ``settings.refine`` designs, picked one at a time by
     refine_candidates, replaced by their refined measurements (a design SPICE cannot finish
-    keeps its first measurement; refined/failed.json says why)."""
-    from codesign.design.report import base_metric, design_task
-    from codesign.design.verify import FAILED, verify_design
-    from codesign.errors import CodesignError
-
+    keeps its first measurement; refined/failed.json says why, and a run with a longer
+    ``timeout_s`` than the failed one's tries it again)."""
     task = design_task(task)
     references = base_metric(task, out, settings.samples), \
         base_metric(task, out, settings.screen_samples)
@@ -108,7 +108,7 @@ def refine_measured(verified: list, out: Path, task, simulator: Simulator, setti
         v = picks[0]
         tried.add(v.number)
         folder = out / "trials" / f"{v.number:04d}"
-        if (folder / REFINED / FAILED).exists():
+        if failed_before(folder / REFINED / FAILED, timeout_s):
             continue
         log(f"  refining trial {v.number}: its own calibration on {settings.refine_samples} "
             "training inputs, a fine-tune through it, SPICE again")
@@ -120,10 +120,26 @@ def refine_measured(verified: list, out: Path, task, simulator: Simulator, setti
                               settings.chip_seed, settings.mismatch_sigma, params_path)
         except CodesignError as exc:
             message = " ".join(str(exc).split())
-            write_json(folder / REFINED / FAILED, {"trial": v.number, "error": message})
+            write_json(folder / REFINED / FAILED, {"trial": v.number, "error": message,
+                                                   "timeout_s": timeout_s})
             log(f"  trial {v.number}: refining failed ({message[:160]})")
             continue
         by_number[v.number] = r
         log(f"  trial {v.number} refined: SPICE {v.metric_spice:.4f} -> {r.metric_spice:.4f}, "
             f"{r.energy_j * 1e12:.1f} pJ = {r.energy_per_mac_j * 1e15:.0f} fJ/MAC")
     return list(by_number.values())
+
+
+def failed_before(path: Path, timeout_s: float) -> bool:
+    """Does ``path`` (a failed.json) record a failure that a run with ``timeout_s`` should not
+    try again? A failure under a shorter time-out is tried again (and its record removed)."""
+    if not path.exists():
+        return False
+    try:
+        recorded = float(read_json(path).get("timeout_s", 0.0))
+    except (CodesignError, TypeError, ValueError):
+        recorded = 0.0
+    if timeout_s > recorded:
+        path.unlink(missing_ok=True)
+        return False
+    return True

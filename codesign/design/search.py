@@ -11,163 +11,96 @@
    task's target of the digital DEQ), its metric on the whole test set, tables and a plot.
 
 A killed run resumes where it stopped: finished trials and measured designs are kept in their
-folders, trials the kill interrupted are run again with their own parameters.
+folders, trials the kill interrupted are run again with their own parameters. A folder holds one
+search: resumed with other settings, another space or task it is refused (design.settings), and
+a design that SPICE could not finish is tried again by a run with a longer time-out.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import shlex
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from codesign.design.refine import refine_measured
+from codesign.deq.checkpoint import save_checkpoint
+from codesign.deq.model import DEQConfig
+from codesign.design.choose import BASE_MODEL, ChosenDesign, base_metric, choose
+from codesign.design.refine import failed_before, refine_measured
+from codesign.design.report import energy_comparison, plot_front
+from codesign.design.settings import (
+    DesignSettings,
+    Log,
+    SearchRecord,
+    check_resume,
+    file_sha256,
+    write_record,
+)
 from codesign.design.space import Design, DesignSpace
 from codesign.design.trial import TrialJob, TrialResult, run_trial
 from codesign.design.verify import FAILED, VerifiedDesign, verify_design
 from codesign.errors import CodesignError, InputError
 from codesign.files import write_json, write_table
-from codesign.schema import RunFolder, write_result
+from codesign.jobs import Executor, Pool, get_executor
+from codesign.proxy.params import default_params_path
+from codesign.run_folder import RunFolder
+from codesign.schema import from_json, read_result, write_result
 from codesign.simulator.base import Simulator
+from codesign.tasks import get_task
+from codesign.tasks.base import Task
+from codesign.training.train import new_model, train_model
 
-Log = Callable[[str], None]
 OUTPUTS = ("trials.csv", "front.csv", "front.parquet", "breakdown.csv", "front.png",
-           "chosen.json", "energy.csv", "design.json")
+           "chosen.json", "energy.csv")
+"""What a finished search writes at its top level: removed when the search runs again (its
+trials, measurements, journal and design.json are kept for resuming)."""
+JOURNAL = "study.log"
 
 
-@dataclass(frozen=True)
-class DesignSettings:
-    """One design search (counts of trials, designs and samples)."""
+def open_study(path: Path, directions: list[str], seed: int, startup: int):
+    """The Optuna study of the journal at ``path`` (created if absent); InputError for a
+    journal Optuna cannot read (garbage, truncated inside a record, another study's)."""
+    # deferred: optuna takes a second to import and only the design search needs it
+    import optuna
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
 
-    task: str = "digits"
-    trials: int = 40
-    verify: int = 20
-    """Designs measured in SPICE (the whole screened front, at least)."""
-    samples: int = 64
-    """Test samples of each measured design's SPICE metric."""
-    transients: int = 2
-    """SPICE transients from reset per measured design (energy, settling)."""
-    final_samples: int = 0
-    """Test samples of the chosen design's SPICE metric (0: the whole test set)."""
-    epochs: int = 15
-    """Physics-aware fine-tuning epochs per design."""
-    screen_samples: int = 0
-    """Test samples of the proxy's screen (0: the whole test set)."""
-    mismatch_sigma: float = 0.05
-    chip_seed: int = 1
-    seed: int = 0
-    """Seed of the sampler (and of the base model's training: the profile's)."""
-    params_path: str = ""
-    """The level's calibrated proxy (default calibration/cmos.json)."""
-    refine: int = 3
-    """Measured designs given their own calibration and measured again (design.refine)."""
-    refine_samples: int = 64
-    """Training inputs of a refined design's calibration (SPICE operating points)."""
-
-    def __post_init__(self) -> None:
-        if type(self.refine) is not int or self.refine < 0:
-            raise InputError(f"--refine must be a whole number >= 0, got {self.refine!r}")
-        counts = {"trials": self.trials, "verify": self.verify, "samples": self.samples,
-                  "transients": self.transients, "epochs": self.epochs,
-                  "refine-samples": self.refine_samples}
-        for name, value in counts.items():
-            if type(value) is not int or value < 1:
-                raise InputError(f"--{name} must be a whole number >= 1, got {value!r}")
-        if self.verify > self.trials:
-            raise InputError(f"--verify {self.verify} exceeds --trials {self.trials}: SPICE "
-                             "can only measure designs the search tried")
-        if not 0 <= self.mismatch_sigma < 0.5:
-            raise InputError(f"--mismatch must lie in [0, 0.5), got {self.mismatch_sigma}")
-
-
-@dataclass(frozen=True)
-class ChosenDesign:
-    """The least-energy SPICE-measured design within the task's target, on the test set."""
-
-    number: int
-    design: Design
-    within_target: bool
-    """Whether it meets the target on the chosen design's samples."""
-    target: str
-    samples: int
-    metric_spice: float
-    metric_digital: float
-    """The digital DEQ (the base model) on the same samples."""
-    energy_j: float
-    energy_per_mac_j: float
-    settling_s: float
-    circuit_path: str
-    model_path: str
-    refined: bool = False
-    """Measured with its own calibration (design.refine), not the level's carried to it."""
-
-
-def _pool_start() -> None:
-    from codesign.simulator.ngspice import die_with_parent
-
-    die_with_parent()
-
-
-def _pool(jobs: list[TrialJob], workers: int) -> Iterator[tuple[TrialJob, object]]:
-    # spawn: the workers run torch, which a fork of a process that ran it can deadlock
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                             initializer=_pool_start) as pool:
-        futures = {pool.submit(run_trial, job): job for job in jobs}
-        for fut in as_completed(futures):
-            exc = fut.exception()
-            yield futures[fut], exc if exc is not None else fut.result()
-
-
-def _dask(jobs: list[TrialJob], scheduler: str) -> Iterator[tuple[TrialJob, object]]:
-    from distributed import as_completed as dask_completed
-
-    from codesign.simulator.cluster import connect
-
-    client = connect(scheduler)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    fix = ("move it away, or pass --new-study to move the search aside and start a new one")
     try:
-        futures = {client.submit(run_trial, j, key=f"codesign-design-{j.number}-{time.time()}",
-                                 pure=False): j for j in jobs}
-        for fut in dask_completed(list(futures)):
-            exc = fut.exception()
-            yield futures[fut], exc if exc is not None else fut.result()
-    finally:
-        client.close()
+        storage = JournalStorage(JournalFileBackend(str(path)))
+        study = optuna.create_study(
+            study_name="design", storage=storage, load_if_exists=True, directions=directions,
+            sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup))
+        trials = study.trials
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError, RuntimeError,
+            UnicodeDecodeError, OSError, optuna.exceptions.OptunaError) as exc:
+        raise InputError(f"{path} is not an Optuna journal of a codesign design search "
+                         f"({type(exc).__name__}); {fix}") from None
+    for trial in trials:
+        design = trial.user_attrs.get("design")
+        if design is not None:
+            from_json(Design, design, f"{path}: trial {trial.number}'s design")
+    if list(study.directions) != [optuna.study.StudyDirection[d.upper()]
+                                  for d in directions]:
+        raise InputError(f"{path} holds a study with other objectives; {fix}")
+    return study
 
 
 class Search:
     """The study, its folder and how trials run."""
 
-    def __init__(self, settings: DesignSettings, space: DesignSpace, out: Path,
-                 base_model: Path, params_path: Path, workers: int,
-                 scheduler: str | None, log: Log) -> None:
-        import optuna
-
-        self.settings, self.space, self.out, self.log = settings, space, Path(out), log
-        self.base_model, self.params_path = base_model, params_path
-        self.workers, self.scheduler = workers, scheduler
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        from optuna.storages import JournalStorage
-        from optuna.storages.journal import JournalFileBackend
-
-        storage = JournalStorage(JournalFileBackend(str(self.out / "study.log")))
-        self.study = optuna.create_study(
-            study_name="design", storage=storage, load_if_exists=True,
-            directions=["minimize", self.metric_direction, "minimize"],
-            sampler=optuna.samplers.TPESampler(seed=settings.seed,
-                                               n_startup_trials=min(10, settings.trials // 2)))
-
-    @property
-    def metric_direction(self) -> str:
-        from codesign.tasks import get_task
-
-        return "maximize" if get_task(self.settings.task).metric.higher_is_better \
-            else "minimize"
+    def __init__(self, settings: DesignSettings, space: DesignSpace, task: Task, out: Path,
+                 base_model: Path, params_path: Path, executor: Executor, log: Log) -> None:
+        self.settings, self.space, self.task, self.out, self.log = (settings, space, task,
+                                                                    Path(out), log)
+        self.base_model, self.params_path, self.executor = base_model, params_path, executor
+        direction = "maximize" if task.metric.higher_is_better else "minimize"
+        self.study = open_study(self.out / JOURNAL, ["minimize", direction, "minimize"],
+                                settings.seed, min(10, settings.trials // 2))
 
     def job(self, number: int, design: Design) -> TrialJob:
         s = self.settings
@@ -179,16 +112,17 @@ class Search:
 
     def run(self) -> list[TrialResult]:
         """Run trials until the study holds ``trials`` finished ones (resuming a killed run)."""
-        from optuna.trial import TrialState
+        from optuna.trial import TrialState  # deferred with optuna (see open_study)
 
         interrupted = [t for t in self.study.trials if t.state == TrialState.RUNNING]
-        batch = [(t.number, Design(**t.user_attrs["design"])) for t in interrupted]
+        batch = [(t.number, from_json(Design, t.user_attrs["design"], "design"))
+                 for t in interrupted if "design" in t.user_attrs]
         if batch:
             self.log(f"resuming: {len(batch)} interrupted trials run again")
         while True:
             done = sum(t.state.is_finished() for t in self.study.trials)
             room = self.settings.trials - done - len(batch)
-            for _ in range(max(0, min(room, max(self.workers, 4) - len(batch)))):
+            for _ in range(max(0, min(room, max(self.executor.workers, 4) - len(batch)))):
                 trial = self.study.ask()
                 try:
                     design = self.space.suggest(trial)
@@ -206,19 +140,18 @@ class Search:
         return self.results()
 
     def _run_batch(self, batch: list[tuple[int, Design]]) -> None:
-        from optuna.trial import TrialState
+        from optuna.trial import TrialState  # deferred with optuna (see open_study)
 
         jobs = [self.job(number, design) for number, design in batch]
-        outcomes = (_dask(jobs, self.scheduler) if self.scheduler
-                    else _pool(jobs, self.workers))
-        for job, outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                if not isinstance(outcome, CodesignError | ValueError | ArithmeticError):
-                    raise outcome
-                self.log(f"trial {job.number}: failed ({type(outcome).__name__}: {outcome})")
+        for outcome in self.executor.map(run_trial, jobs):
+            job, error = outcome.item, outcome.error
+            if error is not None:
+                if not isinstance(error, CodesignError | ValueError | ArithmeticError):
+                    raise error
+                self.log(f"trial {job.number}: failed ({type(error).__name__}: {error})")
                 self.study.tell(job.number, state=TrialState.FAIL)
                 continue
-            r = outcome
+            r = outcome.value
             values = [r.energy_j, r.metric_proxy, r.settling_s]
             if not all(np.isfinite(values)):
                 self.study.tell(job.number, state=TrialState.FAIL)
@@ -230,13 +163,14 @@ class Search:
                      f"({r.energy_j / r.macs * 1e15:.0f} fJ/MAC screened)")
 
     def results(self) -> list[TrialResult]:
-        from codesign.schema import read_result
-
+        """The finished trials of the study whose design lies in this search's space."""
         out = []
         for t in self.study.trials:
             path = self.out / "trials" / f"{t.number:04d}" / "trial.json"
             if t.state.name == "COMPLETE" and path.exists():
-                out.append(read_result(path, TrialResult, "design_trial"))
+                result = read_result(path, TrialResult, "design_trial")
+                if self.space.contains(result.design):
+                    out.append(result)
         return out
 
 
@@ -289,27 +223,42 @@ def verified_table(verified: list[VerifiedDesign], higher_is_better: bool) -> pd
 
 
 def run_design(settings: DesignSettings, space: DesignSpace, out: Path, simulator: Simulator,
-               log: Log, workers: int = 2, scheduler: str | None = None) -> ChosenDesign:
-    """The whole search into ``out``; returns the chosen design."""
-    from codesign.design.report import base_metric, choose, energy_comparison, plot_front
-    from codesign.proxy.params import default_params_path
-    from codesign.tasks import get_task
-
+               log: Log, workers: int | None = None, scheduler: str | None = None,
+               new_study: bool = False) -> ChosenDesign:
+    """The whole search into ``out``; returns the chosen design. Trials run on ``workers``
+    local processes (default: all cores) or the Dask cluster at ``scheduler``. A folder that
+    holds another search is refused unless ``new_study`` (which moves it aside)."""
+    if not isinstance(settings, DesignSettings) or not isinstance(space, DesignSpace):
+        raise InputError("run_design takes a DesignSettings and a DesignSpace")
     task = get_task(settings.task)
-    folder = RunFolder(Path(out), "design").start(OUTPUTS)
-    out = folder.path
-    write_json(out / "design.json", {"settings": asdict(settings), "space": asdict(space)})
     params_path = Path(settings.params_path) if settings.params_path else \
         default_params_path("cmos")
-    base = base_model(task, out, log)
-    search = Search(settings, space, out, base, params_path, workers, scheduler, log)
-    log(f"{task.name}: {settings.trials} designs, fine-tuned through their proxies "
-        f"({scheduler or f'{workers} local workers'})")
-    start = time.perf_counter()
-    results = search.run()
-    if not results:
-        raise CodesignError("no design could be screened (see the trial messages above)")
-    log(f"screened {len(results)} designs in {time.perf_counter() - start:.0f} s")
+    record = SearchRecord(settings, space, file_sha256(params_path))
+    out = Path(out)
+    with RunFolder(out, "design").start(
+            OUTPUTS, check=lambda: check_resume(out, record, new_study, log)) as folder:
+        write_record(out, record)
+        base = base_model(task, out, log)
+        executor = get_executor(scheduler, workers, Pool.SPAWN)
+        try:
+            search = Search(settings, space, task, out, base, params_path, executor, log)
+            log(f"{task.name}: {settings.trials} designs, fine-tuned through their proxies "
+                f"({executor.label})")
+            start = time.perf_counter()
+            results = search.run()
+        finally:
+            executor.close()
+        if not results:
+            raise CodesignError("no design could be screened (see the trial messages above)")
+        log(f"screened {len(results)} designs in {time.perf_counter() - start:.0f} s")
+        chosen = _conclude(settings, task, results, out, simulator, params_path, log)
+        folder.complete([out / name for name in OUTPUTS])
+    return chosen
+
+
+def _conclude(settings: DesignSettings, task: Task, results: list[TrialResult], out: Path,
+              simulator: Simulator, params_path: Path, log: Log) -> ChosenDesign:
+    """SPICE measurements, refinement, the front, the chosen design and the outputs."""
     higher = task.metric.higher_is_better
     trials = trial_table(results, higher)
     write_table(out / "trials.csv", trials)
@@ -321,7 +270,8 @@ def run_design(settings: DesignSettings, space: DesignSpace, out: Path, simulato
         raise CodesignError("SPICE could not measure any design (see the messages above and "
                             "each trial's failed.json)")
     carried = {v.number: v.metric_spice for v in verified}
-    verified = refine_measured(verified, out, task, simulator, settings, params_path, log)
+    verified = refine_measured(verified, out, task, simulator, settings, params_path, log,
+                               simulator.timeout_s)
     front = verified_table(verified, higher)
     front["metric_spice_carried"] = front.trial.map(carried)
     write_table(out / "front.csv", front)
@@ -332,22 +282,23 @@ def run_design(settings: DesignSettings, space: DesignSpace, out: Path, simulato
                                               "total_j"]])
     chosen = choose(task, front, out, simulator, settings, params_path, log)
     write_result(out / "chosen.json", chosen, "design_chosen")
-    log(f"the chosen design's full loop: codesign loop --task {task.name} --neuron cmos "
-        f"--circuit {out / chosen.circuit_path} --params {out / 'chosen' / 'params.json'} "
-        f"--out {out / 'loop'}")
+    command = ["codesign", "loop", "--task", task.name, "--neuron", "cmos", "--circuit",
+               str(out / chosen.circuit_path), "--params", str(out / "chosen" / "params.json"),
+               "--out", str(out / "loop")]
+    log(f"the chosen design's full loop: {shlex.join(command)}")
     plot_front(out / "front.png", task, trials, front, chosen,
                base_metric(task, out, settings.samples))
     write_table(out / "energy.csv", energy_comparison(task, out, chosen))
-    folder.complete([out / name for name in OUTPUTS])
     return chosen
 
 
-def measure(picks: list[int], trials: pd.DataFrame, out: Path, task, simulator: Simulator,
-            settings: DesignSettings, params_path: Path, log: Log) -> list[VerifiedDesign]:
+def measure(picks: list[int], trials: pd.DataFrame, out: Path, task: Task,
+            simulator: Simulator, settings: DesignSettings, params_path: Path,
+            log: Log) -> list[VerifiedDesign]:
     """SPICE measurements of ``picks`` in order; a design SPICE cannot finish (a time-out, an
-    oscillation that never settles, a failed operating point) is recorded in its
-    failed.json and replaced by the next design by screened energy (a resumed run skips it;
-    delete its failed.json to measure it again)."""
+    oscillation that never settles, a failed operating point) is recorded in its failed.json
+    and replaced by the next design by screened energy (a resumed run skips it unless its
+    time-out is longer than the failed run's; delete failed.json to measure it again)."""
     queue = list(picks) + [int(k) for k in trials.sort_values("energy_j").trial
                            if int(k) not in picks]
     verified: list[VerifiedDesign] = []
@@ -355,31 +306,30 @@ def measure(picks: list[int], trials: pd.DataFrame, out: Path, task, simulator: 
         if len(verified) >= len(picks):
             break
         folder = out / "trials" / f"{number:04d}"
-        if (folder / FAILED).exists():
+        if failed_before(folder / FAILED, simulator.timeout_s):
             continue
         tick = time.perf_counter()
         try:
             v = verify_design(folder, task, simulator, settings.samples, settings.transients,
                               settings.chip_seed, settings.mismatch_sigma, params_path)
         except CodesignError as exc:
-            write_json(folder / FAILED, {"trial": number, "error": " ".join(str(exc).split())})
-            log(f"  trial {number}: SPICE failed ({' '.join(str(exc).split())[:160]})")
+            message = " ".join(str(exc).split())
+            write_json(folder / FAILED, {"trial": number, "error": message,
+                                         "timeout_s": simulator.timeout_s})
+            log(f"  trial {number}: SPICE failed ({message[:160]})")
             continue
         verified.append(v)
         log(f"  [{len(verified)}/{len(picks)}] trial {number}: SPICE {v.metric_spice:.4f} "
             f"(its float core {v.metric_digital:.4f}), {v.energy_j * 1e12:.1f} pJ = "
-            f"{v.energy_per_mac_j * 1e15:.0f} fJ/MAC, settling {v.settling_s * 1e6:.2f} us "
+            f"{v.energy_per_mac_j * 1e15:.0f} fJ/MAC, settling {v.settling_s * 1e6:.2f} us"
+            f"{'' if not v.unsettled else f' (UNSETTLED in {v.unsettled} transients)'} "
             f"({time.perf_counter() - tick:.0f} s)")
     return verified
 
 
-def base_model(task, out: Path, log: Log) -> Path:
+def base_model(task: Task, out: Path, log: Log) -> Path:
     """The task's digital DEQ, trained once per run folder (its profile's settings)."""
-    from codesign.deq.checkpoint import save_checkpoint
-    from codesign.deq.model import DEQConfig
-    from codesign.training.train import new_model, train_model
-
-    path = out / "base.pt"
+    path = out / BASE_MODEL
     if path.exists():
         return path
     p = task.profile
@@ -390,3 +340,4 @@ def base_model(task, out: Path, log: Log) -> Path:
     save_checkpoint(path, result.model, task.name, {"test_metric": result.test_metric},
                     p.train.to_dict())
     return path
+

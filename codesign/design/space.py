@@ -4,22 +4,15 @@ field names), a :class:`DesignSpace` the ranges, validated, from defaults or a T
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 
-from codesign.circuit.config import (
-    ArrayConfig,
-    CircuitConfig,
-    ConverterConfig,
-    NoiseConfig,
-    SupplyConfig,
-    circuit_config,
-    scale_currents,
-)
+from codesign.circuit.config import CircuitConfig, scale_currents
+from codesign.circuit.dynamics import SETTLE_TOL_FS
+from codesign.circuit.settings import build_circuit
 from codesign.errors import InputError
 from codesign.proxy.params import ProxyParams
 from codesign.schema import from_json
-from codesign.simulator.traces import SETTLE_TOL_FS
 
 try:
     import tomllib
@@ -60,17 +53,13 @@ class Design:
         if not self.v_fs < self.input_supply_v <= PROCESS_SUPPLY_V:
             raise InputError(f"input_supply_v must lie in (v_fs, {PROCESS_SUPPLY_V}] V, got "
                              f"{self.input_supply_v} with v_fs {self.v_fs}")
-        base = circuit_config(LEVEL)
-        neuron = replace(base.neuron, tau_s=self.tau_s)
-        supplies = SupplyConfig(vdd_v=base.supplies.vdd_v, vss_v=base.supplies.vss_v,
-                                input_vdd_v=self.input_supply_v,
-                                input_vss_v=-self.input_supply_v)
-        config = replace(base, neuron=neuron, supplies=supplies,
-                         mapping=replace(base.mapping, v_fs=self.v_fs),
-                         array=ArrayConfig(levels=self.levels, mismatch_sigma=mismatch_sigma),
-                         noise=NoiseConfig(enabled=noise),
-                         converters=ConverterConfig(dac_bits=self.dac_bits,
-                                                    adc_bits=self.adc_bits))
+        config = build_circuit(LEVEL, {
+            "neuron.tau_s": self.tau_s, "mapping.v_fs": self.v_fs,
+            "supplies.input_vdd_v": self.input_supply_v,
+            "supplies.input_vss_v": -self.input_supply_v,
+            "array.levels": self.levels, "array.mismatch_sigma": mismatch_sigma,
+            "noise.enabled": noise,
+            "converters.dac_bits": self.dac_bits, "converters.adc_bits": self.adc_bits})
         return scale_currents(config, self.current_ratio)
 
     def params(self, base: ProxyParams) -> ProxyParams:
@@ -106,40 +95,59 @@ class DesignSpace:
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name == "levels":
-                if not value or any(type(k) is not int or k == 1 or k < 0 for k in value):
+                if not isinstance(value, tuple | list) or not value or any(
+                        type(k) is not int or k == 1 or k < 0 for k in value):
                     raise InputError("design space levels must be a list of 0 or whole "
-                                     "numbers >= 2")
+                                     f"numbers >= 2, got {value!r}")
+                object.__setattr__(self, "levels", tuple(value))
                 continue
+            integer = f.name in ("dac_bits", "adc_bits")
+            kinds = (int,) if integer else (int, float)
+            if not isinstance(value, tuple | list) or len(value) != 2 or any(
+                    isinstance(v, bool) or not isinstance(v, kinds) for v in value):
+                raise InputError(f"design space {f.name} must be [low, high] of two "
+                                 f"{'whole numbers' if integer else 'numbers'}, got {value!r}")
             low, high = value
             if not (math.isfinite(low) and math.isfinite(high) and 0 < low <= high):
                 raise InputError(f"design space {f.name} must be [low, high] with "
                                  f"0 < low <= high, got {list(value)}")
+            object.__setattr__(self, f.name, tuple(value))
         checks = ((self.current_ratio[1] <= 10, "current_ratio high must be <= 10"),
                   (self.v_fs[0] >= 0.1 and self.v_fs[1] <= 0.6,
                    "v_fs must lie in [0.1, 0.6] V (the pair's tanh, the OTA's swing)"),
                   (self.tau_s[0] >= 1e-8 and self.tau_s[1] <= 1e-4,
                    "tau_s must lie in [1e-8, 1e-4] s"),
-                  (self.dac_bits[1] <= 16 and self.adc_bits[1] <= 16, "bits must be <= 16"))
+                  (self.dac_bits[1] <= 16 and self.adc_bits[1] <= 16, "bits must be <= 16"),
+                  (self.input_headroom_v[1] <= PROCESS_SUPPLY_V,
+                   f"input_headroom_v must be <= {PROCESS_SUPPLY_V} V"))
         for ok, message in checks:
             if not ok:
                 raise InputError(f"design space: {message}")
 
+    def contains(self, design: Design) -> bool:
+        """Is ``design`` a point of this space?"""
+        def within(value: float, pair: tuple) -> bool:
+            return pair[0] * (1 - 1e-12) <= value <= pair[1] * (1 + 1e-12)
+
+        headroom = design.input_supply_v - design.v_fs
+        return (within(design.current_ratio, self.current_ratio)
+                and within(design.v_fs, self.v_fs) and within(design.tau_s, self.tau_s)
+                and design.levels in self.levels and within(design.dac_bits, self.dac_bits)
+                and within(design.adc_bits, self.adc_bits)
+                and (design.input_supply_v == PROCESS_SUPPLY_V
+                     or within(headroom, self.input_headroom_v)))
+
     @staticmethod
     def load(path: Path | None) -> DesignSpace:
-        """The default space, or the ``[space]`` table of a TOML file."""
+        """The default space, or the ``[space]`` table of a TOML file (or the file's top
+        level, if it has no such table)."""
         if path is None:
             return DesignSpace()
         try:
             data = tomllib.loads(Path(path).read_text())
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise InputError(f"cannot read design space {path}: {exc}") from None
-        table = data.get("space", data)
-        unknown = set(table) - {f.name for f in fields(DesignSpace)}
-        if unknown:
-            raise InputError(f"design space {path}: unknown keys {sorted(unknown)}; known: "
-                             f"{[f.name for f in fields(DesignSpace)]}")
-        return from_json(DesignSpace, {k: tuple(v) for k, v in table.items()},
-                         f"design space {path}")
+        return from_json(DesignSpace, data.get("space", data), f"design space {path}")
 
     def suggest(self, trial) -> Design:
         """An Optuna trial's design."""

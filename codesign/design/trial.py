@@ -10,9 +10,20 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+import torch
 
+from codesign.chip.chip import Chip
+from codesign.deq.checkpoint import load_checkpoint, save_checkpoint
+from codesign.design.energy import proxy_settling_s, screen_power_w
 from codesign.design.space import Design
+from codesign.proxy.model import CircuitProxy
+from codesign.proxy.noise import NoiseSources, equilibrium_covariance, sample_noise
+from codesign.proxy.params import load_params
 from codesign.schema import read_result, write_result
+from codesign.tasks import get_task
+from codesign.tasks.base import Samples
+from codesign.training.aware import HardwareModel
+from codesign.training.train import decode, encode, train_model
 
 RESULT = "trial.json"
 
@@ -69,9 +80,6 @@ def noisy_states(chip, params, e: np.ndarray, z: np.ndarray,
     """(z with one draw of the circuit noise around each equilibrium, the (n,) spreads): the
     proxy's Lyapunov covariance (checked against noisy SPICE transients, codesign noise),
     averaged over up to COVARIANCE_SAMPLES of the inputs, spread evenly."""
-    from codesign.proxy.model import CircuitProxy
-    from codesign.proxy.noise import NoiseSources, equilibrium_covariance, sample_noise
-
     pick = np.unique(np.linspace(0, len(e) - 1, min(len(e), COVARIANCE_SAMPLES)).astype(int))
     cov = equilibrium_covariance(CircuitProxy(params, chip.v_fs), chip.effective, e[pick],
                                  NoiseSources.of(chip.config)).mean(0)
@@ -80,17 +88,6 @@ def noisy_states(chip, params, e: np.ndarray, z: np.ndarray,
 
 def run_trial(job: TrialJob) -> TrialResult:
     """Fine-tune, screen, write FOLDER/model.pt and FOLDER/trial.json; reuse them if there."""
-    import torch
-
-    from codesign.chip.chip import Chip
-    from codesign.deq.checkpoint import load_checkpoint, save_checkpoint
-    from codesign.design.energy import proxy_settling_s, screen_power_w
-    from codesign.proxy.params import load_params
-    from codesign.tasks import get_task
-    from codesign.tasks.base import Samples
-    from codesign.training.aware import HardwareModel
-    from codesign.training.train import decode, encode, train_model
-
     folder = Path(job.folder)
     if (folder / RESULT).exists():
         return read_result(folder / RESULT, TrialResult, "design_trial")
@@ -102,8 +99,8 @@ def run_trial(job: TrialJob) -> TrialResult:
     hardware = HardwareModel(params, circuit)
     start = time.perf_counter()
     config = replace(task.profile.finetune, epochs=job.epochs, seed=1000 + job.number)
-    model = train_model(task, load_checkpoint(Path(job.base_model)).model, config,
-                        hardware).model
+    model = train_model(task, load_checkpoint(Path(job.base_model), task=job.task).model,
+                        config, hardware).model
     seconds = time.perf_counter() - start
     chip = Chip(model.core.to_weights(), circuit, job.chip_seed)
     rng = np.random.default_rng([job.chip_seed, job.number])

@@ -10,11 +10,18 @@ from pathlib import Path
 
 import numpy as np
 
+from codesign.calibration.noise import noiseless
+from codesign.chip.chip import Chip
+from codesign.deq.checkpoint import load_checkpoint
 from codesign.design.energy import EnergyBreakdown, spice_breakdown
 from codesign.design.space import Design
 from codesign.design.trial import RESULT, TrialResult, noisy_states
+from codesign.netlist.spice import relaxed_transients
+from codesign.proxy.params import load_params
 from codesign.schema import read_result, write_result
 from codesign.simulator.base import Simulator
+from codesign.tasks.base import Samples
+from codesign.training.train import decode, encode
 
 VERIFIED = "verified.json"
 FAILED = "failed.json"
@@ -53,16 +60,12 @@ class VerifiedDesign:
 
 
 def design_chip(folder: Path, simulator: Simulator, chip_seed: int, mismatch_sigma: float,
-                params_path: Path):
+                params_path: Path, task: str):
     """(trial, model, proxy params, chip) of the trial in ``folder``: a fresh instance of its
     circuit (a seed apart from the screen's); the params are the folder's own (PARAMS) where
-    it holds them, else the level's carried to the design."""
-    from codesign.chip.chip import Chip
-    from codesign.deq.checkpoint import load_checkpoint
-    from codesign.proxy.params import load_params
-
+    it holds them, else the level's carried to the design. The model must be of ``task``."""
     trial = read_result(folder / RESULT, TrialResult, "design_trial")
-    model = load_checkpoint(folder / "model.pt").model
+    model = load_checkpoint(folder / "model.pt", task=task).model
     own = folder / PARAMS
     params = load_params(own)[0] if own.exists() else \
         trial.design.params(load_params(params_path)[0])
@@ -76,9 +79,6 @@ def spice_metric(task, model, params, chip, count: int, run_dir: Path,
     """(SPICE metric, digital-core metric, samples) of ``model`` on ``chip`` over ``count``
     test samples (0: all): SPICE operating points through the DACs, one draw of the circuit
     noise per equilibrium (seeded), the ADCs."""
-    from codesign.tasks.base import Samples
-    from codesign.training.train import decode, encode
-
     rng = np.random.default_rng(seed)
     selection = Samples(task.test_subset(count or len(task.y_test)))
 
@@ -98,15 +98,11 @@ def verify_design(trial_folder: Path, task, simulator: Simulator, samples: int,
                   transients: int, chip_seed: int, mismatch_sigma: float,
                   params_path: Path) -> VerifiedDesign:
     """Measure the trial in ``trial_folder`` in SPICE (reused if already measured)."""
-    from codesign.calibration.noise import noiseless
-    from codesign.netlist.spice import relaxed_transients
-    from codesign.training.train import encode
-
     folder = Path(trial_folder)
     if (folder / VERIFIED).exists():
         return read_result(folder / VERIFIED, VerifiedDesign, "design_verified")
     trial, model, params, chip = design_chip(folder, simulator, chip_seed, mismatch_sigma,
-                                             params_path)
+                                             params_path, task.name)
     metric_spice, metric_digital, count = spice_metric(
         task, model, params, chip, samples, folder / "spice", seed=chip_seed + trial.number)
     e = chip.dac(encode(model, task.x_test[task.test_subset(transients)]))

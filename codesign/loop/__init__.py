@@ -14,6 +14,6 @@ from codesign._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from codesign.loop.pipeline import run_loop
-    from codesign.loop.results import LoopSettings, LoopSummary
+    from codesign.results.loop import LoopSettings, LoopSummary
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, __file__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from codesign.loop.results import LoopSummary
+from codesign.results.loop import LoopSummary
 from codesign.tasks.base import AcceptanceItem, Metric, Task
 
 WALL_TIME_TARGET_S = 1800.0

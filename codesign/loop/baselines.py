@@ -10,9 +10,9 @@ import torch
 from codesign.deq.model import HybridDEQ
 from codesign.files import write_table
 from codesign.loop.context import LoopContext, save_model, train
-from codesign.loop.results import BaselineRow
 from codesign.loop.robustness import chip_metrics
 from codesign.loop.runs import CircuitRun, run_on_chip
+from codesign.results.loop import BaselineRow
 from codesign.tasks.base import TaskMetrics
 from codesign.training.baselines import new_mlp, parameter_count
 from codesign.training.train import predict, train_model

@@ -7,12 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from codesign.circuit.config import ArrayConfig, CircuitConfig, ConverterConfig, circuit_config
+from codesign.circuit.settings import build_circuit, override, read_circuit
 from codesign.deq.checkpoint import save_checkpoint
 from codesign.deq.model import DEQConfig, HybridDEQ
 from codesign.errors import InputError
-from codesign.loop.results import LoopSettings
 from codesign.proxy.params import default_params_path, load_params
+from codesign.results.loop import LoopSettings
 from codesign.simulator.base import Simulator
 from codesign.tasks import get_task
 from codesign.tasks.base import Task
@@ -23,21 +23,35 @@ from codesign.training.train import TrainResult, new_model, train_model
 Log = Callable[[str], None]
 
 
-def load_circuit(path: Path) -> CircuitConfig:
-    """A circuit config from a JSON file (CircuitConfig's fields, as a design search writes)."""
-    from codesign.schema import from_json, read_json
-
-    return from_json(CircuitConfig, read_json(path), str(path))
-
-
 def check_settings(settings: LoopSettings) -> LoopSettings:
     """InputError for settings no loop can run."""
-    if settings.rounds < 1:
-        raise InputError(f"--rounds must be >= 1, got {settings.rounds}")
+    if not isinstance(settings, LoopSettings):
+        raise InputError(f"a loop takes LoopSettings, got {type(settings).__name__}")
+    if type(settings.rounds) is not int or settings.rounds < 1:
+        raise InputError(f"--rounds must be a whole number >= 1, got {settings.rounds!r}")
+    for name in ("seeds", "verify_samples", "chip_seed"):
+        if type(getattr(settings, name)) is not int:
+            raise InputError(f"{name} must be a whole number, got {getattr(settings, name)!r}")
     if settings.seeds < 0 or settings.verify_samples < 0:
-        raise InputError("--seeds and --samples must be >= 1")
-    ArrayConfig(levels=settings.levels or 0, mismatch_sigma=settings.mismatch_sigma)
+        raise InputError("--seeds and --samples must be >= 1 (0: the task's default)")
     return settings
+
+
+def loop_circuit(settings: LoopSettings, profile: TaskProfile):
+    """The run's circuit: the level's (its levels from the profile unless set, the mismatch and
+    converter bits of the settings), or a circuit config file's as it is; then the settings'
+    own dotted overrides (codesign.circuit.settings)."""
+    if settings.circuit_path:
+        circuit = read_circuit(Path(settings.circuit_path))
+        if circuit.neuron.level != settings.neuron:
+            raise InputError(f"{settings.circuit_path} is a {circuit.neuron.level} circuit; "
+                             f"run the loop with --neuron {circuit.neuron.level}")
+    else:
+        levels = profile.levels if settings.levels is None else settings.levels
+        circuit = build_circuit(settings.neuron, {
+            "array.levels": levels, "array.mismatch_sigma": settings.mismatch_sigma,
+            "converters.dac_bits": settings.dac_bits, "converters.adc_bits": settings.adc_bits})
+    return override(circuit, settings.circuit_overrides, "--set")
 
 
 @dataclass
@@ -86,15 +100,7 @@ def context(settings: LoopSettings, out: Path, simulator: Simulator, log: Log,
     path = Path(settings.params_path) if settings.params_path else default_params_path(
         settings.neuron)
     params, _ = load_params(path)
-    levels = profile.levels if settings.levels is None else settings.levels
-    circuit = replace(circuit_config(settings.neuron, array=ArrayConfig(
-        levels=levels, mismatch_sigma=settings.mismatch_sigma)), converters=ConverterConfig(
-        dac_bits=settings.dac_bits, adc_bits=settings.adc_bits))
-    if settings.circuit_path:
-        circuit = load_circuit(Path(settings.circuit_path))
-        if circuit.neuron.level != settings.neuron:
-            raise InputError(f"{settings.circuit_path} is a {circuit.neuron.level} circuit; "
-                             f"run the loop with --neuron {circuit.neuron.level}")
+    circuit = loop_circuit(settings, profile)
     return LoopContext(settings, task, deq, HardwareModel(params, circuit), simulator, Path(out),
                        log)
 

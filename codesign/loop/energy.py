@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import torch
 
+from codesign.calibration.noise import noiseless
 from codesign.chip.verify import VerifySettings, verify_chip
 from codesign.deq.model import HybridDEQ
 from codesign.files import write_table
 from codesign.loop.context import LoopContext
-from codesign.loop.results import DigitalSolve, EnergyResult
 from codesign.loop.runs import model_chip
 from codesign.netlist.deck import Analysis
 from codesign.references import (
@@ -23,6 +23,7 @@ from codesign.references import (
     H100_DATASHEET_MAC,
     H200_MEASURED_MAC,
 )
+from codesign.results.loop import DigitalSolve, EnergyResult
 from codesign.training.aware import HardwareModel
 from codesign.training.train import encode
 
@@ -93,8 +94,6 @@ def energy_table(n: int, m: int, circuit_j: float, digital: DigitalSolve) -> lis
 def energy_latency(ctx: LoopContext, model: HybridDEQ, hardware: HardwareModel) -> EnergyResult:
     """Transients from reset (settling, energy) for a few test samples on the run's chip, the
     digital solve's cost and time, and one settling trace beside the proxy's."""
-    from codesign.calibration.noise import noiseless
-
     indices = ctx.task.test_subset(ctx.profile.verify_samples)[: ctx.profile.energy_samples]
     # the noiseless twin: noise moves neither the settling nor the energy, but a noisy trace
     # may never stay within the tolerance (the design search measures the same way)

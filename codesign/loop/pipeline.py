@@ -14,10 +14,12 @@ from codesign.loop.acceptance import acceptance
 from codesign.loop.baselines import baselines, compare_seeds
 from codesign.loop.context import Log, LoopContext, context
 from codesign.loop.energy import energy_latency
-from codesign.loop.results import LoopSettings, LoopSummary
 from codesign.loop.robustness import robustness
 from codesign.loop.rounds import parity_table, run_rounds
-from codesign.schema import RunFolder, write_result
+from codesign.report import write_report
+from codesign.results.loop import LoopSettings, LoopSummary
+from codesign.run_folder import RunFolder
+from codesign.schema import write_result
 from codesign.simulator.base import Simulator
 from codesign.tasks.profile import TaskProfile
 
@@ -57,7 +59,17 @@ def run_loop(settings: LoopSettings, out: Path, simulator: Simulator, log: Log,
     defaults); returns the summary."""
     start = time.perf_counter()
     ctx = context(settings, out, simulator, log, profile)
-    folder = RunFolder(Path(out), "loop").start(OUTPUTS)
+    with RunFolder(Path(out), "loop").start(OUTPUTS) as folder:
+        summary = _run(ctx, settings, start)
+        for page in write_report(ctx.out):
+            log(f"wrote {page}")
+        folder.complete([ctx.out / name for name in OUTPUTS if (ctx.out / name).is_file()])
+    return summary
+
+
+def _run(ctx: LoopContext, settings: LoopSettings, start: float) -> LoopSummary:
+    """Every stage of the run; the summary written after each and at the end."""
+    log = ctx.log
     stages = Stages(ctx, _summary(ctx))
     experts = "".join(f", {e.name.split(' (')[0]}" for e in ctx.task.experts())
     log(f"{ctx.task.name}: baselines (digital DEQ, MLP{experts})")
@@ -94,9 +106,4 @@ def run_loop(settings: LoopSettings, out: Path, simulator: Simulator, log: Log,
     for item in summary.acceptance:
         log(f"{'met' if item.met else 'MISSED'}: {item.item}: {item.value} (target "
             f"{item.target})")
-    from codesign.report import write_report
-
-    for page in write_report(ctx.out):
-        log(f"wrote {page}")
-    folder.complete([ctx.out / name for name in OUTPUTS if (ctx.out / name).is_file()])
     return summary

@@ -14,9 +14,9 @@ from codesign.calibration.refit import refit
 from codesign.deq.model import HybridDEQ
 from codesign.files import write_table
 from codesign.loop.context import LoopContext, save_model, train
-from codesign.loop.results import ModelRun, RoundRecord
 from codesign.loop.runs import CircuitRun, run_on_chip
 from codesign.proxy.params import ProxyParams, save_params
+from codesign.results.loop import ModelRun, RoundRecord
 from codesign.simulator.ngspice import find_ngspice
 from codesign.training.train import TrainResult
 

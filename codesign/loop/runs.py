@@ -14,7 +14,7 @@ import numpy as np
 from codesign.chip.chip import Chip
 from codesign.deq.model import HybridDEQ
 from codesign.loop.context import LoopContext
-from codesign.loop.results import ModelRun
+from codesign.results.loop import ModelRun
 from codesign.tasks.base import Selection
 from codesign.training.aware import HardwareModel
 from codesign.training.train import decode, encode

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 def _circuit_class():
     try:
+        # deferred: PySpice (GPL-3, optional) loads only for the conversion
         from PySpice.Spice.Netlist import Circuit
     except ImportError:
         raise NgspiceNotFoundError(

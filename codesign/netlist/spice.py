@@ -219,10 +219,12 @@ def job_deck(deck: Deck, job: SampleJob) -> Deck:
 
 def deck_groups(deck: Deck, jobs: list[SampleJob],
                 analysis: str) -> list[tuple[Deck, list[SampleJob]]]:
-    """(deck, jobs) to run together: all on ``deck``, or each noisy transient on its own."""
+    """(deck, jobs) to run together: all on ``deck``, or each noisy transient alone (its noise
+    waveforms are written into its deck text when it runs: batch_deck, job_deck, so that a run
+    of many noisy transients holds one such deck per running process, not one per sample)."""
     if deck.noise is None or check_analysis(analysis) != Analysis.TRAN:
         return [(deck, jobs)]
-    return [(job_deck(deck, job), [job]) for job in jobs]
+    return [(deck, [job]) for job in jobs]
 
 
 def check_jobs(analysis: str, jobs: list[SampleJob]) -> None:
@@ -368,8 +370,19 @@ def circuit_text(deck: Deck) -> str:
     return deck.text + ".end\n"
 
 
+def run_deck(deck: Deck, jobs: list[SampleJob], analysis: str) -> Deck:
+    """The deck that runs ``jobs``: ``deck``, or for a noisy transient (alone: deck_groups) the
+    deck with its noise waveforms written in (job_deck)."""
+    if deck.noise is not None and check_analysis(analysis) == Analysis.TRAN:
+        if len(jobs) != 1:
+            raise ValueError("a noisy transient runs alone on its own deck (deck_groups)")
+        return job_deck(deck, jobs[0])
+    return deck
+
+
 def batch_deck(deck: Deck, jobs: list[SampleJob], analysis: str) -> str:
     """The deck text for one ngspice batch run over ``jobs``."""
+    deck = run_deck(deck, jobs, analysis)
     return deck.text + control_block(deck, jobs, analysis) + ".end\n"
 
 

@@ -60,12 +60,18 @@ def _linearisation(proxy: CircuitProxy, core: EffectiveCore, e: torch.Tensor,
     return slope.detach(), torch.where(inside, gain, torch.zeros_like(gain)).detach()
 
 
+OUTPUT_POLE_MIN = 1e-6
+"""An output pole faster than this fraction of tau filters nothing the neuron's own pole does
+not: it is left out (the two-pole Lyapunov equation of such a pole is ill-conditioned, and a
+fit can drive output_tau_s towards 0)."""
+
+
 def _covariance(w: np.ndarray, slope: np.ndarray, gain: np.ndarray, psd: np.ndarray,
                 tau_s: float, tau_out_s: float) -> np.ndarray:
     """(n, n) covariance of z for one input."""
     n = len(slope)
     feedback = gain[:, None] * w
-    if tau_out_s <= 0:
+    if tau_out_s <= OUTPUT_POLE_MIN * tau_s:
         a = (feedback * slope[None, :] - np.eye(n)) / tau_s
         b = np.diag(gain / tau_s)
         out = np.diag(slope)

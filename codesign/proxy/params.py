@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields, replace
+from os import PathLike
 from pathlib import Path
 
 from codesign.circuit.config import ActivationCircuit, CircuitConfig
@@ -149,6 +150,9 @@ def save_params(path: Path, params: ProxyParams, provenance: dict | None = None)
 
 def load_params(path: Path) -> tuple[ProxyParams, dict]:
     """(params, provenance) from a JSON file written by :func:`save_params`."""
+    if not isinstance(path, str | PathLike):
+        raise InputError(f"load_params takes the path of a JSON file written by `codesign "
+                         f"calibrate`, got {type(path).__name__}")
     path = Path(path)
     try:
         data = read_json(path)

@@ -10,9 +10,10 @@ import pandas as pd
 
 from codesign.errors import InputError
 from codesign.files import write_text
-from codesign.loop.results import LoopSummary
 from codesign.report import figures
 from codesign.report.document import Block, Figure, Heading, Para, Table, to_html, to_markdown
+from codesign.results.loop import LoopSummary
+from codesign.run_folder import folder_command
 from codesign.schema import read_json, read_result
 
 REPORT_DIR = "report"
@@ -58,8 +59,14 @@ def _read(run: Path, name: str, required: bool = False) -> pd.DataFrame | None:
 def load_summary(run: Path, partial: bool = False) -> LoopSummary:
     """The run's typed summary; InputError unless it is a finished run (or ``partial``)."""
     path = run / "summary.json"
+    command = folder_command(run) if Path(run).is_dir() else None
+    if command not in (None, "loop"):
+        raise InputError(f"{run} holds a `codesign {command}` run; codesign report renders "
+                         "the folders of `codesign loop` runs (that run's own files are its "
+                         "results)")
     if not path.is_file():
-        raise InputError(f"{run} has no summary.json; run `codesign loop --out {run}` first")
+        raise InputError(f"{run} has no summary.json: it is not the folder of a codesign loop "
+                         "run; pass the --out of `codesign loop`")
     summary = read_result(path, LoopSummary, "loop")
     if not summary.rounds:
         raise InputError(f"{run} holds an unfinished loop (no rounds yet); re-run "

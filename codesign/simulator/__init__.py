@@ -21,15 +21,25 @@ class Backend(Choice):
 BACKENDS = tuple(Backend.values())
 
 
-def get_simulator(backend: str = "process", **options):
-    """A simulator: 'process' (ngspice -b child processes, default) or 'shared' (PySpice)."""
+def get_simulator(backend: str = "process", *, executable: str | None = None,
+                  workers: int | None = None, timeout_s: float | None = None,
+                  keep_raw: bool = False, sweep: bool = True):
+    """A simulator: 'process' (``ngspice -b`` child processes on ``workers`` cores, default
+    all) or 'shared' (libngspice in this process through PySpice, one core). ``timeout_s``
+    bounds each ngspice run (default 600 s); ``sweep``: operating points as .dc sweeps."""
+    # deferred: each backend loads only when asked for (the shared one imports PySpice)
+    from codesign.jobs import check_workers
+    from codesign.simulator.ngspice import DEFAULT_TIMEOUT_S
+
+    check_workers(workers, "simulator workers")
+    timeout_s = DEFAULT_TIMEOUT_S if timeout_s is None else timeout_s
     if Backend.parse(backend, "simulator backend") == Backend.PROCESS:
-        from codesign.simulator.ngspice import NgspiceProcess
+        from codesign.simulator.ngspice import NgspiceProcess  # deferred (above)
 
-        return NgspiceProcess(**options)
-    from codesign.simulator.shared import NgspiceShared
+        return NgspiceProcess(executable, workers, timeout_s, keep_raw, sweep=sweep)
+    from codesign.simulator.shared import NgspiceShared  # deferred: imports PySpice
 
-    return NgspiceShared(**{k: v for k, v in options.items() if k in ("timeout_s", "sweep")})
+    return NgspiceShared(timeout_s=timeout_s, sweep=sweep)
 
 
 if TYPE_CHECKING:

@@ -47,7 +47,7 @@ class SimulatorInfo:
 
 class Simulator(Protocol):
     """A SPICE backend. ``run`` writes everything it does under ``run_dir``; ``timeout_s``
-    bounds each ngspice run."""
+    bounds each ngspice run; ``close`` releases what it holds (a cluster's client)."""
 
     info: SimulatorInfo
     timeout_s: float
@@ -55,6 +55,21 @@ class Simulator(Protocol):
     def run(
         self, deck: Deck, jobs: list[SampleJob], analysis: str, run_dir: Path
     ) -> Iterator[SampleResult]: ...
+
+    def close(self) -> None: ...
+
+
+class Closing:
+    """``close`` (nothing to release by default) and its context manager, for backends."""
+
+    def close(self) -> None:
+        """Release what the backend holds."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def op_values(vectors: dict[str, np.ndarray]) -> dict[str, float]:

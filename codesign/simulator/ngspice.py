@@ -13,22 +13,20 @@ at once and the error is raised: a run never waits on the rest of a failed job.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import math
 import os
 import re
 import shutil
-import signal
 import subprocess
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from codesign.errors import InputError, NgspiceNotFoundError, SimulationError
 from codesign.files import output_error
+from codesign.jobs import MAX_TIMEOUT_S, LocalExecutor, Pool, check_workers, die_with_parent
 from codesign.netlist.deck import Analysis, Deck, SampleJob
 from codesign.netlist.spice import (
     SWEEP_RAW,
@@ -41,6 +39,7 @@ from codesign.netlist.spice import (
     sweepable,
 )
 from codesign.simulator.base import (
+    Closing,
     SampleResult,
     SimulatorInfo,
     op_values,
@@ -108,17 +107,25 @@ def _probe(executable: str, timeout_s: float) -> NgspiceInstall:
 def find_ngspice(executable: str | None = None,
                  timeout_s: float = PROBE_TIMEOUT_S) -> NgspiceInstall:
     """The ngspice to use: ``executable``, else $CODESIGN_NGSPICE, else ``ngspice`` on PATH."""
-    chosen = executable or os.environ.get("CODESIGN_NGSPICE") or shutil.which("ngspice")
+    timeout_s = check_timeout(timeout_s)
+    chosen = locate_ngspice(executable)
     if not chosen:
         raise NgspiceNotFoundError(f"ngspice not found on PATH; {INSTALL_HINT}")
-    return _probe(chosen, float(timeout_s))
+    return _probe(str(chosen), timeout_s)
+
+
+def locate_ngspice(executable: str | None = None) -> str | None:
+    """The ngspice executable find_ngspice would use (None when there is none), unprobed."""
+    return executable or os.environ.get("CODESIGN_NGSPICE") or shutil.which("ngspice")
 
 
 def check_timeout(timeout_s: float) -> float:
-    """``timeout_s`` if it is a positive, finite number of seconds; InputError otherwise."""
-    if not (isinstance(timeout_s, int | float) and 0 < timeout_s < math.inf):
-        raise InputError(f"the ngspice time-out must be a positive number of seconds, got "
-                         f"{timeout_s!r}")
+    """``timeout_s`` if it is a positive number of seconds up to MAX_TIMEOUT_S; InputError
+    otherwise."""
+    if isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float) or not (
+            0 < timeout_s <= MAX_TIMEOUT_S):
+        raise InputError(f"the ngspice time-out must be a number of seconds in (0, "
+                         f"{MAX_TIMEOUT_S:g}], got {timeout_s!r}")
     return float(timeout_s)
 
 
@@ -163,13 +170,6 @@ def read_plot(path: Path, plotname: str):
     return plot, ""
 
 
-def die_with_parent() -> None:
-    """In a child before exec: be killed when the parent dies (Linux; a no-op elsewhere).
-    Only safe in a single-threaded parent (a pool worker), as any preexec_fn."""
-    with contextlib.suppress(OSError, AttributeError):  # not Linux: nothing to do
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
 class LiveProcesses:
     """The ngspice processes of one run that are still running; ``stop`` kills them all, and
     any started after it, so a failed run does not wait on its other chunks."""
@@ -196,7 +196,7 @@ class LiveProcesses:
                 proc.kill()
 
 
-class NgspiceProcess:
+class NgspiceProcess(Closing):
     """The default backend: ``ngspice -b`` child processes, ``workers`` at a time, each killed
     after ``timeout_s``. ``pool_worker``: this process is a single-threaded worker of a sweep;
     each run is one ngspice process in the calling thread, which dies with this process (see
@@ -214,6 +214,7 @@ class NgspiceProcess:
     ) -> None:
         self.sweep = sweep
         self.timeout_s = check_timeout(timeout_s)
+        workers = check_workers(workers)
         self.install = find_ngspice(executable, min(max(self.timeout_s, PROBE_FLOOR_S),
                                                     PROBE_TIMEOUT_S))
         self.workers = 1 if pool_worker else workers or os.cpu_count() or 1
@@ -235,18 +236,19 @@ class NgspiceProcess:
                 yield from self.run_chunk(group_deck, group, analysis, folder)
             return
         live = LiveProcesses()
-        pool = ThreadPoolExecutor(max_workers=self.workers)
-        futures = [
-            pool.submit(self.run_chunk, chunk_deck, chunk, analysis,
-                        Path(run_dir) / f"chunk-{c:04d}", live)
-            for c, (chunk_deck, chunk) in enumerate(groups)
-        ]
-        try:
-            for fut in as_completed(futures):
-                yield from fut.result()
-        finally:
-            live.stop()
-            pool.shutdown(wait=True, cancel_futures=True)
+
+        def chunk(c: int) -> list[SampleResult]:
+            chunk_deck, chunk_jobs = groups[c]
+            return self.run_chunk(chunk_deck, chunk_jobs, analysis,
+                                  Path(run_dir) / f"chunk-{c:04d}", live)
+
+        outcomes = LocalExecutor(self.workers, Pool.THREADS).map(
+            chunk, range(len(groups)), stop_on_error=True, on_stop=live.stop)
+        with contextlib.closing(outcomes):  # a failure or an early stop kills the rest at once
+            for outcome in outcomes:
+                if outcome.error is not None:
+                    raise outcome.error
+                yield from outcome.value
 
     def _communicate(self, command: list[str], run_dir: Path,
                      live: LiveProcesses | None) -> tuple[str, str, int, str]:

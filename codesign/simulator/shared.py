@@ -34,12 +34,14 @@ from codesign.netlist.spice import (
     circuit_text,
     deck_groups,
     option_commands,
+    run_deck,
     save_checks,
     sweep_circuit,
     sweep_commands,
     sweepable,
 )
 from codesign.simulator.base import (
+    Closing,
     SampleResult,
     SimulatorInfo,
     op_values,
@@ -70,6 +72,7 @@ def find_libngspice() -> str:
 
 def _ngspice_shared():
     try:
+        # deferred: PySpice (GPL-3, optional) loads only for the shared backend
         from PySpice.Spice.NgSpice.Shared import NgSpiceShared
     except ImportError:
         raise NgspiceNotFoundError(f"PySpice is not installed; {HINT}") from None
@@ -89,7 +92,7 @@ def _canonical(name: str) -> str:
     return name if name == "time" else f"v({name})"
 
 
-class NgspiceShared:
+class NgspiceShared(Closing):
     """In-process backend over PySpice's NgSpiceShared."""
 
     def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S, sweep: bool = True) -> None:
@@ -119,8 +122,9 @@ class NgspiceShared:
             for _, chunk in plan_chunks(deck, jobs, analysis, None, True):
                 yield from self._sweep_or_loop(deck, chunk, run_dir)
             return
-        for job_deck, group in deck_groups(deck, jobs, analysis):
-            yield from self._run_group(job_deck, group, analysis, run_dir)
+        for group_deck, group in deck_groups(deck, jobs, analysis):
+            yield from self._run_group(run_deck(group_deck, group, analysis), group, analysis,
+                                       run_dir)
 
     def _run_group(self, deck: Deck, jobs: list[SampleJob], analysis: str,
                    run_dir: Path) -> Iterator[SampleResult]:

@@ -224,7 +224,7 @@ class ClassificationTask(Task):
         return float((digital.argmax(1) == circuit.argmax(1)).mean())
 
     def loss(self, config: TrainConfig) -> Callable:
-        from torch import nn
+        from torch import nn  # deferred: tasks load their data without torch
 
         return nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
 

@@ -84,14 +84,14 @@ PROFILE = TaskProfile(
 
 
 def _plant():
-    import gymnasium
+    import gymnasium  # deferred: gymnasium takes a second to import
 
     return gymnasium.make("Pendulum-v1").unwrapped
 
 
 def lqr_gain(config: PendulumConfig) -> np.ndarray:
     """K (2,) of the discrete LQR u = -K [theta, theta_dot] for the linearised plant."""
-    from scipy.linalg import solve_discrete_are
+    from scipy.linalg import solve_discrete_are  # deferred: scipy.linalg only for the expert
 
     env = _plant()
     a, b, dt = 3 * env.g / (2 * env.l), 3.0 / (env.m * env.l**2), env.dt
@@ -259,7 +259,7 @@ class ControlTask(RegressionTask):
     def trajectories(self, rollouts: dict, episodes: int = 8):
         """Angle and torque per step of the first ``episodes`` episodes of each policy, with
         the expert's beside them: a long table."""
-        import pandas as pd
+        import pandas as pd  # deferred: only the loop's tables need it
 
         runs = dict(rollouts)
         runs["expert"] = rollout(self.expert(), self.config, episodes, EVAL_SEED)

@@ -44,7 +44,7 @@ def data_dir() -> Path:
 
 def load_fields(name: str) -> tuple[np.ndarray, np.ndarray]:
     """(a, u) of one of the wheel's files: (K, G, G) float32 each."""
-    import torch
+    import torch  # deferred: tasks load their data without torch where they can
 
     path = data_dir() / name
     try:

@@ -21,7 +21,7 @@ PROFILE = TaskProfile(
 
 def load_digits_task(profile: TaskProfile = PROFILE) -> ClassificationTask:
     """The digits task; pixel values 0-16 as float32."""
-    from sklearn.datasets import load_digits
+    from sklearn.datasets import load_digits  # deferred: scikit-learn takes a second
 
     data = load_digits()
     x = data.data.astype(np.float32)

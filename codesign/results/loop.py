@@ -4,11 +4,12 @@ codesign.schema): the settings, the baselines, each round, the energy stage and 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from codesign.calibration.refit import RefitResult
-from codesign.chip.results import EnergySpread, Spread
 from codesign.circuit.config import CircuitConfig
 from codesign.deq.model import DEQConfig
+from codesign.results.calibration import RefitResult
+from codesign.results.verify import EnergySpread, Spread
 from codesign.tasks.base import AcceptanceItem, Metric, TaskMetrics
 from codesign.tasks.profile import TaskProfile
 
@@ -43,6 +44,8 @@ class LoopSettings:
     circuit_path: str = ""
     """A circuit config (JSON, e.g. a design search's chosen/circuit.json) to use instead of
     the level's default with levels, mismatch and bits above."""
+    circuit_overrides: dict[str, Any] = field(default_factory=dict)
+    """Circuit settings by dotted path (``--set``), applied last (codesign.circuit.settings)."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,143 @@
+"""The search's decision: the least-energy SPICE-measured design within the task's target of the
+digital DEQ (else the best-metric one), measured again in SPICE on the chosen number of test
+samples. Only designs whose transients settled count as measured: an unsettled design's energy
+is a bound, not a measurement, and it is never chosen."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from codesign.deq.checkpoint import load_checkpoint
+from codesign.design.settings import DesignSettings, Log
+from codesign.design.space import Design
+from codesign.design.verify import design_chip, spice_metric
+from codesign.errors import CodesignError
+from codesign.files import atomic_write, write_json
+from codesign.proxy.params import save_params
+from codesign.schema import read_json
+from codesign.simulator.base import Simulator
+from codesign.tasks.base import Samples, Task, TaskMetrics
+from codesign.training.train import predict
+
+BASE_MODEL = "base.pt"
+
+
+@dataclass(frozen=True)
+class ChosenDesign:
+    """The least-energy SPICE-measured design within the task's target, on the test set."""
+
+    number: int
+    design: Design
+    within_target: bool
+    """Whether it meets the target on the chosen design's samples."""
+    target: str
+    samples: int
+    metric_spice: float
+    metric_digital: float
+    """The digital DEQ (the base model) on the same samples."""
+    energy_j: float
+    energy_per_mac_j: float
+    settling_s: float
+    circuit_path: str
+    model_path: str
+    refined: bool = False
+    """Measured with its own calibration (design.refine), not the level's carried to it."""
+
+
+def design_task(task: Task) -> Task:
+    """``task`` judged at its design target (TaskProfile.design_target, where it is set)."""
+    target = task.profile.design_target or task.profile.target
+    return task.with_profile(replace(task.profile, target=target))
+
+
+def base_metric(task: Task, out: Path, count: int) -> float:
+    """The digital DEQ's (RUN/base.pt) metric on ``count`` test samples (0: all)."""
+    model = load_checkpoint(out / BASE_MODEL, task=task.name).model
+    selection = Samples(task.test_subset(count or len(task.y_test)))
+    return float(task.evaluate(lambda x: predict(model, x), selection).metrics.metric)
+
+
+def chip_design(row) -> Design:
+    """The Design of a row of the measured designs' table."""
+    return Design(**{k: getattr(row, k) for k in Design.__dataclass_fields__})
+
+
+def eligible(front: pd.DataFrame) -> pd.DataFrame:
+    """The measured designs that may be chosen: every transient settled."""
+    return front[front.unsettled.to_numpy() == 0]
+
+
+def choose(task: Task, front: pd.DataFrame, out: Path, simulator: Simulator,
+           settings: DesignSettings, params_path: Path, log: Log) -> ChosenDesign:
+    """The least-energy settled design within the target of the digital DEQ (on the designs'
+    samples), else the best-metric settled one; then measured in SPICE on ``final_samples``."""
+    task = design_task(task)
+    candidates = eligible(front)
+    if candidates.empty:
+        raise CodesignError(f"none of the {len(front)} measured designs settled in its SPICE "
+                            "transients, so none has a measured energy; raise --timeout or "
+                            "--transients, or widen the design space's tau_s")
+    reference = base_metric(task, out, settings.samples)
+    ok = [task.within_target(reference, TaskMetrics(float(r.metric_spice), int(r.samples)))
+          for r in candidates.itertuples()]
+    sign = -1.0 if task.metric.higher_is_better else 1.0
+    within = candidates[np.array(ok, bool)]
+    row = within.sort_values("energy_j").iloc[0] if len(within) else \
+        candidates.iloc[int(np.argmin(sign * candidates.metric_spice.to_numpy()))]
+    number = int(row.trial)
+    folder = out / str(row.folder)
+    log(f"chosen: trial {number} ({'within' if len(within) else 'none within'} the target), "
+        f"SPICE on {'all' if not settings.final_samples else settings.final_samples} test "
+        "samples")
+    _, model, params, chip = design_chip(folder, simulator, settings.chip_seed,
+                                         settings.mismatch_sigma, params_path, task.name)
+    chosen_dir = out / "chosen"
+    chosen_dir.mkdir(parents=True, exist_ok=True)
+    metric, count = final_metric(task, model, params, chip, (number, bool(row.refined)),
+                                 settings, chosen_dir)
+    digital = base_metric(task, out, settings.final_samples)
+    circuit_path = write_json(chosen_dir / "circuit.json", asdict(chip.config))
+    source = (f"design {number}'s own calibration ({row.folder}/params.json)" if row.refined
+              else f"{params_path} carried to design {number} (Design.params)")
+    save_params(chosen_dir / "params.json", params, {"source": source})
+    model_path = chosen_dir / "model.pt"
+    atomic_write(model_path, lambda tmp: shutil.copyfile(folder / "model.pt", tmp))
+    target = (f"within {task.profile.target:g} of the digital DEQ's "
+              f"{task.metric.name}" if task.metric.higher_is_better else
+              f"{task.metric.name} <= {task.profile.target:g} x the digital DEQ's")
+    chosen = ChosenDesign(
+        number=number, design=chip_design(row), within_target=task.within_target(
+            digital, TaskMetrics(metric, count)), target=target, samples=count,
+        metric_spice=metric, metric_digital=digital, energy_j=float(row.energy_j),
+        energy_per_mac_j=float(row.fj_per_mac) * 1e-15, settling_s=float(row.settling_s),
+        circuit_path=str(circuit_path.relative_to(out)),
+        model_path=str(model_path.relative_to(out)), refined=bool(row.refined))
+    log(f"chosen design: SPICE {metric:.4f} vs digital DEQ {digital:.4f} on {count} samples "
+        f"({'within' if chosen.within_target else 'outside'} the target: {target}), "
+        f"{chosen.energy_j * 1e12:.1f} pJ per inference, "
+        f"{chosen.energy_per_mac_j * 1e15:.0f} fJ per equivalent MAC, settling "
+        f"{chosen.settling_s * 1e6:.2f} us")
+    return chosen
+
+
+def final_metric(task: Task, model, params, chip, design: tuple[int, bool],
+                 settings: DesignSettings, folder: Path) -> tuple[float, int]:
+    """The chosen design's SPICE metric on ``final_samples`` (kept in FOLDER/final.json and
+    reused by a resumed search)."""
+    path = folder / "final.json"
+    if path.exists():
+        data = read_json(path)
+        key = (data.get("number"), data.get("refined", False), data.get("final_samples"))
+        if key == (*design, settings.final_samples):
+            return float(data["metric_spice"]), int(data["samples"])
+    metric, _, count = spice_metric(task, model, params, chip, settings.final_samples,
+                                    folder / "spice", seed=settings.chip_seed)
+    write_json(path, {"number": design[0], "refined": design[1],
+                      "final_samples": settings.final_samples,
+                      "metric_spice": metric, "samples": count})
+    return metric, count
