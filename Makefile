@@ -32,18 +32,20 @@ test: setup
 	$(BIN)/python -m pytest -n $(JOBS) -q
 
 bench: setup
-	@# the FNO of benchmarks/darcy.py imports torch_harmonics, whose release pins a newer torch;
-	@# torchdeq is the DEQ library benchmarks/torchdeq_compare.py measures against
+	@# the FNO of benchmarks/darcy.py imports torch_harmonics, whose release pins a newer torch,
+	@# and neuralop 0.3.0 imports wandb (its logger) without declaring it; torchdeq is the DEQ
+	@# library benchmarks/torchdeq_compare.py measures against
 	$(BIN)/pip install -q --no-deps "torch-harmonics==0.9.3" "torchdeq==0.1.0"
-	$(BIN)/python benchmarks/run.py
-	$(BIN)/python benchmarks/accuracy_grid.py
-	$(BIN)/python benchmarks/calibration.py
-	$(BIN)/python benchmarks/training.py
-	$(BIN)/python benchmarks/large_cores.py
-	$(BIN)/python benchmarks/tiles.py
-	$(BIN)/python benchmarks/darcy.py
-	$(BIN)/python benchmarks/torchdeq_compare.py
-	$(BIN)/python benchmarks/scaling.py
+	$(BIN)/pip install -q "wandb"
+	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.accuracy_grid
+	$(BIN)/python -m benchmarks.calibration
+	$(BIN)/python -m benchmarks.training
+	$(BIN)/python -m benchmarks.large_cores
+	$(BIN)/python -m benchmarks.tiles
+	$(BIN)/python -m benchmarks.darcy
+	$(BIN)/python -m benchmarks.torchdeq_compare
+	$(BIN)/python -m benchmarks.scaling
 
 lint: setup
 	$(BIN)/ruff check codesign tests benchmarks

@@ -20,9 +20,10 @@ import time
 from pathlib import Path
 
 from codesign.calibration.calibrate import calibrate, plan
-from codesign.calibration.runner import run_sweep
 from codesign.calibration.spec import load_spec
 from codesign.files import jsonable
+from codesign.jobs import LocalExecutor, Pool
+from codesign.simulator.batch import run_jobs
 from codesign.simulator.store import ResultStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,11 +36,11 @@ def acceptance_fit() -> dict:
         cal = calibrate(spec, Path(tmp))
         total = time.perf_counter() - start
     base = cal.base
-    hold = base.evaluation["holdout"]
+    hold = base.evaluation.holdout
     return {"spice_jobs": cal.sweep.total, "spice_s": cal.sweep.wall_s, **base.timings,
-            "total_s": total, "holdout_rms_fs": hold["calibrated"]["rms"],
-            "ideal_rms_fs": hold["ideal"]["rms"],
-            "settling_max_rel_error": base.evaluation["settling_holdout"]["max_abs_rel_error"]}
+            "total_s": total, "holdout_rms_fs": hold.calibrated.rms,
+            "ideal_rms_fs": hold.ideal.rms,
+            "settling_max_rel_error": base.evaluation.settling_holdout.max_abs_rel_error}
 
 
 def sweep_rates(jobs: int) -> dict:
@@ -47,7 +48,7 @@ def sweep_rates(jobs: int) -> dict:
     out = {"jobs": len(tasks)}
     for label, workers in (("pool", os.cpu_count() or 1), ("one_process", 1)):
         with tempfile.TemporaryDirectory() as tmp:
-            stats = run_sweep(tasks, ResultStore(Path(tmp)), workers=workers)
+            stats = run_jobs(tasks, ResultStore(Path(tmp)), LocalExecutor(workers, Pool.FORK))
         out[label] = {"workers": workers, "runs_per_s": stats.runs_per_s, "wall_s": stats.wall_s}
     out["speedup"] = out["pool"]["runs_per_s"] / out["one_process"]["runs_per_s"]
     return out

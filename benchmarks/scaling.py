@@ -21,8 +21,8 @@ import pandas as pd
 import torch
 
 from codesign.loop.context import context, train
-from codesign.results.loop import LoopSettings
 from codesign.loop.runs import run_on_chip
+from codesign.results.loop import LoopSettings
 from codesign.simulator import get_simulator
 
 

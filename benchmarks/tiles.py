@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from large_cores import run_point  # benchmarks/large_cores.py
 
+from benchmarks.common import run_point
 from codesign.chip.chip import Chip
 from codesign.circuit import circuit_config
 from codesign.circuit.config import ArrayConfig, tile_spans

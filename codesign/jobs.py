@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import multiprocessing
 import os
 import shutil
@@ -221,19 +222,24 @@ class DaskExecutor:
     ``workers`` processes started for :data:`LOCAL_DASK`."""
 
     def __init__(self, scheduler: str, workers: int | None = None,
-                 retries: int = DEFAULT_RETRIES, wait_s: float = WORKER_WAIT_S) -> None:
+                 retries: int = DEFAULT_RETRIES, wait_s: float | None = None) -> None:
         distributed = _dask()
+        wait_s = WORKER_WAIT_S if wait_s is None else wait_s
         if not isinstance(scheduler, str) or not scheduler:
             raise InputError(f"the Dask scheduler must be an address (tcp://HOST:PORT) or "
                              f"{LOCAL_DASK!r}, got {scheduler!r}")
         self.scheduler, self.retries = scheduler, retries
-        self.cluster, self.scratch = None, None
+        self.cluster, self.scratch, self.lost = None, None, False
         if scheduler == LOCAL_DASK:
+            import dask  # deferred with distributed (above)
+
             self.scratch = tempfile.mkdtemp(prefix="codesign-dask-")
-            self.cluster = distributed.LocalCluster(
-                n_workers=check_workers(workers) or cpu_count(), threads_per_worker=1,
-                processes=True, dashboard_address=None, local_directory=self.scratch)
-            self.client = distributed.Client(self.cluster)
+            # every worker's and the scheduler's scratch space in one folder, removed at close
+            with dask.config.set({"temporary-directory": self.scratch}):
+                self.cluster = distributed.LocalCluster(
+                    n_workers=check_workers(workers) or cpu_count(), threads_per_worker=1,
+                    processes=True, dashboard_address=None, local_directory=self.scratch)
+                self.client = distributed.Client(self.cluster)
         else:
             self.client = connect(scheduler)
         try:
@@ -255,6 +261,7 @@ class DaskExecutor:
             return 1
 
     def _lost(self, exc: BaseException) -> ExecutorError:
+        self.lost = True
         return ExecutorError(
             f"lost the Dask scheduler at {self.scheduler} mid-run ({type(exc).__name__}); what "
             "finished is kept: restart the scheduler and re-run the same command to resume")
@@ -296,9 +303,17 @@ class DaskExecutor:
                     on_stop()
 
     def close(self) -> None:
-        """Close the client (and the LocalCluster and its scratch folder, if started here)."""
-        with contextlib.suppress(Exception):
-            self.client.close()
+        """Close the client (and the LocalCluster and its scratch folder, if started here).
+        After a lost scheduler the client's own reconnection logs (tracebacks at ERROR level)
+        are silenced: the run has said what happened in one line."""
+        if self.lost:
+            logging.disable(logging.CRITICAL)
+        try:
+            with contextlib.suppress(Exception):
+                self.client.close(timeout=5 if self.lost else None)
+        finally:
+            if self.lost:
+                logging.disable(logging.NOTSET)
         if self.cluster is not None:
             with contextlib.suppress(Exception):
                 self.cluster.close()

@@ -1,6 +1,8 @@
 """A real Dask cluster on localhost (`dask scheduler` and two `dask worker` processes, as a user
 starts them): a calibration sweep and a verification through it give the same bits as the local
-pool, and a worker killed mid-sweep loses no finished job while the sweep completes."""
+pool, a worker killed mid-sweep loses no finished job while the sweep completes, a scheduler
+killed mid-sweep ends the run in one line marked failed, and a local cluster leaves nothing in
+the temporary folder."""
 
 import json
 import os
@@ -75,7 +77,7 @@ def cluster(tmp_path):
         with Client(address, timeout=60) as client:
             _wait(lambda: len(client.scheduler_info()["workers"]) == 2, 90,
                   "two workers did not join")
-        yield address, workers
+        yield address, workers, procs[0]
     finally:
         for proc in reversed(procs):
             proc.kill()
@@ -90,7 +92,7 @@ def _spec(tmp_path, **values):
 
 def test_a_sweep_and_a_verification_on_the_cluster_match_the_local_pool(cluster, tmp_path,
                                                                         rng):
-    address, _ = cluster
+    address, _, _ = cluster
     jobs = plan(_spec(tmp_path)).jobs
     local, remote = ResultStore(tmp_path / "local"), ResultStore(tmp_path / "remote")
     assert run_jobs(jobs, local, LocalExecutor(2, Pool.FORK)).ran == len(jobs)
@@ -114,7 +116,7 @@ def test_a_sweep_and_a_verification_on_the_cluster_match_the_local_pool(cluster,
 
 
 def test_a_worker_killed_mid_sweep_loses_no_finished_job(cluster, tmp_path):
-    address, workers = cluster
+    address, workers, _ = cluster
     spec_path = tmp_path / "spec.toml"
     _spec(tmp_path, n=24, cores=8, transients=3)
     work = tmp_path / "work"
@@ -134,3 +136,41 @@ def test_a_worker_killed_mid_sweep_loses_no_finished_job(cluster, tmp_path):
     total = sum(len(job.jobs) for job in plan(load_spec(spec_path)).jobs)
     assert len(list(store.glob("*.npz"))) == total and not list(store.glob("*.error.json"))
     assert {p: p.stat().st_mtime_ns for p in finished} == finished
+
+
+def test_a_scheduler_lost_mid_run_is_one_line_and_marks_the_run_failed(cluster, tmp_path):
+    address, _, scheduler = cluster
+    spec_path = tmp_path / "spec.toml"
+    _spec(tmp_path, n=24, cores=8, transients=3)
+    work = tmp_path / "work"
+    run = subprocess.Popen([CODESIGN, "calibrate", "--spec", str(spec_path), "--out",
+                            str(tmp_path / "fit.json"), "--work", str(work), "--scheduler",
+                            address], cwd=ROOT, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+    try:
+        _wait(lambda: len(list((work / "store").glob("*.npz"))) >= 2, 240, "no job finished")
+        scheduler.kill()
+        output, _ = run.communicate(timeout=300)
+    finally:
+        run.kill()
+    errors = [line for line in output.splitlines() if line.startswith("Error:")]
+    assert run.returncode == 2 and len(errors) == 1 and "Traceback" not in output, output
+    assert "lost the Dask scheduler" in errors[0] and "re-run" in errors[0]
+    marker = json.loads((work / "run.json").read_text())
+    assert marker["status"] == "failed" and "lost the Dask scheduler" in marker["error"]
+    assert list((work / "store").glob("*.npz"))  # what finished is kept
+
+
+def test_a_local_dask_calibration_leaves_no_scratch_space(tmp_path):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    spec_path = tmp_path / "spec.toml"
+    _spec(tmp_path, n=6, cores=1, transients=0)
+    done = subprocess.run([CODESIGN, "calibrate", "--spec", str(spec_path), "--out",
+                           str(tmp_path / "fit.json"), "--work", str(tmp_path / "work"),
+                           "--scheduler", "local-dask", "--workers", "2"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "TMPDIR": str(scratch)})
+    assert done.returncode == 0, done.stdout + done.stderr
+    left = [p.name for p in scratch.iterdir() if "dask" in p.name or "codesign" in p.name]
+    assert left == []  # no dask-scratch-space, no codesign chunk folders

@@ -4,7 +4,9 @@ a small search end to end (local pool, then resumed on a Dask cluster after a ki
 
 import json
 import os
+import shlex
 from dataclasses import asdict
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -159,33 +161,34 @@ def _search(out, *extra, code: int = 0) -> str:
     return result.output
 
 
-def test_a_small_search_measures_chooses_and_resumes(tmp_path, monkeypatch):
-    """Two designs on the local pool whose transients an ngspice fails: a one-line error, the
-    screened designs kept, each failure recorded. Then the real ngspice: the front measured in
-    SPICE, a choice. Then, as after a kill, a trial the study handed out but never heard back
-    from, and one more trial on a Dask cluster: the finished work is reused, the interrupted
-    trial runs with its own parameters."""
+def test_a_small_search_measures_chooses_and_resumes(tmp_path):
+    """Two designs on the local pool whose SPICE runs all time out (--timeout 0.05): a one-line
+    error, the screened designs kept, each failure recorded with its time-out. Then the default
+    time-out: a failed design is measured again, the front, a choice, and a follow-up command
+    that survives the quote in the folder's name. Then, as after a kill, a trial the study
+    handed out but never heard back from, and one more trial on a Dask cluster: the finished
+    work is reused, the interrupted trial runs with its own parameters."""
     import optuna
     from distributed import LocalCluster
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
 
-    from tests.fakes import fake_ngspice
-
     (tmp_path / "fast.toml").write_text(FAST_SPACE)
-    out = tmp_path / "run"
-    failing = fake_ngspice(tmp_path, "fail-if", "option reltol=0.0")  # every relaxed transient
-    monkeypatch.setenv("CODESIGN_NGSPICE", str(failing))
-    log = _search(out, "--trials", "2", code=2)
+    out = tmp_path / "it's a run"  # a quote: the printed follow-up command must survive it
+    log = _search(out, "--trials", "2", "--timeout", "0.05", code=2)  # every SPICE run times out
     assert "SPICE could not measure any design" in log.strip().splitlines()[-1]
-    assert len(list(out.glob("trials/*/failed.json"))) == 2
+    failed = [json.loads(p.read_text()) for p in out.glob("trials/*/failed.json")]
+    assert len(failed) == 2 and all(f["timeout_s"] == 0.05 for f in failed)
     assert len(pd.read_csv(out / "trials.csv")) == 2
     assert json.loads((out / "run.json").read_text())["status"] == "failed"
-    monkeypatch.delenv("CODESIGN_NGSPICE")
-    for failed in out.glob("trials/*/failed.json"):  # measured again once these are gone
-        failed.unlink()
-    _search(out, "--trials", "2")
+    log = _search(out, "--trials", "2")  # the default time-out: a failed design runs again
+    assert len(list(out.glob("trials/*/failed.json"))) < 2 and "[1/1] trial" in log
     assert json.loads((out / "run.json").read_text())["status"] == "complete"
+    (follow,) = [line for line in log.splitlines() if "the chosen design's full loop" in line]
+    command = shlex.split(follow.split(": ", 1)[1])
+    assert command[:2] == ["codesign", "loop"]
+    assert Path(command[command.index("--circuit") + 1]).is_file()
+    assert Path(command[command.index("--params") + 1]).is_file()
     trials = pd.read_csv(out / "trials.csv")
     front = pd.read_csv(out / "front.csv")
     assert len(trials) == 2 and len(front) >= 1 and (out / "front.png").stat().st_size > 0

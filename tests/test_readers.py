@@ -3,6 +3,7 @@ calibration specs (TOML), proxy parameter files (JSON) and run folders (``codesi
 Whatever the bytes, a reader returns a valid object or raises a CodesignError (one line at the
 CLI): never another exception."""
 
+import dataclasses
 import io
 import json
 import math
@@ -15,15 +16,18 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from codesign.calibration.refit import RefitResult
 from codesign.calibration.spec import load_spec
-from codesign.circuit.config import circuit_config
+from codesign.circuit.config import CircuitConfig, circuit_config
+from codesign.circuit.settings import ALIASES, build_circuit, flatten, resolve, setting_types
 from codesign.deq.checkpoint import FORMAT, load_checkpoint, load_inputs, load_npz_core
 from codesign.deq.model import DEQConfig, HybridDEQ
+from codesign.design.search import open_study
+from codesign.design.space import DesignSpace
 from codesign.errors import CodesignError
 from codesign.files import jsonable
 from codesign.proxy.params import load_params, nominal_params, save_params
 from codesign.report import write_report
+from codesign.results.calibration import RefitResult
 from codesign.results.loop import (
     BaselineRow,
     LoopSettings,
@@ -33,6 +37,7 @@ from codesign.results.loop import (
 )
 from codesign.schema import SCHEMA_VERSION
 from codesign.tasks.base import AcceptanceItem, Metric, TaskMetrics
+from codesign.tasks.darcy import read_fields
 from codesign.tasks.physics import PROFILE
 
 EXAMPLES = settings(max_examples=200, deadline=None, derandomize=True,
@@ -326,3 +331,143 @@ def test_run_folder_reader(files, partial):
             assert "\n" not in str(exc).strip()
         else:
             assert all(page.is_file() for page in pages)
+
+
+# --- circuit settings (dotted overrides), design spaces, the design journal, Darcy files -----
+
+SETTING_PATHS = sorted(setting_types())
+setting_keys = st.sampled_from([*SETTING_PATHS, *ALIASES, "neuron", "level", "gain",
+                                "array.nope", "neuron.cmos.x", ""])
+setting_values = (scalars | st.sampled_from(["tt", "ss", "cmos", "differential", "switched"])
+                  | st.lists(st.integers(0, 5), max_size=2))
+
+
+@EXAMPLES
+@given(st.sampled_from(["ideal", "opamp", "transistor", "cmos"]),
+       st.dictionaries(setting_keys, setting_values, max_size=4), st.booleans())
+def test_circuit_settings_reader(level, changes, nested):
+    """Any settings give a valid circuit whose fields hold the given values, or one line."""
+    if nested:  # the same settings as nested tables, as TOML writes [circuit.array]
+        table: dict = {}
+        for key, value in changes.items():
+            *heads, last = key.split(".") if key else [""]
+            node = table
+            for head in heads:
+                node = node.setdefault(head, {}) if isinstance(node.get(head, {}), dict) else {}
+            node[last] = value
+        changes = table
+    try:
+        config = build_circuit(level, changes)
+    except CodesignError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert isinstance(config, CircuitConfig)
+    for key, value in flatten(changes).items():
+        if key in ("neuron", "level"):
+            assert config.neuron.level == value
+            continue
+        got = config
+        for part in resolve(key).split("."):
+            got = getattr(got, part)
+        assert got == value or (isinstance(value, float) and math.isnan(value)) or \
+            (isinstance(got, tuple) and list(got) == value)
+
+
+space_values = (st.lists(st.floats(-1, 2) | st.integers(-2, 20) | st.text(max_size=2),
+                         max_size=3) | scalars | st.dictionaries(st.text(max_size=3), scalars,
+                                                                 max_size=2))
+
+
+@st.composite
+def space_files(draw):
+    if draw(st.integers(0, 6)) == 0:
+        return draw(st.binary(max_size=80))
+    lines = [] if draw(st.booleans()) else ["[space]"]
+    names = [f.name for f in dataclasses.fields(DesignSpace)] + ["speed"]
+    for name in draw(st.lists(st.sampled_from(names), max_size=4, unique=True)):
+        value = draw(space_values)
+        if isinstance(value, dict):
+            lines.append(f"{name} = {{ {', '.join(f'{json.dumps(k)} = {toml_value(v)}' for k, v in value.items() if v is not None and not (isinstance(v, float) and not math.isfinite(v)))} }}")  # noqa: E501
+        elif value is None or (isinstance(value, float) and not math.isfinite(value)):
+            continue
+        else:
+            lines.append(f"{name} = {toml_value(value)}")
+    return "\n".join(lines) + "\n"
+
+
+@EXAMPLES
+@given(space_files())
+def test_design_space_reader(text):
+    space = read(DesignSpace.load, text, ".toml")
+    if space is not None:
+        assert all(0 < low <= high for name in ("current_ratio", "v_fs", "tau_s", "dac_bits",
+                                                "adc_bits", "input_headroom_v")
+                   for low, high in [getattr(space, name)])
+        assert space.levels and all(type(k) is int for k in space.levels)
+
+
+JOURNAL_LINES = st.sampled_from([
+    '{"op_code": 0, "worker_id": "w", "study_name": "design", "directions": [1, 2, 1]}',
+    '{"op_code": 4, "worker_id": "w", "study_id": 0, "datetime_start": "2026-01-01T00:00:00"}',
+    '{"op_code": 5, "worker_id": "w", "trial_id": 0, "param_name": "v_fs", "param_value_internal"'
+    ': 0.2, "distribution": "{\\"name\\": \\"FloatDistribution\\", \\"attributes\\": {\\"low\\"'
+    ': 0.1, \\"high\\": 0.3, \\"step\\": null, \\"log\\": false}}"}',
+    '{"op_code": 8, "worker_id": "w", "trial_id": 0, "user_attr": {"design": {"v_fs": 0.2}}}',
+    '{"op_code": 6, "worker_id": "w", "trial_id": 0, "state": 1, "values": [1.0, 0.5, 1e-6],'
+    ' "datetime_complete": "2026-01-01T00:00:01"}',
+    '{"op_code": 99}', "[1, 2]", "null", "{", "garbage", ""])
+
+
+@EXAMPLES
+@given(st.lists(JOURNAL_LINES, max_size=6), st.binary(max_size=20), st.booleans())
+def test_design_journal_reader(lines, tail, truncate):
+    data = "\n".join(lines).encode() + (tail if truncate else b"")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "study.log"
+        path.write_bytes(data)
+        try:
+            study = open_study(path, ["minimize", "maximize", "minimize"], 0, 2)
+        except CodesignError as exc:
+            assert "\n" not in str(exc)
+            return
+        for trial in study.trials:
+            assert trial.number >= 0
+
+
+@st.composite
+def darcy_files(draw):
+    kind = draw(st.integers(0, 9))
+    if kind == 0:
+        return draw(st.binary(max_size=120))
+    if kind == 1:  # a pickled object other than tensors
+        buffer = io.BytesIO()
+        torch.save({"x": torch.zeros(2, 3, 3), "y": torch.zeros(2, 3, 3),
+                    "z": Path("evil")}, buffer)
+        return buffer.getvalue()
+    count, grid = draw(st.integers(0, 3)), draw(st.integers(0, 4))
+    shape = draw(st.sampled_from([(count, grid, grid), (count, grid), (count, grid, grid + 1),
+                                  (count, grid, grid, 1)]))
+    dtype = draw(st.sampled_from([torch.float32, torch.float64, torch.bool, torch.int32,
+                                  torch.complex64]))
+    x = torch.zeros(shape, dtype=dtype)
+    y = torch.randn(*shape) if dtype != torch.bool else torch.zeros(shape)
+    if draw(st.booleans()) and y.numel():
+        y.view(-1)[0] = draw(st.sampled_from([math.nan, math.inf, 1.0]))
+    members = {"x": x, "y": y.to(torch.float32)}
+    if draw(st.booleans()):
+        members.pop(draw(st.sampled_from(["x", "y"])))
+    if draw(st.booleans()):
+        members["y"] = draw(st.sampled_from([torch.zeros(1), [1, 2], "y"]))
+    buffer = io.BytesIO()
+    torch.save(draw(st.sampled_from([members, list(members.values()), 3])), buffer)
+    return buffer.getvalue()
+
+
+@EXAMPLES
+@given(darcy_files())
+def test_darcy_reader(data):
+    fields = read(read_fields, data, ".pt")
+    if fields is not None:
+        a, u = fields
+        assert a.shape == u.shape and a.ndim == 3 and a.shape[1] == a.shape[2] >= 2
+        assert np.isfinite(a).all() and np.isfinite(u).all() and a.dtype == np.float32

@@ -159,8 +159,8 @@ def build_circuit(base: str | CircuitConfig = "opamp", changes: Mapping | None =
     """The circuit of a preset (a neuron level's name, or a CircuitConfig) with ``changes``
     (a ``neuron`` key among them picks the level instead of ``base``)."""
     changes = canonical(changes or {}, where)
-    level = changes.pop("neuron", None)
-    if level is not None:
+    if "neuron" in changes:
+        level = changes.pop("neuron")
         if not isinstance(level, str):
             raise InputError(f"{where} neuron must be a level name, got {level!r}")
         base = level

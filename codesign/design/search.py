@@ -43,7 +43,7 @@ from codesign.design.space import Design, DesignSpace
 from codesign.design.trial import TrialJob, TrialResult, run_trial
 from codesign.design.verify import FAILED, VerifiedDesign, verify_design
 from codesign.errors import CodesignError, InputError
-from codesign.files import write_json, write_table
+from codesign.files import atomic_write, write_json, write_table
 from codesign.jobs import Executor, Pool, get_executor
 from codesign.proxy.params import default_params_path
 from codesign.run_folder import RunFolder
@@ -70,14 +70,15 @@ def open_study(path: Path, directions: list[str], seed: int, startup: int):
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     fix = ("move it away, or pass --new-study to move the search aside and start a new one")
+    _set_aside_partial_record(Path(path))
     try:
         storage = JournalStorage(JournalFileBackend(str(path)))
         study = optuna.create_study(
             study_name="design", storage=storage, load_if_exists=True, directions=directions,
             sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup))
         trials = study.trials
-    except (ValueError, KeyError, TypeError, IndexError, AttributeError, RuntimeError,
-            UnicodeDecodeError, OSError, optuna.exceptions.OptunaError) as exc:
+    except Exception as exc:  # noqa: BLE001 - optuna's replay of a damaged journal raises
+        # anything from JSONDecodeError to KeyError and AssertionError
         raise InputError(f"{path} is not an Optuna journal of a codesign design search "
                          f"({type(exc).__name__}); {fix}") from None
     for trial in trials:
@@ -88,6 +89,22 @@ def open_study(path: Path, directions: list[str], seed: int, startup: int):
                                   for d in directions]:
         raise InputError(f"{path} holds a study with other objectives; {fix}")
     return study
+
+
+def _set_aside_partial_record(path: Path) -> None:
+    """A journal whose last record was cut off (a run killed while writing it) is resumed
+    without it: that record never took effect. The cut-off bytes are kept in PATH.partial."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise InputError(f"cannot read {path} ({exc.strerror or exc})") from None
+    if not data or data.endswith(b"\n"):
+        return
+    cut = data.rfind(b"\n") + 1
+    atomic_write(path.with_name(path.name + ".partial"), lambda tmp: tmp.write_bytes(data[cut:]))
+    atomic_write(path, lambda tmp: tmp.write_bytes(data[:cut]))
 
 
 class Search:
@@ -238,10 +255,12 @@ def run_design(settings: DesignSettings, space: DesignSpace, out: Path, simulato
     with RunFolder(out, "design").start(
             OUTPUTS, check=lambda: check_resume(out, record, new_study, log)) as folder:
         write_record(out, record)
-        base = base_model(task, out, log)
         executor = get_executor(scheduler, workers, Pool.SPAWN)
         try:
-            search = Search(settings, space, task, out, base, params_path, executor, log)
+            # the journal is read (and refused if unreadable) before any training
+            search = Search(settings, space, task, out, out / BASE_MODEL, params_path, executor,
+                            log)
+            base_model(task, out, log)
             log(f"{task.name}: {settings.trials} designs, fine-tuned through their proxies "
                 f"({executor.label})")
             start = time.perf_counter()

@@ -213,8 +213,9 @@ for the bias-point guess below."""
 def bias_guesses(circuit: CrossbarCircuit) -> Iterator[Nodeset]:
     """The bjt_pair neurons' bias nodes at the hand-calculated bias point (mirror, emitters,
     collectors). Without them ngspice's Newton starts from all-off transistors and falls back on
-    gmin, source and transient stepping for most samples (16 s for 16 samples at N = 64, and a
-    failed .op on a small core); with them it converges directly (1.4 s)."""
+    gmin, source and transient stepping for most samples (an order of magnitude slower, and a
+    failed .op on some small cores); with them it converges directly (tests/test_transistor.py
+    solves such cores from these guesses)."""
     if circuit.config.neuron.activation_circuit != ActivationCircuit.BJT_PAIR:
         return
     sup, b = circuit.config.supplies, BJT_PAIR_BIAS

@@ -20,7 +20,7 @@ class LoopSettings:
 
     task: str = "control"
     neuron: str = "transistor"
-    """Fidelity level of the verified circuit (ideal, opamp, transistor)."""
+    """Fidelity level of the verified circuit (ideal, opamp, transistor, cmos)."""
     rounds: int = 3
     """At most this many train -> verify -> calibrate rounds."""
     mismatch_sigma: float = 0.05

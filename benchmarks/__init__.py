@@ -1,0 +1,2 @@
+"""codesign's benchmarks (``make bench``): each module is a script, ``python -m benchmarks.NAME``
+from the repository root; shared code lives in benchmarks.common."""

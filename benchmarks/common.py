@@ -1,0 +1,61 @@
+"""Code the benchmarks share (run them from the repository root as ``python -m
+benchmarks.NAME``): one ngspice process over a deck under ngspice's own accounting."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+FIELDS = {
+    "load_s": "Netlist loading time",
+    "expand_s": "Subckt and Param expansion time",
+    "parse_s": "Netlist parsing time",
+    "analysis_s": "Total analysis time \\(seconds\\)",
+    "matrix_load_s": "Matrix load time",
+    "reorder_s": "Matrix reorder time",
+    "factor_s": "Matrix factor time",
+    "solve_s": "Matrix solve time",
+    "tran_load_s": "Transient load time",
+    "tran_factor_s": "Transient factor time",
+    "tran_solve_s": "Transient solve time",
+    "equations": "Circuit Equations",
+    "nonzeros": "Circuit total non-zeroes",
+    "lines": "Number of lines in the deck",
+    "timepoints": "Accepted timepoints",
+}
+
+
+def accounting(stdout: str) -> dict[str, float]:
+    """ngspice's ``rusage all`` figures (FIELDS) from its output."""
+    out = {}
+    for key, label in FIELDS.items():
+        found = re.search(rf"^{label}\s*=\s*([-+0-9.eE]+)", stdout, flags=re.M)
+        out[key] = float(found.group(1)) if found else float("nan")
+    return out
+
+
+def run_point(executable: str, text: str, timeout_s: float) -> dict:
+    """One ngspice process on ``text``: wall time, peak RSS, its accounting."""
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "deck.cir").write_text(text)
+        start = time.perf_counter()
+        proc = subprocess.Popen([executable, "-b", "deck.cir"], cwd=tmp, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            stdout, _ = proc.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            return {"wall_s": float("nan"), "status": f"timed out after {timeout_s:g} s"}
+        wall = time.perf_counter() - start
+    # communicate reaped the child: its peak RSS is in RUSAGE_CHILDREN only as a maximum over
+    # all children, so take ngspice's own figure too
+    size = re.search(r"Maximum ngspice program size =\s*([0-9.]+) MB", stdout)
+    ok = proc.returncode == 0 and "rror" not in stdout
+    return {"wall_s": wall, "status": "ok" if ok else f"failed (exit {proc.returncode})",
+            "peak_mb": float(size.group(1)) if size else float("nan"), **accounting(stdout)}
+
+
