@@ -266,14 +266,16 @@ def test_a_spec_without_held_out_cores_is_refused_before_any_spice(tmp_path, mon
 def test_noise_on_a_tiny_core_gives_a_result(tmp_path):
     """n = 1 (seed 2): the dynamics fit drives the output pole to ~1e-46 s, which made the
     two-pole Lyapunov equation singular and the predicted spread 1e-17 FS."""
-    result = cli("noise", "--n", "1", "--m", "1", "--seed", "2", "--inputs", "2", "--repeats",
-                 "8", "--workers", "2", "--out", tmp_path / "n")
+    result = cli("noise", "--n", "1", "--m", "1", "--seed", "2", "--inputs", "1", "--repeats",
+                 "4", "--workers", "2", "--out", tmp_path / "n")
     assert result.exit_code == 0, result.output
     check = json.loads((tmp_path / "n" / "noise.json").read_text())
     ratios = [check[name]["proxy_fs"][0] / check[name]["spice_fs"][0]
               for name in ("held_out", "scaled")]
-    assert all(0.3 < r < 3 for r in ratios), ratios  # 4 kT G noise, one neuron: the same
-    assert 0.5 < check["params"]["noise_excess"] < 2
+    assert all(0.3 < r < 3 for r in ratios), ratios  # 4 repeats: +-41 % sampling error
+    assert 0.3 < check["params"]["noise_excess"] < 3
+    growth = [check["scaled"][k][0] / check["held_out"][k][0] for k in ("spice_fs", "proxy_fs")]
+    assert growth[1] == pytest.approx(growth[0], rel=0.1)  # x0.1 currents: sqrt(10) more
 
 
 def test_a_noise_check_beyond_this_machine_is_refused_with_its_size(tmp_path):

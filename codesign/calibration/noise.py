@@ -9,7 +9,7 @@ then predicted by the Lyapunov covariance of codesign.proxy.noise.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,7 @@ from codesign.calibration.refit import refit
 from codesign.calibration.spec import FitSpec
 from codesign.chip.chip import Chip
 from codesign.circuit.config import NoiseConfig, scale_currents
+from codesign.circuit.settings import override
 from codesign.errors import InputError
 from codesign.limits import check_samples
 from codesign.proxy.model import CircuitProxy
@@ -60,7 +61,7 @@ class NoiseSpread:
 
 def noiseless(chip: Chip) -> Chip:
     """The same instance (its conductances and device seed) without noise sources."""
-    config = replace(chip.config, noise=NoiseConfig())
+    config = override(chip.config, {"noise": asdict(NoiseConfig())})
     return Chip.from_circuit(chip.core, replace(chip.circuit, config=config), chip.simulator,
                              title="codesign noiseless twin")
 

@@ -47,9 +47,14 @@ MAX_JOBS = 20_000
 
 def point_settings(table: dict, where: str) -> dict:
     """A [circuit] or [sweep] table with every key a dotted circuit path (or n, rail_fs)."""
-    flat = flatten(table, where=where)
-    spec = {k: flat.pop(k) for k in SPEC_SETTINGS if k in flat}
-    return {**canonical(flat, f"{where} setting"), **spec}
+    out: dict = {}
+    for key, value in flatten(table, where=where).items():  # in order: the grid follows it
+        name = key if key in SPEC_SETTINGS else next(iter(canonical({key: value},
+                                                                    f"{where} setting")))
+        if name in out:
+            raise InputError(f"{where} setting {name} is given twice")
+        out[name] = value
+    return out
 
 
 def build_point(settings: dict) -> CircuitConfig:

@@ -8,6 +8,7 @@ modules import the library inside their functions, so ``codesign --help`` stays 
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
@@ -44,6 +45,9 @@ class CodesignGroup(click.Group):
             return super().invoke(ctx)
         except CodesignError as exc:
             raise UserError(_one_line(exc)) from None
+        except BrokenPipeError:  # the reader went away (``codesign info | head``): stop quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
         except OSError as exc:
             where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
             raise UserError(f"{exc.strerror or exc}{where}; check the path, its permissions "

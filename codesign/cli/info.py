@@ -12,10 +12,9 @@ from codesign.cli import options
 def _settings(level: str) -> None:
     """Every circuit setting (its dotted path, short name, type and value at ``level``)."""
     # deferred: the library loads only when the command runs (and never torch, here)
-    from codesign.circuit.config import circuit_config
-    from codesign.circuit.settings import ALIASES, setting_types
+    from codesign.circuit.settings import ALIASES, build_circuit, setting_types
 
-    config = circuit_config(level)
+    config = build_circuit(level)
     short = {path: name for name, path in ALIASES.items()}
     click.echo("circuit settings (--set KEY=VALUE; calibration spec [circuit] and [sweep] "
                f"keys), with their values at the {level} level:")
@@ -24,7 +23,7 @@ def _settings(level: str) -> None:
         for part in path.split("."):
             value = getattr(value, part, None) if value is not None else None
         kind = getattr(tp, "__name__", str(tp)).replace("typing.", "")
-        click.echo(f"  {path:<34} {short.get(path, ''):<22} {kind:<14} "
+        click.echo(f"  {path:<34} {short.get(path, ''):<22} {kind:<18} "
                    f"{'n/a' if value is None else value}")
 
 
@@ -40,7 +39,8 @@ def info(timeout_s: float, level: str | None) -> None:
         return
     # deferred: the library loads only when the command runs (and never torch, here)
     from codesign._version import __version__
-    from codesign.circuit.config import NEURON_LEVELS, circuit_config
+    from codesign.circuit.config import NEURON_LEVELS
+    from codesign.circuit.settings import build_circuit
     from codesign.errors import CodesignError
     from codesign.netlist.library import library_dir
     from codesign.proxy.params import config_library_sha256, default_params_path, load_params
@@ -71,7 +71,7 @@ def info(timeout_s: float, level: str | None) -> None:
             click.echo(f"proxy parameters ({level}): {exc}")
             continue
         rms = provenance.get("holdout_rms_fs", {}).get("calibrated")
-        current = config_library_sha256(circuit_config(level))
+        current = config_library_sha256(build_circuit(level))
         stale = "" if params.library_sha256 == current else " (STALE: libraries changed)"
         click.echo(f"proxy parameters ({level}): {path}, held-out RMS "
                    f"{'n/a' if rms is None else f'{100 * rms:.2g} % FS'}{stale}")
