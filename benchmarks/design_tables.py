@@ -1,4 +1,4 @@
-"""The README's design-search tables, printed as Markdown from finished `codesign design` runs.
+"""The design-search tables of docs/design.md, printed as Markdown from finished design runs.
 
     python benchmarks/design_tables.py runs/design-digits runs/design-physics
 

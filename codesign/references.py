@@ -1,6 +1,6 @@
 """Published and measured figures codesign compares against, each with its source.
 
-Every outside figure in the README or a report comes from here, so its source travels with the
+Every outside figure in the README, docs or a report comes from here, so its source travels with the
 code. Energies per multiply-accumulate (MAC); a TOPS/W figure counts 2 operations per MAC.
 """
 

@@ -11,7 +11,7 @@ from codesign.tasks.profile import TaskProfile, TrainConfig
 # Binary cells (one bit per device, no write-verify: the cheapest and most reliable programming
 # mode). On continuous cells a naively trained digits model loses 0.06 points over chip
 # instances (at most 0.9 anywhere on the robustness grid), so physics-aware training has
-# nothing to win there (README, "The co-design loop").
+# nothing to win there (docs/loop.md).
 PROFILE = TaskProfile(
     task="digits", core_size=64, core_inputs=48,
     train=TrainConfig(epochs=60, lr=3e-3, input_noise=0.3),
