@@ -15,6 +15,7 @@ LAYERS = [
     {"schema", "jobs"},
     {"run_folder", "tasks"},
     {"deq"},
+    {"parts"},
     {"circuit"},
     {"netlist"},
     {"simulator", "proxy"},

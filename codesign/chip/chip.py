@@ -30,6 +30,7 @@ from codesign.errors import InputError
 from codesign.limits import check_size
 from codesign.netlist.deck import Analysis, Deck, SampleJob, check_analysis, make_jobs
 from codesign.netlist.spice import write_deck
+from codesign.parts import chip_parts
 from codesign.proxy.crossbar import EffectiveCore, from_circuit
 from codesign.proxy.model import CircuitProxy
 from codesign.proxy.params import ProxyParams
@@ -80,9 +81,8 @@ class Chip:
                  simulator: Simulator | None = None, *, klu: bool | None = None,
                  title: str = "codesign crossbar equilibrium core", force: bool = False) -> None:
         _check_parts(core, config, simulator)
-        cmos = config.neuron.cmos
         check_size(core.n, core.m, getattr(simulator, "workers", 1), force,
-                   cmos.TRANSISTORS if cmos else 0)
+                   chip_parts(config).sky130_transistors_per_neuron())
         self.core = core
         self.config = config
         self.seed = seed

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from codesign.circuit.config import ActivationCircuit, CircuitConfig
+from codesign.circuit.config import CircuitConfig
 from codesign.circuit.description import CrossbarCircuit
 from codesign.circuit.mapping import map_weights, program
 from codesign.deq.weights import CoreWeights
 from codesign.errors import InputError
+from codesign.parts import Process, chip_parts
 
 
 def _programming_noise(rng: np.random.Generator, n: int, m: int) -> tuple[np.ndarray, ...]:
@@ -22,27 +23,33 @@ def _programming_noise(rng: np.random.Generator, n: int, m: int) -> tuple[np.nda
 
 
 def _pair_area(n: int, config: CircuitConfig, rng: np.random.Generator | None):
-    if config.neuron.activation_circuit != ActivationCircuit.BJT_PAIR:
+    if chip_parts(config).activation.name != "bjt_pair":
         return None
     sigma = config.neuron.pair_mismatch_sigma
     noise = rng.standard_normal((n, 2)) if sigma > 0 else np.zeros((n, 2))
     return np.clip(1.0 + sigma * noise, 0.2, None)
 
 
-def _spice_seed(config: CircuitConfig, rng: np.random.Generator | None) -> int | None:
+def _device_mismatch(config: CircuitConfig) -> bool:
+    """Whether ngspice draws the process's device mismatch (seeded per chip instance)."""
     cmos = config.neuron.cmos
-    drawn = config.noise.enabled or (cmos is not None and cmos.device_mismatch)
+    return (chip_parts(config).process == Process.SKY130 and cmos is not None
+            and cmos.device_mismatch)
+
+
+def _spice_seed(config: CircuitConfig, rng: np.random.Generator | None) -> int | None:
+    drawn = config.noise.enabled or _device_mismatch(config)
     return int(rng.integers(1, 2**30)) if drawn else None
 
 
 def _check(core: CoreWeights, config: CircuitConfig, rng) -> None:
-    pair = config.neuron.activation_circuit != ActivationCircuit.BEHAVIOURAL
-    if pair and core.activation != "tanh":
+    activation = chip_parts(config).activation
+    if activation.realises is not None and core.activation not in activation.realises:
         raise InputError(f"the {config.neuron.level} neuron (a differential pair) realises "
-                         f"tanh only, the core uses {core.activation!r}; use --neuron opamp")
-    cmos = config.neuron.cmos
+                         f"{', '.join(sorted(activation.realises))} only, the core uses "
+                         f"{core.activation!r}; use --neuron opamp")
     random = (config.array.mismatch_sigma > 0 or config.neuron.pair_mismatch_sigma > 0
-              or (cmos is not None and cmos.device_mismatch) or config.noise.enabled)
+              or _device_mismatch(config) or config.noise.enabled)
     if random and rng is None:
         raise InputError("device mismatch and noise need a seeded numpy Generator (rng=...; "
                          "--seed)")

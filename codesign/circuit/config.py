@@ -12,6 +12,7 @@ from typing import NamedTuple
 from codesign.choices import Choice
 from codesign.circuit.noise import BOLTZMANN_J_K, ELECTRON_C
 from codesign.errors import InputError, lookup
+from codesign.parts import PartKind, get_part
 
 
 def _finite(value: float, what: str) -> None:
@@ -84,9 +85,6 @@ class CmosParams:
     """Subthreshold slope factor n of the pair (sizes its input attenuator)."""
     attenuator_ohm: float = 4.7e6
     """Total resistance of the pair's input attenuator [Ohm]."""
-
-    TRANSISTORS = 12
-    """Transistors per neuron (OTA 8, pair 4): about 1 MB of ngspice memory each."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "corner", Corner.parse(self.corner, "process corner"))
@@ -306,8 +304,11 @@ class ArrayConfig:
     of tiles (codesign.circuit.lines)."""
     tile_columns: int = 0
     """Cell positions (column lines) per tile: a differential weight column takes two."""
+    cell: str = "resistor"
+    """The weight cell: a cell part's name (codesign.parts; ``resistor``: an ideal resistor)."""
 
     def __post_init__(self) -> None:
+        get_part(PartKind.CELL, self.cell)
         if isinstance(self.levels, bool) or not isinstance(self.levels, int):
             raise InputError(f"levels must be a whole number, got {self.levels!r}")
         for name in ("tile_rows", "tile_columns"):
@@ -436,6 +437,7 @@ class CircuitConfig:
     converters: ConverterConfig = field(default_factory=ConverterConfig)
 
     def __post_init__(self) -> None:
+        _check_cell(self.mapping, self.array)
         cmos = self.neuron.cmos
         if cmos is not None and not cmos.attenuation(self.mapping.v_fs) < 0.9:
             raise InputError(f"the CMOS pair's tanh spans 2 n V_T = "
@@ -453,6 +455,36 @@ class CircuitConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def _check_cell(mapping: MappingConfig, array: ArrayConfig) -> None:
+    """A programmable cell's window is its own: single mode, its codes as the levels, its
+    largest conductance as g_max_s (``with_cell`` sets them), and its mismatch the process's."""
+    window = get_part(PartKind.CELL, array.cell).window
+    if window is None:
+        return
+    fix = f"build the config with with_cell(config, {array.cell!r}) (--cell {array.cell})"
+    if (mapping.mode != MappingMode.SINGLE or array.levels != window.codes
+            or not math.isclose(mapping.g_max_s, window.g_max_s, rel_tol=1e-9)):
+        raise InputError(f"the {array.cell} cell holds {window.codes} codes of "
+                         f"{window.g_lsb_s:.4g} S (single mode, levels {window.codes}, g_max_s "
+                         f"{window.g_max_s:.6g} S): {fix}")
+    if array.mismatch_sigma > 0:
+        raise InputError(f"the {array.cell} cell's mismatch is the process's (device_mismatch), "
+                         f"not mismatch_sigma={array.mismatch_sigma}: set mismatch_sigma 0")
+
+
+def with_cell(config: CircuitConfig, cell: str) -> CircuitConfig:
+    """``config`` with weight cell ``cell``: a programmable cell brings its own window (single
+    mode, its codes, its largest conductance) and its mismatch (the array's mismatch_sigma
+    goes to 0); an ideal one keeps the config's."""
+    window = get_part(PartKind.CELL, cell).window
+    if window is None:
+        return replace(config, array=replace(config.array, cell=cell))
+    mapping = replace(config.mapping, mode=MappingMode.SINGLE, g_max_s=window.g_max_s,
+                      g_min_s=min(config.mapping.g_min_s, window.g_lsb_s))
+    array = replace(config.array, cell=cell, levels=window.codes, mismatch_sigma=0.0)
+    return replace(config, mapping=mapping, array=array)
 
 
 LEVEL_MAPPING: dict[str, MappingConfig] = {
@@ -475,16 +507,18 @@ def level_mapping(level: str) -> MappingConfig:
 
 def circuit_config(level: str, array: ArrayConfig | None = None,
                    mapping: MappingConfig | None = None, noise: NoiseConfig | None = None,
-                   **opamp_changes: float) -> CircuitConfig:
+                   cell: str | None = None, **opamp_changes: float) -> CircuitConfig:
     """The default circuit at neuron ``level`` (its mapping and supplies), with op-amp
-    parameters overridden."""
+    parameters overridden, and weight cell ``cell`` (with_cell) where given."""
     neuron = get_neuron(level)
     if opamp_changes:
         neuron = neuron.with_opamp(**opamp_changes)
-    return CircuitConfig(neuron=neuron, mapping=mapping or level_mapping(level),
-                         array=array or ArrayConfig(),
-                         supplies=LEVEL_SUPPLIES.get(level, SupplyConfig()),
-                         noise=noise or NoiseConfig())
+    array = array or ArrayConfig()
+    config = CircuitConfig(neuron=neuron, mapping=mapping or level_mapping(level),
+                           array=replace(array, cell="resistor"),
+                           supplies=LEVEL_SUPPLIES.get(level, SupplyConfig()),
+                           noise=noise or NoiseConfig())
+    return with_cell(config, cell or array.cell)
 
 
 def scale_currents(config: CircuitConfig, ratio: float) -> CircuitConfig:

@@ -18,7 +18,7 @@ import numpy as np
 
 from codesign.chip.chip import Chip
 from codesign.circuit.dynamics import settling_bound_s
-from codesign.netlist.elements import cmos_output_ratio
+from codesign.parts.amplifier_sky130_ota import cmos_output_ratio
 from codesign.proxy.params import ProxyParams
 from codesign.simulator.traces import SETTLE_TOL_FS
 

@@ -8,22 +8,21 @@ cell. The SPICE writer (codesign.netlist.spice) formats these as text, the PySpi
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from codesign.circuit.config import CMOS_OTA_MODEL, ActivationCircuit, Reset, tile_spans
+from codesign.circuit.config import Reset, tile_spans
 from codesign.circuit.noise import row_noise_psd, sample_rms
 from codesign.netlist.deck import NoiseWaves
+from codesign.parts import chip_parts
+from codesign.parts.items import Comment, Element, Item, Nodeset
+
+__all__ = ["Comment", "Element", "Item", "Nodeset", "circuit_elements"]
 
 if TYPE_CHECKING:
     from codesign.circuit.description import CrossbarCircuit
 
-ACTIVATION_SUBCKT = {
-    "tanh": "cd_act_tanh",
-    "identity": "cd_act_identity",
-    "hardclip": "cd_act_hardclip",
-}
 CORE_SUPPLIES = ("vdd", "vss")
 ACTIVATION_SUPPLIES = ("vdda", "vssa")
 """The CMOS level's activation pairs and drivers have rails of their own (at the core's
@@ -31,35 +30,6 @@ voltages), so that their energy is measured apart from the amplifiers'."""
 INPUT_SUPPLIES = ("vddi", "vssi")
 
 
-class Element(NamedTuple):
-    """One element. The first letter of ``name`` is its SPICE type: r [Ohm], c [F], v [V] and
-    i [A] (a dc ``value``, and in transients a ``wave``), s (a voltage-controlled switch of
-    ``model``), x (subcircuit ``model`` with ``params``)."""
-
-    name: str
-    nodes: tuple[str, ...]
-    value: float = 0.0
-    model: str = ""
-    params: tuple[tuple[str, float], ...] = ()
-    wave: tuple[str, tuple[float, ...]] | None = None
-    """A source's transient waveform: ("pulse", (v1, v2, td, tr, tf, pw, per)) or
-    ("pwl", (t0, v0, t1, v1, ...)), in SI units."""
-
-
-class Comment(NamedTuple):
-    """A line of explanation between elements."""
-
-    text: str
-
-
-class Nodeset(NamedTuple):
-    """An initial guess for the DC solution [V] (a hint to Newton's method, not a constraint)."""
-
-    node: str
-    volts: float
-
-
-Item = Element | Comment | Nodeset
 
 
 INPUT_OHM = 1.0
@@ -89,58 +59,15 @@ REFERENCE_NODE = "refp"
 """The bias reference's +v_fs output."""
 
 
-def cmos_output_ratio(circuit: CrossbarCircuit, i: int) -> float:
-    """k2 of neuron i's CMOS OTA: its output sink carries k2 ib, sized for the largest load the
-    row puts on it (the feedback conductance and the pair's attenuator at the full swing)."""
-    cmos = circuit.config.neuron.cmos
-    load_a = cmos.output_swing_v * (float(circuit.g_feedback[i]) + 1.0 / cmos.attenuator_ohm)
-    return max(2.0, cmos.output_margin * load_a / cmos.ota_bias_a)
-
-
-def _opamp(circuit: CrossbarCircuit, i: int) -> Element:
-    amp = circuit.config.neuron.opamp
-    nodes = ("0", f"s{i}", f"x{i}", "vdd", "vss")
-    if amp.model == CMOS_OTA_MODEL:
-        cmos = circuit.config.neuron.cmos
-        params = (("ib", cmos.ota_bias_a), ("k2", cmos_output_ratio(circuit, i)),
-                  ("cc", cmos.ota_cc_f), ("rz", cmos.ota_rz_ohm))
-        return Element(f"xamp{i}", nodes, model=amp.model, params=params)
-    params: tuple[tuple[str, float], ...] = (("a0", amp.dc_gain),)
-    if amp.model != "cd_opamp_ideal":
-        params += (
-            ("gbw", amp.gbw_hz),
-            ("vos", float(circuit.offset_v[i])),
-            ("iq", amp.quiescent_a),
-            ("voh", amp.rail_high_v),
-            ("vol", amp.rail_low_v),
-        )
-    return Element(f"xamp{i}", nodes, model=amp.model, params=params)
-
-
-BJT_PAIR_SUBCKT = "cd_act_bjt_pair"
-MOS_PAIR_SUBCKT = "cd_act_mos_pair"
-
-
 def separate_activation_supplies(circuit: CrossbarCircuit) -> bool:
     """Whether the activations draw from vdda/vssa (the CMOS level) rather than vdd/vss."""
-    return circuit.config.neuron.activation_circuit == ActivationCircuit.MOS_PAIR
+    return chip_parts(circuit.config).activation.separate_supplies
 
 
 def _activation(circuit: CrossbarCircuit, i: int) -> Element:
     rails = ACTIVATION_SUPPLIES if separate_activation_supplies(circuit) else CORE_SUPPLIES
     nodes = (f"x{i}", f"zp{i}", f"zn{i}", *rails)
-    params: tuple[tuple[str, float], ...] = (("vfs", circuit.v_fs),)
-    if circuit.config.neuron.activation_circuit == ActivationCircuit.BJT_PAIR:
-        area = circuit.pair_area[i]
-        params += (("a1", float(area[0])), ("a2", float(area[1])))
-        return Element(f"xact{i}", nodes, model=BJT_PAIR_SUBCKT, params=params)
-    if circuit.config.neuron.activation_circuit == ActivationCircuit.MOS_PAIR:
-        cmos = circuit.config.neuron.cmos
-        att = cmos.attenuation(circuit.v_fs)
-        params += (("att", att), ("it", cmos.pair_tail_a),
-                   ("ra", (1 - att) * cmos.attenuator_ohm), ("rb", att * cmos.attenuator_ohm))
-        return Element(f"xact{i}", nodes, model=MOS_PAIR_SUBCKT, params=params)
-    return Element(f"xact{i}", nodes, model=ACTIVATION_SUBCKT[circuit.activation], params=params)
+    return chip_parts(circuit.config).activation.element(circuit, i, nodes)
 
 
 def amp_noise_density(circuit: CrossbarCircuit) -> float:
@@ -187,7 +114,6 @@ def _noise(circuit: CrossbarCircuit) -> Iterator[Item]:
 RESET_NODE = "rst"
 RESET_S = 1e-9
 """How long the reset switches stay closed at the start of a transient [s]."""
-RESET_SWITCH = "cd_reset_switch"
 
 
 def switched_reset(circuit: CrossbarCircuit) -> bool:
@@ -195,36 +121,20 @@ def switched_reset(circuit: CrossbarCircuit) -> bool:
 
 
 def _neurons(circuit: CrossbarCircuit) -> Iterator[Item]:
+    parts = chip_parts(circuit.config)
     for i in range(circuit.n):
         yield Comment(f"neuron {i}")
-        yield _opamp(circuit, i)
+        yield parts.amplifier.element(circuit, i, ("0", f"s{i}", f"x{i}", "vdd", "vss"))
         yield Element(f"rf{i}", (f"s{i}", f"x{i}"), 1.0 / float(circuit.g_feedback[i]))
         yield Element(f"cf{i}", (f"s{i}", f"x{i}"), float(circuit.c_feedback[i]))
-        if switched_reset(circuit):
-            yield Element(f"srst{i}", (f"s{i}", f"x{i}", RESET_NODE, "0"), model=RESET_SWITCH)
+        if parts.reset is not None:
+            yield parts.reset.element(f"srst{i}", (f"s{i}", f"x{i}", RESET_NODE, "0"))
         yield _activation(circuit, i)
 
 
-BJT_PAIR_BIAS = {"ra": 8.66e3, "rb": 1e3, "rc": 12.4e3, "rref": 66.5e3, "vbe": 0.65}
-"""Nominal component values of cd_act_bjt_pair (netlists/codesign_neurons.lib) and a V_BE [V],
-for the bias-point guess below."""
-
-
 def bias_guesses(circuit: CrossbarCircuit) -> Iterator[Nodeset]:
-    """The bjt_pair neurons' bias nodes at the hand-calculated bias point (mirror, emitters,
-    collectors). Without them ngspice's Newton starts from all-off transistors and falls back on
-    gmin, source and transient stepping for most samples (an order of magnitude slower, and a
-    failed .op on some small cores); with them it converges directly (tests/test_transistor.py
-    solves such cores from these guesses)."""
-    if circuit.config.neuron.activation_circuit != ActivationCircuit.BJT_PAIR:
-        return
-    sup, b = circuit.config.supplies, BJT_PAIR_BIAS
-    tail = (sup.vdd_v - sup.vss_v - b["vbe"]) / b["rref"]
-    guesses = {"r": sup.vss_v + b["vbe"], "e": -b["vbe"],
-               "c1": sup.vdd_v - b["rc"] * tail / 2, "c2": sup.vdd_v - b["rc"] * tail / 2}
-    for i in range(circuit.n):
-        for node, volts in guesses.items():
-            yield Nodeset(f"xact{i}.{node}", volts)
+    """The activations' bias-point guesses (Newton's starting point), where they have any."""
+    return chip_parts(circuit.config).activation.guesses(circuit)
 
 
 def line_node(i: int, position: int) -> str:
@@ -246,14 +156,21 @@ def _cells(circuit: CrossbarCircuit, prefix: str, g: np.ndarray, first_column: i
     position's source (position_sources), on row i's line and on position p's column line (or
     on s_i and the source, where ideal)."""
     rows, cols = np.nonzero(g)
-    ohms = 1.0 / g[rows, cols]
     array = circuit.config.array
     sources = position_sources(circuit)
     positions = (2 * (first_column + cols) + side).tolist()
-    for i, j, p, r in zip(rows.tolist(), cols.tolist(), positions, ohms.tolist(), strict=True):
-        row = line_node(i, p) if array.line_ohm > 0 else f"s{i}"
-        column = column_node(p, i) if array.column_ohm > 0 else sources[p]
-        yield Element(f"r{prefix}{i}_{j}", (column, row), r)
+    rows_, cols_ = rows.tolist(), cols.tolist()
+    names = [f"{prefix}{i}_{j}" for i, j in zip(rows_, cols_, strict=True)]
+    row_nodes = ([line_node(i, p) for i, p in zip(rows_, positions, strict=True)]
+                 if array.line_ohm > 0 else [f"s{i}" for i in rows_])
+    def columns(positions: list[int]) -> list[str]:
+        if array.column_ohm > 0:
+            return [column_node(p, i) for i, p in zip(rows_, positions, strict=True)]
+        return [sources[p] for p in positions]
+
+    others = [p + 1 - 2 * side for p in positions]  # the pair's other line
+    yield from chip_parts(circuit.config).cell.elements(
+        names, columns(positions), columns(others), row_nodes, g[rows, cols].tolist())
 
 
 def position_sources(circuit: CrossbarCircuit) -> list[str]:
@@ -345,13 +262,13 @@ def _sources(circuit: CrossbarCircuit, inputs: Sequence[float]) -> Iterator[Item
     yield Element("vssi", ("vssi", "0"), sup.input_vss_v)
     yield Comment(f"input DACs: ie_k into {INPUT_OHM:g} Ohm sets d_k to e_k * vfs (per sample), "
                   "a driver makes +e_k and -e_k")
+    driver = chip_parts(circuit.config).driver
     for k in range(circuit.m):
         yield from _set_node(input_source(k), input_node(k), float(inputs[k]) * circuit.v_fs)
-        yield Element(f"xdac{k}", (input_node(k), f"ep{k}", f"en{k}", "vddi", "vssi"),
-                      model="cd_pm_driver")
+        yield driver.element(f"xdac{k}", (input_node(k), f"ep{k}", f"en{k}", "vddi", "vssi"))
     yield Comment("bias reference: +vfs and -vfs")
     yield from _set_node("iref", "dref", circuit.v_fs)
-    yield Element("xref", ("dref", REFERENCE_NODE, "refn", "vddi", "vssi"), model="cd_pm_driver")
+    yield driver.element("xref", ("dref", REFERENCE_NODE, "refn", "vddi", "vssi"))
     if switched_reset(circuit):
         yield Comment("reset: the switches across Rf || Cf are closed at t = 0, open after "
                       f"{RESET_S:g} s (0 V, open, in .op)")

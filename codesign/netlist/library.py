@@ -1,6 +1,7 @@
 """Where the SPICE model libraries (netlists/*.lib) live: the repository's netlists/ folder, or
-its copy inside an installed wheel (codesign/_netlists). Every deck includes LIBRARY_FILES; a
-CMOS deck also the sky130 models and the CMOS neuron (CMOS_FILES)."""
+its copy inside an installed wheel (codesign/_netlists). Every deck includes LIBRARY_FILES (the
+behavioural references), then what its parts need (codesign.parts): the sky130 models where a
+part is drawn in sky130 (SKY130_FILES), and each part's own library."""
 
 from __future__ import annotations
 
@@ -11,21 +12,30 @@ from pathlib import Path
 
 from codesign.errors import CodesignError
 from codesign.files import atomic_write
+from codesign.parts import Process, chip_parts
 
 LIBRARY_FILES = ("codesign_devices.lib", "codesign_amplifiers.lib", "codesign_neurons.lib")
 SKY130_LIBRARY = "codesign_sky130.lib"
-CMOS_LIBRARY = "codesign_cmos.lib"
-CMOS_FILES = (SKY130_LIBRARY, CMOS_LIBRARY, "sky130/LICENSE", "sky130/README.md",
-              *(f"sky130/{name}.spice" for name in (
-                  "models_global", "models_fet", "parameters_fet_tt", "parameters_fet_ss",
-                  "parameters_fet_ff", "parameters_fet_sf", "parameters_fet_fs",
-                  "parameters_res_nom", "parameters_cap_nom")))
-"""What a CMOS deck needs besides LIBRARY_FILES (SkyWater's files under sky130/, Apache-2.0)."""
+SKY130_FILES = ("sky130/LICENSE", "sky130/README.md",
+                *(f"sky130/{name}.spice" for name in (
+                    "models_global", "models_fet", "parameters_fet_tt", "parameters_fet_ss",
+                    "parameters_fet_ff", "parameters_fet_sf", "parameters_fet_fs",
+                    "parameters_res_nom", "parameters_cap_nom")))
+"""SkyWater's files under sky130/ (Apache-2.0) that codesign_sky130.lib reads."""
+
+
+def part_libraries(config) -> tuple[str, ...]:
+    """The libraries the parts of ``config`` include besides LIBRARY_FILES, in order."""
+    return tuple(name for name in chip_parts(config).libraries() if name not in LIBRARY_FILES)
 
 
 def library_files(config) -> tuple[str, ...]:
-    """The SPICE libraries a deck of the circuit ``config`` includes."""
-    return LIBRARY_FILES + (CMOS_FILES if config.neuron.cmos is not None else ())
+    """The SPICE libraries (and the files they read) a deck of the circuit ``config`` needs."""
+    parts = chip_parts(config)
+    own = part_libraries(config) + tuple(name for p in parts.all() for name in p.files)
+    if parts.process == Process.SKY130:
+        return LIBRARY_FILES + (SKY130_LIBRARY, *own, *SKY130_FILES)
+    return LIBRARY_FILES + own
 
 
 def library_dir() -> Path:

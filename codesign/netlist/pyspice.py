@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 from codesign.errors import InputError, NgspiceNotFoundError
 from codesign.netlist.elements import Element, circuit_elements
-from codesign.netlist.library import LIBRARY_FILES, library_dir
+from codesign.netlist.library import LIBRARY_FILES, library_dir, part_libraries
+from codesign.parts import Process, chip_parts
 
 if TYPE_CHECKING:
     from codesign.circuit.description import CrossbarCircuit
@@ -54,12 +55,12 @@ def to_pyspice(circuit: CrossbarCircuit, inputs: Sequence[float] | None = None,
                title: str = "codesign crossbar equilibrium core"):
     """A PySpice Circuit of ``circuit`` with the DAC sources set to ``inputs`` (units of full
     scale; zeros by default)."""
-    if circuit.config.neuron.cmos is not None:
+    if chip_parts(circuit.config).process == Process.SKY130:
         raise InputError("the PySpice conversion covers the ideal, opamp and transistor levels; "
-                         "write a cmos chip with `codesign export`")
+                         "write a chip with sky130 parts with `codesign export`")
     Circuit = _circuit_class()
     result = Circuit(title)
-    for name in LIBRARY_FILES:
+    for name in LIBRARY_FILES + part_libraries(circuit.config):
         result.include(str(library_dir() / name))
     for item in circuit_elements(circuit, inputs):
         if isinstance(item, Element):

@@ -16,7 +16,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from codesign.circuit.config import ActivationCircuit
 from codesign.netlist.deck import Analysis, Deck, SampleJob, check_analysis
 from codesign.netlist.elements import (
     ACTIVATION_SUPPLIES,
@@ -35,7 +34,13 @@ from codesign.netlist.elements import (
     separate_activation_supplies,
     switched_reset,
 )
-from codesign.netlist.library import CMOS_LIBRARY, LIBRARY_FILES, SKY130_LIBRARY, library_dir
+from codesign.netlist.library import (
+    LIBRARY_FILES,
+    SKY130_LIBRARY,
+    library_dir,
+    part_libraries,
+)
+from codesign.parts import Process, chip_parts
 
 if TYPE_CHECKING:
     from codesign.circuit.description import CrossbarCircuit
@@ -55,11 +60,6 @@ scale, the settling times by 0.05 %, the energies by 0.05 % (measured on that co
 TRAN_POINTS = 100
 """Output points of a transient; the largest time step is t_stop / TRAN_POINTS."""
 
-TRANSISTOR_OPTRAN = "optran 1 1 0 10n 10u 0"
-"""How the transistor level finds its operating point: Newton, then gmin stepping, then (no
-source stepping) a transient of up to 10 us in 10 ns steps. ngspice's default fallback (source
-stepping, then a transient in 100 ns steps) failed on 1 of 32 samples of the trained digits core
-("singular matrix"); this order solved all 32 (measured on that chunk)."""
 
 RESET = "destroy all"
 """Interactive command: drop all result plots (before each analysis, so none is stale)."""
@@ -106,7 +106,8 @@ def _header(circuit: CrossbarCircuit, title: str) -> list[str]:
         f"({cfg.mapping.mode})",
         f"* array: levels={cfg.array.levels or 'continuous'} "
         f"mismatch sigma={fmt(cfg.array.mismatch_sigma)} line={fmt(cfg.array.line_ohm)} Ohm/cell; "
-        f"activation circuit={cfg.neuron.activation_circuit}",
+        f"activation circuit={cfg.neuron.activation_circuit}"
+        + ("" if cfg.array.cell == "resistor" else f"; cell={cfg.array.cell}"),
     ] + _tile_header(cfg.array)
 
 
@@ -121,13 +122,16 @@ def _tile_header(array) -> list[str]:
 
 
 def _process_lines(circuit: CrossbarCircuit, lib: Path) -> list[str]:
-    """A CMOS deck's process models (a corner of sky130, with its device mismatch seeded by the
-    chip instance) and the CMOS neuron's subcircuits."""
-    cmos = circuit.config.neuron.cmos
-    if cmos is None:
-        return []
-    section = f"{cmos.corner}_mm" if cmos.device_mismatch else f"{cmos.corner}"
-    return [f'.lib "{lib / SKY130_LIBRARY}" {section}', f'.include "{lib / CMOS_LIBRARY}"']
+    """The parts' process models (a corner of sky130, with its device mismatch seeded by the
+    chip instance: the CMOS neuron's settings, or typical without mismatch where the neuron has
+    none) and the parts' own libraries."""
+    lines = []
+    if chip_parts(circuit.config).process == Process.SKY130:
+        cmos = circuit.config.neuron.cmos
+        section = ("tt" if cmos is None else
+                   f"{cmos.corner}_mm" if cmos.device_mismatch else f"{cmos.corner}")
+        lines.append(f'.lib "{lib / SKY130_LIBRARY}" {section}')
+    return lines + [f'.include "{lib / name}"' for name in part_libraries(circuit.config)]
 
 
 def write_deck(
@@ -165,12 +169,12 @@ def write_deck(
         lines += [f".nodeset {' '.join(f'v({g.node})={fmt(g.volts)}' for g in guesses[k:k + 8])}"
                   for k in range(0, len(guesses), 8)]
     lines.append(".options klu" if klu else "* no .options klu: Sparse 1.3 solver")
-    lines.append(f".options {CMOS_OPTIONS if circuit.config.neuron.cmos else OPTIONS}")
+    sky130 = chip_parts(circuit.config).process == Process.SKY130
+    lines.append(f".options {CMOS_OPTIONS if sky130 else OPTIONS}")
     if circuit.spice_seed is not None:
         lines.append(f".options seed={circuit.spice_seed}")
     lines.append(f".save {saves}")
     sup = circuit.config.supplies
-    bjt_pairs = circuit.config.neuron.activation_circuit == ActivationCircuit.BJT_PAIR
     return Deck(
         text="\n".join(lines) + "\n",
         n=n,
@@ -182,7 +186,7 @@ def write_deck(
         core_supplies={"vdd": sup.vdd_v, "vss": sup.vss_v, **activation_supplies},
         activation_supplies=activation_supplies,
         input_supplies={"vddi": sup.input_vdd_v, "vssi": sup.input_vss_v},
-        setup=(TRANSISTOR_OPTRAN,) if bjt_pairs else (),
+        setup=chip_parts(circuit.config).setup(),
         reference_vector=f"v({REFERENCE_NODE})",
         input_vectors=tuple(f"v({input_node(k)})" for k in range(m)),
         tran_uic=not switched_reset(circuit),

@@ -64,7 +64,9 @@ def state_arrays(state: SampleState, deck: Deck | None = None,
     if state.transient is not None:
         t = state.transient
         arrays["transient"] = np.array([t.settling_time_s, t.final_error_fs, t.core_energy_j,
-                                        t.input_energy_j, t.activation_energy_j])
+                                        t.input_energy_j, t.activation_energy_j,
+                                        t.final_power_w])
+        arrays["z_sampled"] = np.array(t.z_sampled)
         if trace_points:
             arrays["t"], arrays["zt"] = resampled_trace(state, deck, trace_points)
     return arrays
@@ -85,7 +87,9 @@ def state_from(index: int, arrays: dict[str, np.ndarray]) -> SampleState:
     """The SampleState of stored ``arrays`` (without its raw result)."""
     transient = None
     if "transient" in arrays:
-        transient = TransientMetrics(*map(float, arrays["transient"]))
+        transient = TransientMetrics(*map(float, arrays["transient"]),
+                                     z_sampled=tuple(arrays["z_sampled"].tolist())
+                                     if "z_sampled" in arrays else ())
     return SampleState(index, arrays["z"], arrays["x"], transient)
 
 

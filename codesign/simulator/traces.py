@@ -74,6 +74,11 @@ class TransientMetrics:
     """Energy from the input DACs' and bias reference's supplies up to settling [J]."""
     activation_energy_j: float = 0.0
     """The part of core_energy_j from the activations' own rails (the CMOS level) [J]."""
+    final_power_w: float = math.nan
+    """Power from every supply at the sampling instant (settling, or the trace's end) [W]: what
+    the biased core draws while its outputs are converted."""
+    z_sampled: tuple[float, ...] = ()
+    """(n,) the activations at the sampling instant [FS] (what the ADCs convert)."""
 
     @property
     def energy_j(self) -> float:
@@ -94,6 +99,7 @@ def transient_metrics(
     t_s = settling_time(time, deviation, tol_fs)
     t_end = t_s if math.isfinite(t_s) else float(time[-1])
     sliced = Trace(time, {k: v[1:] for k, v in trace.vectors.items()})
+    power = supply_power(sliced, {**deck.core_supplies, **deck.input_supplies})
     return TransientMetrics(
         settling_time_s=t_s,
         final_error_fs=float(deviation[-1]),
@@ -102,6 +108,8 @@ def transient_metrics(
         activation_energy_j=integrate_until(
             time, supply_power(sliced, deck.activation_supplies), t_end)
         if deck.activation_supplies else 0.0,
+        final_power_w=float(np.interp(t_end, time, power)),
+        z_sampled=tuple(float(np.interp(t_end, time, row)) for row in z),
     )
 
 

@@ -1,0 +1,149 @@
+"""What every circuit part is: a kind, a name users choose it by, the SPICE model libraries it
+needs, the process it is drawn in, and what it costs (transistors, area); and per kind, how it
+becomes elements of a compiled circuit.
+
+A part reads the compiled circuit it belongs to (codesign.circuit.description.CrossbarCircuit)
+through the attributes named in each method's docstring; it does not import it (parts lie below
+the compiler, which chooses them)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, NamedTuple
+
+from codesign.choices import Choice
+from codesign.parts.items import Element, Nodeset
+
+
+class PartKind(Choice):
+    """The kinds of part a chip is built of."""
+
+    CELL = "cell"
+    """A weight: a conductance from a column (driver output) to a row (summing node)."""
+    AMPLIFIER = "amplifier"
+    """A neuron's summing amplifier."""
+    ACTIVATION = "activation"
+    """A neuron's activation and its +/- output copies."""
+    DRIVER = "driver"
+    """A unity buffer making +x and -x copies (the input DACs' and the bias reference's)."""
+    RESET = "reset"
+    """The switch across a neuron's feedback that starts a transient from reset."""
+
+
+class Process(Choice):
+    """What a part's devices are drawn in."""
+
+    BEHAVIOURAL = "behavioural"
+    """Ideal sources and macromodels: the fast references, nothing anyone could lay out."""
+    DISCRETE = "discrete"
+    """Discrete-component models (a 2N3904 pair, 1 % resistors)."""
+    SKY130 = "sky130"
+    """SkyWater sky130 devices (codesign_sky130.lib's corners and mismatch)."""
+
+
+Circuit = Any
+"""A compiled circuit (codesign.circuit.description.CrossbarCircuit)."""
+
+
+@dataclass(frozen=True)
+class Part:
+    """One circuit part. Subclasses per kind add how it becomes elements."""
+
+    kind: ClassVar[PartKind]
+    name: str
+    """What users choose it by (a config value)."""
+    description: str
+    libraries: tuple[str, ...] = ()
+    """Model libraries under netlists/ that every deck using it includes, in this order."""
+    files: tuple[str, ...] = ()
+    """Other files under netlists/ its libraries read (copied with an exported deck)."""
+    process: Process = Process.BEHAVIOURAL
+    transistors: int = 0
+    """Transistors per instance."""
+
+    def setup(self) -> tuple[str, ...]:
+        """ngspice commands run before a deck's analyses (e.g. optran settings)."""
+        return ()
+
+    def area_um2(self) -> float | None:
+        """Drawn area of one instance from its devices' geometry [um^2], routing excluded
+        (None: a behavioural part, nothing to draw)."""
+        return None
+
+
+@dataclass(frozen=True)
+class Amplifier(Part):
+    kind: ClassVar[PartKind] = PartKind.AMPLIFIER
+
+    def element(self, circuit: Circuit, i: int, nodes: tuple[str, ...]) -> Element:
+        """Neuron i's amplifier (nodes: +in, -in, out, vdd, vss)."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Activation(Part):
+    kind: ClassVar[PartKind] = PartKind.ACTIVATION
+    realises: frozenset[str] | None = None
+    """The activations phi it can make (None: any)."""
+    separate_supplies: bool = False
+    """Draws from rails of its own (vdda, vssa) so its energy is measured apart."""
+
+    def element(self, circuit: Circuit, i: int, nodes: tuple[str, ...]) -> Element:
+        """Neuron i's activation (nodes: x, +z, -z, vdd, vss); ``circuit.activation`` names
+        phi, ``circuit.v_fs`` the full scale."""
+        raise NotImplementedError
+
+    def guesses(self, circuit: Circuit) -> Iterator[Nodeset]:
+        """Bias-point guesses for Newton's method (none by default)."""
+        return iter(())
+
+    def draws_mismatch(self, circuit: Circuit) -> bool:
+        """Whether compiling it draws random numbers (its own mismatch)."""
+        return False
+
+
+@dataclass(frozen=True)
+class Driver(Part):
+    kind: ClassVar[PartKind] = PartKind.DRIVER
+
+    def element(self, name: str, nodes: tuple[str, ...]) -> Element:
+        """A driver (nodes: in, +out, -out, vdd, vss)."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class ResetSwitch(Part):
+    kind: ClassVar[PartKind] = PartKind.RESET
+
+    def element(self, name: str, nodes: tuple[str, ...]) -> Element:
+        """A switch between nodes[0] and nodes[1], closed while nodes[2] - nodes[3] > 0.5 V."""
+        raise NotImplementedError
+
+
+class CellWindow(NamedTuple):
+    """The conductances a programmable cell can hold: code x g_lsb_s, code = 0 .. codes - 1."""
+
+    g_lsb_s: float
+    codes: int
+
+    @property
+    def g_max_s(self) -> float:
+        return (self.codes - 1) * self.g_lsb_s
+
+
+@dataclass(frozen=True)
+class Cell(Part):
+    """A weight cell: one per weight of [W | U | b], from a column line (the driver's copy of
+    the weight's sign) to a row (the neuron's summing node)."""
+
+    kind: ClassVar[PartKind] = PartKind.CELL
+    window: CellWindow | None = None
+    """The conductances it can be programmed to (None: any value, the mapping's window)."""
+
+    def elements(self, names: Sequence[str], columns: Sequence[str], others: Sequence[str],
+                 rows: Sequence[str], g: Sequence[float]) -> Iterator[Element]:
+        """One cell per (name, column node, the column pair's other line, row node,
+        conductance [S] > 0)."""
+        raise NotImplementedError
+

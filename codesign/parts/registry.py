@@ -1,0 +1,114 @@
+"""The registry of parts: every module of this package that defines ``PART`` adds it (a new
+part is one module, plus its model library under netlists/), and ``chip_parts`` picks a
+circuit's parts from its config."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+from codesign.errors import InputError
+from codesign.parts.base import (
+    Activation,
+    Amplifier,
+    Cell,
+    Driver,
+    Part,
+    PartKind,
+    Process,
+    ResetSwitch,
+)
+
+_INFRASTRUCTURE = {"base", "items", "registry"}
+
+
+@lru_cache(maxsize=1)
+def registry() -> dict[tuple[PartKind, str], Part]:
+    """(kind, name) -> part, from every part module of this package."""
+    package = importlib.import_module("codesign.parts")
+    parts: dict[tuple[PartKind, str], Part] = {}
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        if info.name in _INFRASTRUCTURE:
+            continue
+        part = getattr(importlib.import_module(f"codesign.parts.{info.name}"), "PART", None)
+        if not isinstance(part, Part):
+            continue
+        key = (part.kind, part.name)
+        if key in parts:
+            raise RuntimeError(f"two {part.kind} parts are named {part.name!r}")
+        parts[key] = part
+    return parts
+
+
+def names(kind: PartKind) -> list[str]:
+    """The names of every part of ``kind``."""
+    return sorted(name for k, name in registry() if k == kind)
+
+
+def get_part(kind: PartKind | str, name: str) -> Part:
+    """The part of ``kind`` named ``name``; InputError lists the valid names."""
+    kind = PartKind.parse(kind, "part kind")
+    try:
+        return registry()[(kind, name)]
+    except (KeyError, TypeError):
+        raise InputError(f"unknown {kind} {name!r}; use one of: "
+                         f"{', '.join(names(kind))}") from None
+
+
+class ChipParts(NamedTuple):
+    """The parts one circuit config is built of."""
+
+    cell: Cell
+    amplifier: Amplifier
+    activation: Activation
+    driver: Driver
+    reset: ResetSwitch | None
+
+    def all(self) -> tuple[Part, ...]:
+        return tuple(p for p in self if p is not None)
+
+    def libraries(self) -> tuple[str, ...]:
+        """Every model library the parts need, each once, in the parts' order."""
+        return tuple(dict.fromkeys(name for p in self.all() for name in p.libraries))
+
+    @property
+    def process(self) -> Process | None:
+        """The process a deck must include (sky130), None if no part needs one."""
+        return Process.SKY130 if any(p.process == Process.SKY130 for p in self.all()) else None
+
+    def setup(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(cmd for p in self.all() for cmd in p.setup()))
+
+    def sky130_transistors_per_neuron(self) -> int:
+        """The neuron's sky130 transistors (amplifier, activation, reset switch): about 1 MB of
+        ngspice memory each (codesign.limits)."""
+        return sum(p.transistors for p in (self.amplifier, self.activation, self.reset)
+                   if p is not None and p.process == Process.SKY130)
+
+    def describe(self) -> str:
+        return "; ".join(f"{p.kind} {p.name}" for p in self.all())
+
+
+# the names of the behavioural driver and switch every level uses so far
+DRIVER = "behavioural"
+RESET = "behavioural"
+
+
+def chip_parts(config: Any) -> ChipParts:
+    """The parts of a circuit config (codesign.circuit.config.CircuitConfig): the amplifier by
+    ``neuron.opamp.model``, the activation by ``neuron.activation_circuit``, the cell by
+    ``array.cell``, a reset switch where ``neuron.reset`` is switched."""
+    neuron = config.neuron
+    return _parts(str(config.array.cell), neuron.opamp.model, str(neuron.activation_circuit),
+                  str(neuron.reset) == "switched")
+
+
+@lru_cache(maxsize=64)
+def _parts(cell: str, amplifier: str, activation: str, switched: bool) -> ChipParts:
+    return ChipParts(cell=get_part(PartKind.CELL, cell),
+                     amplifier=get_part(PartKind.AMPLIFIER, amplifier),
+                     activation=get_part(PartKind.ACTIVATION, activation),
+                     driver=get_part(PartKind.DRIVER, DRIVER),
+                     reset=get_part(PartKind.RESET, RESET) if switched else None)

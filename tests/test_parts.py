@@ -1,0 +1,70 @@
+"""The parts registry: every part module is found, names a model its library defines, and a
+circuit config picks its parts by name (codesign.parts)."""
+
+import pkgutil
+import re
+
+import pytest
+
+import codesign.parts as parts_package
+from codesign.circuit.config import ArrayConfig, circuit_config
+from codesign.errors import InputError
+from codesign.netlist.library import library_dir, library_files
+from codesign.parts import PartKind, Process, chip_parts, get_part, names, registry
+
+
+def _defined(library: str) -> set[str]:
+    text = (library_dir() / library).read_text().lower()
+    return set(re.findall(r"^\s*\.(?:subckt|model)\s+(\S+)", text, flags=re.MULTILINE))
+
+
+def test_every_part_module_is_registered_once():
+    modules = {m.name for m in pkgutil.iter_modules(parts_package.__path__)} - {
+        "base", "items", "registry"}
+    assert {type(p).__module__.rsplit(".", 1)[1] for p in registry().values()} == modules
+
+
+def test_every_part_library_exists_and_every_file_is_shipped():
+    for part in registry().values():
+        for name in part.libraries + part.files:
+            assert (library_dir() / name).is_file(), f"{part.kind} {part.name}: {name}"
+
+
+@pytest.mark.parametrize("level", ["ideal", "opamp", "transistor", "cmos"])
+def test_each_level_s_parts_define_the_models_its_deck_uses(level):
+    import numpy as np
+
+    from codesign.circuit.compile import compile_core
+    from codesign.deq.weights import CoreWeights
+
+    rng = np.random.default_rng(0)
+    core = CoreWeights(W=0.1 * rng.normal(size=(3, 3)), U=rng.normal(size=(3, 2)),
+                       b=np.zeros(3), activation="tanh")
+    config = circuit_config(level)
+    circuit = compile_core(core, config, np.random.default_rng(1))
+    from codesign.netlist.elements import Element, circuit_elements
+
+    used = {item.model.lower() for item in circuit_elements(circuit)
+            if isinstance(item, Element) and item.model}
+    defined = set().union(*(_defined(name) for name in library_files(config)
+                            if name.endswith(".lib")))
+    assert used and used <= defined, sorted(used - defined)
+
+
+def test_levels_pick_their_parts():
+    cmos = chip_parts(circuit_config("cmos"))
+    assert (cmos.amplifier.name, cmos.activation.name, cmos.cell.name) == (
+        "cd_ota_sky130", "mos_pair", "resistor")
+    assert cmos.process == Process.SKY130 and cmos.reset is not None
+    assert cmos.sky130_transistors_per_neuron() == 12
+    opamp = chip_parts(circuit_config("opamp"))
+    assert opamp.process is None and opamp.reset is None
+    assert chip_parts(circuit_config("transistor")).setup()
+
+
+def test_unknown_parts_are_refused_with_the_valid_names():
+    with pytest.raises(InputError, match="unknown cell 'memristor'; use one of: .*resistor"):
+        ArrayConfig(cell="memristor")
+    with pytest.raises(InputError, match="unknown part kind"):
+        get_part("flux capacitor", "x")
+    assert "resistor" in names(PartKind.CELL)
