@@ -16,6 +16,7 @@ from codesign.circuit.config import Reset, tile_spans
 from codesign.circuit.noise import row_noise_psd, sample_rms
 from codesign.netlist.deck import NoiseWaves
 from codesign.parts import chip_parts
+from codesign.parts.base import CELL_SUPPLIES
 from codesign.parts.items import Comment, Element, Item, Nodeset
 
 __all__ = ["Comment", "Element", "Item", "Nodeset", "circuit_elements"]
@@ -258,6 +259,10 @@ def _sources(circuit: CrossbarCircuit, inputs: Sequence[float]) -> Iterator[Item
     if separate_activation_supplies(circuit):
         yield Element("vdda", ("vdda", "0"), sup.vdd_v)
         yield Element("vssa", ("vssa", "0"), sup.vss_v)
+    rails = chip_parts(circuit.config).cell.rails_v
+    if rails is not None:
+        yield Element(CELL_SUPPLIES[0], (CELL_SUPPLIES[0], "0"), rails[0])
+        yield Element(CELL_SUPPLIES[1], (CELL_SUPPLIES[1], "0"), rails[1])
     yield Element("vddi", ("vddi", "0"), sup.input_vdd_v)
     yield Element("vssi", ("vssi", "0"), sup.input_vss_v)
     yield Comment(f"input DACs: ie_k into {INPUT_OHM:g} Ohm sets d_k to e_k * vfs (per sample), "

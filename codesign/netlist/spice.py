@@ -41,6 +41,7 @@ from codesign.netlist.library import (
     part_libraries,
 )
 from codesign.parts import Process, chip_parts
+from codesign.parts.base import CELL_SUPPLIES
 
 if TYPE_CHECKING:
     from codesign.circuit.description import CrossbarCircuit
@@ -153,8 +154,10 @@ def write_deck(
     activation_rails = ACTIVATION_SUPPLIES if separate_activation_supplies(circuit) else ()
     sup = circuit.config.supplies
     activation_supplies = dict(zip(activation_rails, (sup.vdd_v, sup.vss_v), strict=False))
+    cell_rails = chip_parts(circuit.config).cell.rails_v
+    cell_supplies = dict(zip(CELL_SUPPLIES, cell_rails, strict=True)) if cell_rails else {}
     saves = " ".join(z + x + tuple(f"i({s})" for s in CORE_SUPPLIES + activation_rails
-                                   + INPUT_SUPPLIES))
+                                   + tuple(cell_supplies) + INPUT_SUPPLIES))
     lines = _header(circuit, title)
     lines += [f'.include "{lib / name}"' for name in LIBRARY_FILES]
     lines += _process_lines(circuit, lib)
@@ -171,6 +174,7 @@ def write_deck(
     lines.append(".options klu" if klu else "* no .options klu: Sparse 1.3 solver")
     sky130 = chip_parts(circuit.config).process == Process.SKY130
     lines.append(f".options {CMOS_OPTIONS if sky130 else OPTIONS}")
+    lines += [f".options {option}" for option in chip_parts(circuit.config).options()]
     if circuit.spice_seed is not None:
         lines.append(f".options seed={circuit.spice_seed}")
     lines.append(f".save {saves}")
@@ -183,7 +187,8 @@ def write_deck(
         input_sources=tuple(input_source(k) for k in range(m)),
         z_vectors=z,
         x_vectors=x,
-        core_supplies={"vdd": sup.vdd_v, "vss": sup.vss_v, **activation_supplies},
+        core_supplies={"vdd": sup.vdd_v, "vss": sup.vss_v, **activation_supplies,
+                       **cell_supplies},
         activation_supplies=activation_supplies,
         input_supplies={"vddi": sup.input_vdd_v, "vssi": sup.input_vss_v},
         setup=chip_parts(circuit.config).setup(),

@@ -43,6 +43,9 @@ class Process(Choice):
 
 
 Circuit = Any
+
+CELL_SUPPLIES = ("vddc", "vssc")
+"""The rails of cells that have their own (Cell.rails_v)."""
 """A compiled circuit (codesign.circuit.description.CrossbarCircuit)."""
 
 
@@ -61,6 +64,8 @@ class Part:
     process: Process = Process.BEHAVIOURAL
     transistors: int = 0
     """Transistors per instance."""
+    options: tuple[str, ...] = ()
+    """ngspice options a deck with it sets (each an ``.options`` line)."""
 
     def setup(self) -> tuple[str, ...]:
         """ngspice commands run before a deck's analyses (e.g. optran settings)."""
@@ -140,6 +145,9 @@ class Cell(Part):
     kind: ClassVar[PartKind] = PartKind.CELL
     window: CellWindow | None = None
     """The conductances it can be programmed to (None: any value, the mapping's window)."""
+    rails_v: tuple[float, float] | None = None
+    """Its own supply rails (vddc, vssc) [V]: its switches' gate drive (the stored bits'
+    logic levels) and bodies; None: none."""
 
     def elements(self, names: Sequence[str], columns: Sequence[str], others: Sequence[str],
                  rows: Sequence[str], g: Sequence[float]) -> Iterator[Element]:

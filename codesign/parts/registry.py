@@ -1,5 +1,6 @@
-"""The registry of parts: every module of this package that defines ``PART`` adds it (a new
-part is one module, plus its model library under netlists/), and ``chip_parts`` picks a
+"""The registry of parts: every module of this package that defines ``PART`` (or ``PARTS``, a
+part's fidelities) adds it (a new part is one module, plus its model library under netlists/),
+and ``chip_parts`` picks a
 circuit's parts from its config."""
 
 from __future__ import annotations
@@ -32,13 +33,13 @@ def registry() -> dict[tuple[PartKind, str], Part]:
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
         if info.name in _INFRASTRUCTURE:
             continue
-        part = getattr(importlib.import_module(f"codesign.parts.{info.name}"), "PART", None)
-        if not isinstance(part, Part):
-            continue
-        key = (part.kind, part.name)
-        if key in parts:
-            raise RuntimeError(f"two {part.kind} parts are named {part.name!r}")
-        parts[key] = part
+        module = importlib.import_module(f"codesign.parts.{info.name}")
+        found = getattr(module, "PARTS", ()) + ((module.PART,) if hasattr(module, "PART") else ())
+        for part in found:
+            key = (part.kind, part.name)
+            if key in parts:
+                raise RuntimeError(f"two {part.kind} parts are named {part.name!r}")
+            parts[key] = part
     return parts
 
 
@@ -77,6 +78,9 @@ class ChipParts(NamedTuple):
     def process(self) -> Process | None:
         """The process a deck must include (sky130), None if no part needs one."""
         return Process.SKY130 if any(p.process == Process.SKY130 for p in self.all()) else None
+
+    def options(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(o for p in self.all() for o in p.options))
 
     def setup(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(cmd for p in self.all() for cmd in p.setup()))
