@@ -1,0 +1,110 @@
+"""A programmable weight cell of sky130 devices: a signed 6-bit R-2R current-steering ladder in
+xhigh_po poly (2 kOhm/sq, 0.35 um wide strips of R = 1 MOhm), its legs steered by stored bits
+(netlists/codesign_sky130_cells.lib: cd_wcell).
+
+Why it suits a DEQ loop: the ladder's two leg ends, the summing node and analog ground, both sit
+at 0 V (the summing node is a virtual ground), so the current division is exact and static; the
+cell is a linear conductance code/64/R from the driver to the row (0.04 % median, 0.19 % worst
+nonlinearity over +-0.25 V), with no clock, no refresh, and a sign bit picking the driver's +x
+or -x line, so the continuous-time feedback sees a plain resistor. Its temperature coefficient
+(the poly's, about -0.25 %/K: +15 % from 27 to 85 C) tracks a feedback resistor of the same poly,
+so G / G_f, the weight, holds. Its mismatch is the PDK's (poly body and heads: sigma 0.3-0.7 % per
+code, tt_mm), drawn by ngspice where the chip's device mismatch is on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from codesign.parts.base import CELL_SUPPLIES, Cell, CellWindow, Process
+from codesign.parts.items import Element
+
+LEG_UM = 135.6
+"""Length of the R strip for 1 MOhm [um]: R = 2 R_head + R_sheet (L - 0.0592) / W_eff with
+R_sheet 2000 Ohm/sq (sky130 parameters_res_nom.spice, sw_sky130_fd_pr__res_xhigh_po_rs),
+W_eff = 0.35 - 0.056 um and R_head = 188.2 / (W_eff + 1.41) Ohm (models_resistors.spice of the
+PDK's combined models, res_xhigh_po)."""
+SWITCH_W_UM, SIGN_W_UM, PMOS_RATIO = 4.0, 8.0, 3.0
+"""Leg switch and sign transmission-gate nfet widths (L = 0.15 um); each pfet is 3x wider."""
+G_LSB_S = 15.614e-9
+"""One code's conductance, SPICE-measured on the cell at tt, 27 C: G(63) / 63 = 983.7 nS / 63
+(the formula gives 984.4 nS: the switches' on-resistance takes 0.07 %)."""
+
+RESISTOR_PITCH_UM = 0.35 + 0.48
+"""A strip's width plus the PDK's poly-resistor spacing (poly.9, 0.48 um)."""
+HEAD_UM = 2 * (2.0 + 0.06)
+"""Poly beyond the body at both ends: the contact slot (2.0 um) and its enclosure (0.06 um), as
+the PDK's p_n_poly pcell draws them."""
+DIFFUSION_UM = 2 * 0.29
+"""Contacted source and drain length added to each transistor's L."""
+LATCH_UM2 = 15.01
+"""One stored bit: sky130_fd_sc_hd__dlxtp_1 (2.76 x 5.44 um), 7 per cell."""
+
+
+def drawn_area_um2(leg_um: float = LEG_UM, switch_w_um: float = SWITCH_W_UM,
+                   sign_w_um: float = SIGN_W_UM, pmos_ratio: float = PMOS_RATIO) -> float:
+    """Device area of one cell [um^2]: 5 R and 7 2R strips at the resistor pitch, 12 leg and
+    4 sign switches (W x (L + contacted diffusion)), 7 latches; routing excluded."""
+    resistors = RESISTOR_PITCH_UM * (5 * (leg_um + HEAD_UM) + 7 * (2 * leg_um + HEAD_UM))
+    switches = (6 * switch_w_um + 2 * sign_w_um) * (1 + pmos_ratio) * (0.15 + DIFFUSION_UM)
+    return resistors + switches + 7 * LATCH_UM2
+
+
+MISMATCH_SIGMA = ((1, 0.00734), (8, 0.00587), (32, 0.00501), (63, 0.00299))
+"""(code, relative sigma of its conductance): cd_wcell's Monte Carlo at tt_mm over 30 seeds,
+the PDK's poly body and head mismatch (models_global.spice) and its switches' threshold
+mismatch; interpolated in log(code) in between."""
+
+
+def mismatch_sigma(code: int) -> float:
+    """The relative sigma of a cell's conductance at ``code`` (MISMATCH_SIGMA)."""
+    codes, sigmas = zip(*MISMATCH_SIGMA, strict=True)
+    return float(np.interp(np.log(max(code, 1)), np.log(codes), sigmas))
+
+
+def code_of(conductance: float) -> int:
+    """The stored magnitude code of a programmed conductance [S]."""
+    return min(max(round(conductance / G_LSB_S), 0), 63)
+
+
+@dataclass(frozen=True)
+class R2RCell(Cell):
+    equivalent: bool = False
+    """Write the cell's linear two-resistor equivalent (cd_wcell_eq) instead of its devices."""
+
+    def elements(self, names: Sequence[str], columns: Sequence[str], others: Sequence[str],
+                 rows: Sequence[str], g: Sequence[float]) -> Iterator[Element]:
+        """A cell per weight: its sign line (pos=1) is the weight's column, the other line
+        of the pair its off side; the code is the conductance in LSBs."""
+        for name, column, other, row, conductance in zip(names, columns, others, rows, g,
+                                                          strict=True):
+            code = code_of(conductance)
+            nodes = (column, other, row, "0", *CELL_SUPPLIES)
+            if self.equivalent:
+                yield Element(f"x{name}", nodes, model="cd_wcell_eq",
+                              params=(("code", code), ("sg", mismatch_sigma(code))))
+            else:
+                yield Element(f"x{name}", nodes, model="cd_wcell",
+                              params=(("code", code), ("pos", 1)))
+
+    def area_um2(self) -> float:
+        return drawn_area_um2()
+
+
+# The device cell's decks set rshunt=1e12 (1 pS from every node to ground, 1e-6 of a cell's
+# conductance): without it Newton's first steps on a CMOS deck drove a poly body's
+# voltage-dependent resistance out of floating-point range (ngspice: "out of range for ^").
+_COMMON = dict(libraries=("codesign_sky130_cells.lib",),
+               files=("sky130/sky130_xhigh_po.spice",), process=Process.SKY130,
+               window=CellWindow(G_LSB_S, 64), rails_v=(0.9, -0.9))
+PARTS = (
+    R2RCell("sky130_r2r", "a signed 6-bit R-2R xhigh_po cell of sky130 devices, 7 stored bits "
+            "(cd_wcell: 12 poly strips, 16 transistors)", transistors=16,
+            options=("rshunt=1e12",), **_COMMON),
+    R2RCell("sky130_r2r_eq", "the sky130_r2r cell as its linear equivalent for arrays "
+            "(cd_wcell_eq: two resistors, the cell's measured gain, mismatch and tempco)",
+            equivalent=True, **_COMMON),
+)
