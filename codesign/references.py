@@ -91,3 +91,49 @@ PENDULUM_SWINGUP_RL = (
 )
 """Published returns of standard RL agents on the swing-up task; the first (SAC) is the bar the
 swingup task's circuit must clear."""
+
+# --- the energy card's cited lines (codesign.chip.card), at sky130's node (130 nm, 1.8 V) ---
+MURMANN_SURVEY = (
+    "B. Murmann, 'ADC Performance Survey 1997-2026', github.com/bmurmann/ADC-survey, revision "
+    "20260314 (ADCsurvey_rev20260314.xlsx), read from its per-entry text export in "
+    "github.com/Maaannnn/MNSIM-2.0 @5de1d74, validate/output/walden_murmann/"
+    "walden_vs_murmann_per_entry.csv (cross-checked against Accelergy-Project/"
+    "accelergy-adc-plug-in @2eef1f26, adc_data/adc_list.csv); the survey states no licence, its "
+    "README asks for this citation. Rows: 130-180 nm CMOS, Nyquist ADCs, E = P / f_s")
+ADC_SAR_130NM = Reference(
+    "SAR ADC at 130 nm, 100 MS/s, ENOB 8.35: Walden FoM (VLSI 2009, paper 23.1)", 28.3,
+    "fJ/conversion-step",
+    MURMANN_SURVEY + ": VLSI 2009 #23.1, SAR, 130 nm, ENOB 8.35, 100 MS/s, 0.92 mW, 9.2 pJ per "
+    "conversion; the survey's only 130 nm SAR at 8 b that is not time-interleaved. Of the 8 SAR "
+    "entries at ENOB 6.5-8.5 and 130-180 nm the median energy is 23.2 pJ, the best 1.2 pJ "
+    "(VLSI 2015 #3.2, 180 nm, 100 kS/s)")
+ADC_SAR_130NM_CONVERSION_S = Reference(
+    "its conversion time (1 / f_s)", 10e-9, "s", ADC_SAR_130NM.source)
+ADC_LOW_RES_FLOOR_130NM = Reference(
+    "lowest energy per conversion of any ADC at ENOB 4-6.5 in 130-180 nm", 4.15, "pJ",
+    MURMANN_SURVEY + ": ISSCC 2008 #30.8, flash, 180 nm, ENOB 5.02, 400 kS/s, 1.66 uW (15 "
+    "entries in the class, median 115 pJ; no plain SAR at these nodes: the nearest is VLSI 2009 "
+    "#23.2, SAR, 90 nm, ENOB 5.02, 4.8 pJ). FoM x 2^bits is not charged below this floor")
+DAC_CAP_UNIT_F = Reference(
+    "sky130 MIM unit capacitor, 1 x 1 um (cap_mim_m3_1)", 2.76e-15, "F",
+    "google/skywater-pdk-libs-sky130_fd_pr @77429bf, models/r+c/res_typical__cap_typical__lin."
+    "spice: camimc = 2.00 fF/um^2 (area) and cpmimc = 0.19 fF/um (perimeter), tt; 1 um is the "
+    "minimum capm width. A binary capacitive DAC of 2^bits units switched at 1.8 V takes at most "
+    "2^bits C_u V^2; codesign charges half of it (the mean over codes of a conventional switching "
+    "scheme). An estimate from the PDK: no silicon figure for a 6-8 b DAC at 130-180 nm was "
+    "found")
+DIGITAL_MAC_130NM = Reference(
+    "8-bit digital multiply-accumulate at 130 nm, 1.8 V", 3.8, "pJ/MAC",
+    "M. Horowitz, 'Computing's energy problem (and what we can do about it)', ISSCC 2014: 8-bit "
+    "multiply 0.2 pJ + 8-bit add 0.03 pJ at 45 nm, 0.9 V; scaled by 16.7 to 130 nm at 1.8 V with "
+    "A. Stillmaker and B. Baas, 'Scaling equations for the accurate prediction of CMOS device "
+    "performance from 180 nm to 7 nm', Integration 58, 74-81 (2017) (energy a V^2 + b V + c: "
+    "130 nm (7.171, -6.709, 2.904), 45 nm (1.103, -0.362, 0.2767); 1.8 V is past the fit's "
+    "nominal 1.3 V, where the factor is 7.46 and the MAC 1.7 pJ). Arithmetic only: no memory "
+    "access")
+IMAGINE_SYSTEM_MAC = Reference(
+    "IMAGINE, 22 nm FD-SOI charge-domain SRAM CIM, 8 b, system level", 50.0, "fJ/MAC",
+    "A. Kneip, M. Lefebvre, P. Maistriaux, D. Bol, 'IMAGINE: an 8-to-1b 22nm FD-SOI compute-in-"
+    "memory CNN accelerator with an end-to-end analog charge-based 0.15-8 POPS/W macro', IEEE "
+    "TCAS-AI 2(3), 222-235 (2025), arXiv:2412.19750: 40 TOPS/W system level at 8 b (2 ops per "
+    "MAC); macro 2.6 TOPS/mm^2 at 8 b")

@@ -1,0 +1,304 @@
+"""A chip's energy card and area card, the way a datasheet counts them.
+
+Energy of one inference, line by line, each line SPICE-measured or cited (``Basis``):
+
+- the supplies of the SPICE transients from reset up to the ADCs' sampling instant, by rail
+  group (summing amplifiers; activations and their output drivers; input DAC drivers and the
+  bias reference's buffer), per sample, so the card gives the median and the 95th percentile
+  over the test set;
+- the core kept biased while the ADCs convert (the SPICE power at the sampling instant times
+  the conversion time), and idle between inferences at a stated rate (the same power: the
+  design has no power-down);
+- the converters (ADC and DAC energy per conversion, cited), the bias reference's own current
+  where the deck's references are ideal, and the digital encoder and decoder (their MACs at a
+  cited energy per MAC for the node).
+
+Area per block from the parts' device geometry (codesign.parts: W x L, resistor and capacitor
+areas from the PDK's densities), with a stated routing overhead; a block without a drawable
+part (a behavioural one) has no area and is listed as such.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from codesign.choices import Choice
+from codesign.circuit.config import ConverterConfig
+from codesign.circuit.converters import adc_np
+from codesign.errors import InputError
+from codesign.parts import chip_parts
+from codesign.references import (
+    ADC_LOW_RES_FLOOR_130NM,
+    ADC_SAR_130NM,
+    ADC_SAR_130NM_CONVERSION_S,
+    DAC_CAP_UNIT_F,
+    DIGITAL_MAC_130NM,
+)
+from codesign.simulator.traces import TransientMetrics
+
+
+class Basis(Choice):
+    """Where a card line's figure comes from."""
+
+    SPICE = "spice"
+    """Integrated supply energy of the SPICE transients."""
+    SPICE_POWER = "spice power x time"
+    """SPICE power at the sampling instant times a stated or cited time."""
+    CITED = "cited"
+    """A published figure (codesign.references), per operation."""
+    GEOMETRY = "geometry"
+    """Device geometry of the drawn parts (W x L, PDK densities)."""
+    NONE = "not drawable"
+    """A behavioural part: no device to count."""
+
+
+@dataclass(frozen=True)
+class CardLine:
+    """One line of a card: a block, its figure (median and 95th percentile over the samples
+    for energy [J], the same value twice where it does not vary; area [um^2]), its basis and
+    what it counts."""
+
+    block: str
+    median: float
+    p95: float
+    basis: Basis
+    counts: str
+
+
+@dataclass(frozen=True)
+class EnergySettings:
+    """What the card charges besides the SPICE supplies."""
+
+    adc_conversion_j: float
+    """Energy of one ADC conversion at the chip's ADC resolution [J] (cited)."""
+    adc_source: str
+    adc_conversion_s: float
+    """Time the core stays biased while the ADCs convert [s] (cited)."""
+    dac_conversion_j: float
+    """Energy of one DAC conversion [J] (cited)."""
+    dac_source: str
+    digital_macs: int
+    """MACs of the digital encoder and decoder per inference."""
+    digital_mac_j: float
+    """Energy per digital MAC at the node [J] (cited)."""
+    digital_source: str
+    bias_reference_w: float = 0.0
+    """Power of the bias reference where the deck's references are ideal [W] (0: the deck's
+    own reference is in its supplies)."""
+    bias_source: str = ""
+    inference_rate_hz: float | None = None
+    """Inferences per second (None: back to back, no idle time)."""
+
+    def __post_init__(self) -> None:
+        for name in ("adc_conversion_j", "adc_conversion_s", "dac_conversion_j",
+                     "digital_mac_j", "bias_reference_w"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise InputError(f"energy card {name} must be a finite number >= 0, got {value}")
+        if self.inference_rate_hz is not None and not self.inference_rate_hz > 0:
+            raise InputError(f"inference_rate_hz must be > 0, got {self.inference_rate_hz}")
+
+
+DIGITAL_SUPPLY_V = 1.8
+
+
+def adc_conversion_j(bits: int) -> float:
+    """Energy of one ADC conversion at ``bits`` [J]: the 130 nm SAR's Walden FoM x 2^bits, not
+    below the lowest energy any ADC of 4-6.5 ENOB reached at 130-180 nm (codesign.references);
+    0 for an ideal converter."""
+    if not bits:
+        return 0.0
+    return max(ADC_SAR_130NM.value * 1e-15 * 2.0**bits, ADC_LOW_RES_FLOOR_130NM.value * 1e-12)
+
+
+def dac_conversion_j(bits: int) -> float:
+    """Energy of one DAC conversion at ``bits`` [J]: half of 2^bits sky130 MIM unit capacitors
+    switched at 1.8 V (codesign.references.DAC_CAP_UNIT_F); 0 for an ideal converter."""
+    return 0.5 * 2.0**bits * DAC_CAP_UNIT_F.value * DIGITAL_SUPPLY_V**2 if bits else 0.0
+
+
+def cited_settings(config, digital_macs: int,
+                   inference_rate_hz: float | None = None) -> EnergySettings:
+    """The card's cited lines for a circuit ``config`` (its converters' bits) at sky130's
+    node, with ``digital_macs`` MACs in the digital encoder and decoder."""
+    conv = config.converters
+    return EnergySettings(
+        adc_conversion_j=adc_conversion_j(conv.adc_bits),
+        adc_source=f"{ADC_SAR_130NM.name} x 2^bits, floor {ADC_LOW_RES_FLOOR_130NM.value} pJ "
+                   "(Murmann's survey, references.ADC_SAR_130NM)",
+        adc_conversion_s=ADC_SAR_130NM_CONVERSION_S.value,
+        dac_conversion_j=dac_conversion_j(conv.dac_bits),
+        dac_source="half of 2^bits 2.76 fF MIM units at 1.8 V (references.DAC_CAP_UNIT_F, an "
+                   "estimate)",
+        digital_macs=int(digital_macs), digital_mac_j=DIGITAL_MAC_130NM.value * 1e-12,
+        digital_source=f"{DIGITAL_MAC_130NM.value} pJ per 8-bit MAC at 130 nm "
+                       "(references.DIGITAL_MAC_130NM)",
+        inference_rate_hz=inference_rate_hz)
+
+
+@dataclass(frozen=True)
+class EnergyCard:
+    """The energy of one inference, line by line (the lines of each sample add up to its
+    total; the card's median and p95 are those of the per-sample totals)."""
+
+    lines: tuple[CardLine, ...]
+    samples: int
+    macs: int
+    """Equivalent MACs of one inference: n (n + m), one pass of the dense core."""
+    median_j: float
+    p95_j: float
+    sampling_s: float
+    """Median sampling instant (settling from reset) [s]."""
+    codes_equal: float
+    """Fraction of the samples whose ADC codes at the sampling instant all equal the codes of
+    their DC operating points."""
+
+    @property
+    def per_mac_j(self) -> float:
+        return self.median_j / self.macs
+
+    @property
+    def p95_per_mac_j(self) -> float:
+        return self.p95_j / self.macs
+
+    @property
+    def tops_per_w(self) -> float:
+        """2 operations per equivalent MAC, at the median energy."""
+        return 2 * self.macs / self.median_j / 1e12
+
+    def rows(self) -> list[dict]:
+        return [{"block": line.block, "median_j": line.median, "p95_j": line.p95,
+                 "basis": str(line.basis), "counts": line.counts} for line in self.lines]
+
+
+def _stats(values: np.ndarray) -> tuple[float, float]:
+    return float(np.median(values)), float(np.percentile(values, 95))
+
+
+def codes_equal(transients: Sequence[TransientMetrics], z_op: np.ndarray,
+                converters: ConverterConfig) -> np.ndarray:
+    """(K,) whether every ADC code at each transient's sampling instant equals the code of its
+    DC operating point z_op (K, n)."""
+    sampled = np.array([t.z_sampled for t in transients])
+    if sampled.shape != z_op.shape:
+        raise InputError("the transients carry no sampled state (z_sampled); rerun them")
+    return (adc_np(sampled, converters) == adc_np(z_op, converters)).all(axis=1)
+
+
+def energy_card(chip, transients: Sequence[TransientMetrics], z_op: np.ndarray,
+                settings: EnergySettings) -> EnergyCard:
+    """The energy card of ``chip`` (codesign.chip.Chip) from SPICE transients from reset and
+    their DC operating points z_op (K, n) [FS]. A transient that did not settle is a failed
+    measurement: InputError."""
+    if not transients:
+        raise InputError("an energy card needs at least one transient")
+    settle = np.array([t.settling_time_s for t in transients])
+    if not np.isfinite(settle).all():
+        raise InputError(f"{int((~np.isfinite(settle)).sum())} of {len(settle)} transients did "
+                         "not settle: a failed measurement, not a settling time (run longer)")
+    n, m = chip.n, chip.m
+    conv = chip.config.converters
+    core = np.array([t.core_energy_j for t in transients])
+    act = np.array([t.activation_energy_j for t in transients])
+    inputs = np.array([t.input_energy_j for t in transients])
+    power = np.array([t.final_power_w for t in transients])
+    active_s = settle + settings.adc_conversion_s
+    idle_s = (np.zeros_like(settle) if settings.inference_rate_hz is None
+              else np.maximum(1.0 / settings.inference_rate_hz - active_s, 0.0))
+    parts = chip_parts(chip.config)
+    ones = np.ones_like(settle)
+    per_sample = [
+        ("summing amplifiers", core - act, Basis.SPICE,
+         f"{parts.amplifier.name}: supplies vdd/vss to the sampling instant"),
+        ("activations and output drivers", act, Basis.SPICE,
+         f"{parts.activation.name}: supplies vdda/vssa to the sampling instant, the recurrent "
+         "columns' conduction included"),
+        ("input DAC drivers and bias buffer", inputs, Basis.SPICE,
+         f"{parts.driver.name} drivers: supplies vddi/vssi to the sampling instant, the input "
+         "and bias columns' conduction included"),
+        ("biased during conversion", power * settings.adc_conversion_s, Basis.SPICE_POWER,
+         f"SPICE power at the sampling instant x the ADC conversion time "
+         f"{settings.adc_conversion_s:.3g} s"),
+        ("idle between inferences", power * idle_s, Basis.SPICE_POWER,
+         "back to back: no idle time" if settings.inference_rate_hz is None else
+         f"the biased core's power between inferences at {settings.inference_rate_hz:.3g}/s "
+         "(no power-down)"),
+        ("bias reference", settings.bias_reference_w * (active_s + idle_s), Basis.SPICE_POWER,
+         settings.bias_source or "in the supplies"),
+        ("ADC conversions", ones * n * (settings.adc_conversion_j if conv.adc_bits else 0.0),
+         Basis.CITED, f"{n} x {conv.adc_bits}-bit: {settings.adc_source}"),
+        ("DAC conversions", ones * m * (settings.dac_conversion_j if conv.dac_bits else 0.0),
+         Basis.CITED, f"{m} x {conv.dac_bits}-bit: {settings.dac_source}"),
+        ("digital encoder and decoder", ones * settings.digital_macs * settings.digital_mac_j,
+         Basis.CITED, f"{settings.digital_macs} MACs: {settings.digital_source}"),
+    ]
+    total = sum(values for _, values, _, _ in per_sample)
+    lines = tuple(CardLine(block, *_stats(values), basis, counts)
+                  for block, values, basis, counts in per_sample)
+    median, p95 = _stats(total)
+    equal = codes_equal(transients, z_op, conv)
+    return EnergyCard(lines=lines, samples=len(transients), macs=n * (n + m), median_j=median,
+                      p95_j=p95, sampling_s=float(np.median(settle)),
+                      codes_equal=float(equal.mean()))
+
+
+ROUTING_OVERHEAD = 0.3
+"""Area added to the devices' for wiring and spacing (a stated estimate, not a layout)."""
+
+
+@dataclass(frozen=True)
+class AreaCard:
+    """The area of a chip by block [um^2]; blocks without a drawable part count 0 and are
+    listed with Basis.NONE."""
+
+    lines: tuple[CardLine, ...]
+    routing_overhead: float
+
+    @property
+    def drawn_um2(self) -> float:
+        return sum(line.median for line in self.lines)
+
+    @property
+    def total_mm2(self) -> float:
+        return self.drawn_um2 * (1 + self.routing_overhead) / 1e6
+
+    @property
+    def complete(self) -> bool:
+        """Whether every block is drawable."""
+        return all(line.basis != Basis.NONE for line in self.lines)
+
+    def tops_per_mm2(self, macs: int, inference_s: float) -> float:
+        """2 operations per equivalent MAC, one inference every ``inference_s``."""
+        return 2 * macs / inference_s / 1e12 / self.total_mm2
+
+    def rows(self) -> list[dict]:
+        return [{"block": line.block, "area_um2": line.median, "basis": str(line.basis),
+                 "counts": line.counts} for line in self.lines]
+
+
+def area_card(chip, extra: Sequence[CardLine] = (),
+              routing_overhead: float = ROUTING_OVERHEAD) -> AreaCard:
+    """The area card of ``chip``: its parts' areas times their counts, plus ``extra`` blocks
+    (cited converters, feedback networks)."""
+    n, m = chip.n, chip.m
+    parts = chip_parts(chip.config)
+    counts = [(parts.cell, n * (n + m + 1), "weight cells, one per weight of [W | U | b]"),
+              (parts.amplifier, n, "summing amplifiers"),
+              (parts.activation, n, "activations and output drivers"),
+              (parts.driver, m + 1, "input DAC drivers and the bias buffer")]
+    if parts.reset is not None:
+        counts.append((parts.reset, n, "reset switches"))
+    lines = []
+    for part, count, block in counts:
+        each = part.area_um2()
+        if each is None:
+            lines.append(CardLine(block, 0.0, 0.0, Basis.NONE,
+                                  f"{count} x {part.name}: behavioural, no device area"))
+        else:
+            lines.append(CardLine(block, count * each, count * each, Basis.GEOMETRY,
+                                  f"{count} x {part.name} at {each:.4g} um^2"))
+    return AreaCard(lines=tuple(lines) + tuple(extra), routing_overhead=routing_overhead)

@@ -1,0 +1,97 @@
+"""The energy and area cards (codesign.chip.card): the lines add up to the SPICE supplies plus
+the cited lines, unsettled transients are refused, the area counts every part."""
+
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from codesign.chip.card import (
+    Basis,
+    area_card,
+    cited_settings,
+    codes_equal,
+    dac_conversion_j,
+    energy_card,
+)
+from codesign.chip.chip import Chip
+from codesign.circuit.config import ConverterConfig, circuit_config
+from codesign.deq.weights import CoreWeights
+from codesign.errors import InputError
+from codesign.parts.cell_sky130_r2r import drawn_area_um2
+from codesign.simulator.traces import TransientMetrics
+
+
+def _chip(simulator=None, n=4, m=2):
+    rng = np.random.default_rng(0)
+    W = rng.normal(size=(n, n))
+    W *= 0.5 / np.linalg.norm(W, 2)
+    core = CoreWeights(W=W, U=rng.normal(size=(n, m)), b=0.2 * rng.normal(size=n),
+                       activation="tanh")
+    config = replace(circuit_config("cmos", cell="sky130_r2r_eq"),
+                     converters=ConverterConfig(dac_bits=6, adc_bits=6))
+    return Chip(core, config, seed=1, simulator=simulator)
+
+
+def test_the_energy_card_adds_up_to_the_supplies_and_the_cited_lines(process_sim, tmp_path):
+    chip = _chip(process_sim)
+    e = np.random.default_rng(2).uniform(-1, 1, size=(3, chip.m))
+    run = chip.transients(e, Path(tmp_path) / "tran", tol_fs=2**-8)
+    settings = cited_settings(chip.config, digital_macs=100)
+    cited = (chip.n * settings.adc_conversion_j + chip.m * settings.dac_conversion_j
+             + 100 * settings.digital_mac_j)
+    assert settings.dac_conversion_j == pytest.approx(0.5 * 64 * 2.76e-15 * 1.8**2)
+    for k, t in enumerate(run.transients):
+        card = energy_card(chip, [t], run.z[k:k + 1], settings)
+        spice = sum(line.median for line in card.lines if line.basis == Basis.SPICE)
+        assert spice == pytest.approx(t.core_energy_j + t.input_energy_j, rel=1e-12)
+        biased = sum(line.median for line in card.lines if line.basis == Basis.SPICE_POWER)
+        assert biased == pytest.approx(t.final_power_w * settings.adc_conversion_s, rel=1e-12)
+        assert card.median_j == pytest.approx(spice + biased + cited, rel=1e-12)
+        assert t.final_power_w > 0 and t.core_energy_j > 0
+    card = energy_card(chip, run.transients, run.z, settings)
+    totals = [c.median_j for c in (energy_card(chip, [t], run.z[k:k + 1], settings)
+                                   for k, t in enumerate(run.transients))]
+    assert card.median_j == pytest.approx(np.median(totals))
+    assert card.p95_j == pytest.approx(np.percentile(totals, 95))
+    # the sampling instant is within the tolerance of the DC state; a state that close to an
+    # ADC threshold can still convert to the neighbouring code, which the card counts
+    sampled = np.array([t.z_sampled for t in run.transients])
+    assert np.abs(sampled - run.z).max() <= 2**-8 * 1.01  # log- vs linear interpolation
+    step = 2 / 63
+    codes = [np.round((np.clip(z, -1, 1) + 1) / step) for z in (sampled, run.z)]
+    assert card.codes_equal == pytest.approx(np.mean((codes[0] == codes[1]).all(axis=1)))
+    assert card.per_mac_j == pytest.approx(card.median_j / (chip.n * (chip.n + chip.m)))
+
+
+def test_an_unsettled_transient_is_a_failed_measurement():
+    chip = _chip()
+    settings = cited_settings(chip.config, digital_macs=0)
+    good = TransientMetrics(1e-6, 0.0, 1e-12, 1e-12, 0.0, 1e-6, (0.1,) * chip.n)
+    with pytest.raises(InputError, match="1 of 2 transients did not settle"):
+        energy_card(chip, [good, replace(good, settling_time_s=math.nan)],
+                    np.zeros((2, chip.n)), settings)
+    with pytest.raises(InputError, match="at least one"):
+        energy_card(chip, [], np.zeros((0, chip.n)), settings)
+
+
+def test_codes_equal_compares_the_sampled_state_with_the_dc_one():
+    t = TransientMetrics(1e-6, 0.0, 0.0, 0.0, 0.0, 0.0, (0.56, -0.2))
+    adc3 = ConverterConfig(dac_bits=3, adc_bits=3)
+    assert codes_equal([t], np.array([[0.50, -0.2]]), adc3).tolist() == [True]
+    # 3 bits over [-1, 1]: 8 codes 2/7 apart, a threshold at 4/7 = 0.571 between 0.56 and 0.58
+    assert codes_equal([t], np.array([[0.58, -0.2]]), adc3).tolist() == [False]
+
+
+def test_the_area_card_counts_every_part():
+    chip = _chip()
+    card = area_card(chip)
+    cells = next(line for line in card.lines if line.block.startswith("weight cells"))
+    assert cells.median == pytest.approx(chip.n * (chip.n + chip.m + 1) * drawn_area_um2())
+    assert cells.basis == Basis.GEOMETRY
+    # the behavioural drivers have no area, and the card says it is incomplete
+    assert not card.complete
+    assert card.total_mm2 == pytest.approx(card.drawn_um2 * 1.3 / 1e6)
+    assert dac_conversion_j(0) == 0.0
