@@ -76,7 +76,7 @@ for name, inputs in writes:
     if BEHAVIOUR != "short":
         rows = []
         for p in range(points):
-            plausible = {{**inputs, "v(refp)": vfs,
+            plausible = {{**inputs, "v(dref)": vfs,
                          **{{k: v[p] for k, v in lookups.items() if sweep}}}}
             rows += [p * 1e-9 if (tran and k == 0) else
                      value if value is not None else plausible.get(v, 0.25)

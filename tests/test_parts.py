@@ -20,7 +20,7 @@ def _defined(library: str) -> set[str]:
 
 def test_every_part_module_is_registered_once():
     modules = {m.name for m in pkgutil.iter_modules(parts_package.__path__)} - {
-        "base", "items", "registry"}
+        "base", "geometry", "items", "registry"}
     assert {type(p).__module__.rsplit(".", 1)[1] for p in registry().values()} == modules
 
 
@@ -68,3 +68,41 @@ def test_unknown_parts_are_refused_with_the_valid_names():
     with pytest.raises(InputError, match="unknown part kind"):
         get_part("flux capacitor", "x")
     assert "resistor" in names(PartKind.CELL)
+
+
+def test_areas_are_read_from_the_libraries_devices():
+    from codesign.parts.geometry import mim_area_um2, mos_area_um2, part_area
+
+    tg = part_area("codesign_sky130_periphery.lib", "cd_reset_tg")
+    assert tg.um2 == pytest.approx(mos_area_um2(2, 0.15) + mos_area_um2(4, 0.35))
+    assert tg.behavioural == ()
+    ota = part_area("codesign_cmos.lib", "cd_ota_sky130", k2=4)
+    # 8 transistors (the output pair at w = 2 k2), Miller C 0.5 pF, nulling R 50 kOhm
+    fets = (mos_area_um2(2, 2) + mos_area_um2(4, 2) + 2 * mos_area_um2(10, 1)
+            + 2 * mos_area_um2(4, 1) + mos_area_um2(8, 0.5) + mos_area_um2(8, 2))
+    assert ota.um2 > fets + mim_area_um2(0.5e-12)
+    assert ota.behavioural == ("cd_ota_sky130.ib",)
+    assert part_area("codesign_cmos.lib", "cd_ota_sky130", k2=8).um2 > ota.um2
+
+
+def test_sky130_periphery_parts_solve_in_spice(process_sim, tmp_path):
+    import numpy as np
+
+    from codesign.chip.chip import Chip
+    from codesign.circuit.settings import build_circuit
+    from codesign.deq.weights import CoreWeights
+
+    core = CoreWeights(W=np.array([[0.2, -0.1], [0.1, 0.3]]), U=np.array([[0.8], [-0.5]]),
+                       b=np.array([0.1, -0.2]), activation="tanh")
+    e = np.array([[0.5], [-0.7]])
+    z = {}
+    for driver in ("behavioural", "sky130_ab"):
+        config = build_circuit("cmos", {"cell": "sky130_r2r_eq", "driver": driver,
+                                        "periphery.reset": "sky130_tg"})
+        chip = Chip(core, config, seed=1, simulator=process_sim)
+        assert ("cd_pm_driver_sky130" in chip.deck.text) == (driver == "sky130_ab")
+        assert "cd_reset_tg" in chip.deck.text and "vrstb" in chip.deck.text
+        z[driver] = chip.operating_points(e, tmp_path / driver).z
+    # the transistor drivers' offsets (a few mV against v_fs = 0.25 V) move the equilibria
+    # by a few percent of full scale at most
+    assert 0 < np.abs(z["sky130_ab"] - z["behavioural"]).max() < 0.05

@@ -426,6 +426,19 @@ class ConverterConfig:
 
 
 @dataclass(frozen=True)
+class PeripheryConfig:
+    """The parts around the array (codesign.parts), by name: the +/- drivers of the input DACs
+    and the bias reference, and the reset switches (where the neuron's reset is switched)."""
+
+    driver: str = "behavioural"
+    reset: str = "behavioural"
+
+    def __post_init__(self) -> None:
+        get_part(PartKind.DRIVER, self.driver)
+        get_part(PartKind.RESET, self.reset)
+
+
+@dataclass(frozen=True)
 class CircuitConfig:
     """Everything the compiler needs besides the weights."""
 
@@ -435,6 +448,7 @@ class CircuitConfig:
     supplies: SupplyConfig = field(default_factory=SupplyConfig)
     noise: NoiseConfig = field(default_factory=NoiseConfig)
     converters: ConverterConfig = field(default_factory=ConverterConfig)
+    periphery: PeripheryConfig = field(default_factory=PeripheryConfig)
 
     def __post_init__(self) -> None:
         _check_cell(self.mapping, self.array)

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
-from codesign.circuit.config import CircuitConfig, circuit_config
+from codesign.circuit.config import CircuitConfig, circuit_config, with_cell
 from codesign.errors import CodesignError, InputError
 from codesign.schema import from_json, read_json
 
@@ -151,7 +151,12 @@ def override(config: CircuitConfig, changes: Mapping | None,
         return config
     if not isinstance(config, CircuitConfig):
         raise InputError(f"expected a CircuitConfig, got {type(config).__name__}")
-    return _apply(config, changes, "", where)
+    if "array.cell" in changes:  # a cell brings its window: with_cell, then the rest
+        cell = changes.pop("array.cell")
+        if not isinstance(cell, str):
+            raise InputError(f"{where} array.cell must be a cell's name, got {cell!r}")
+        config = with_cell(config, cell)
+    return _apply(config, changes, "", where) if changes else config
 
 
 def build_circuit(base: str | CircuitConfig = "opamp", changes: Mapping | None = None,

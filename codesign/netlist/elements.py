@@ -58,6 +58,9 @@ def _set_node(source: str, node: str, volts: float) -> Iterator[Element]:
 
 REFERENCE_NODE = "refp"
 """The bias reference's +v_fs output."""
+REFERENCE_DAC_NODE = "dref"
+"""The node the bias reference's source sets to v_fs (its driver's input: a driver's offset
+moves REFERENCE_NODE, not this one)."""
 
 
 def separate_activation_supplies(circuit: CrossbarCircuit) -> bool:
@@ -113,6 +116,7 @@ def _noise(circuit: CrossbarCircuit) -> Iterator[Item]:
 
 
 RESET_NODE = "rst"
+RESET_COMPLEMENT = "rstb"
 RESET_S = 1e-9
 """How long the reset switches stay closed at the start of a transient [s]."""
 
@@ -129,7 +133,8 @@ def _neurons(circuit: CrossbarCircuit) -> Iterator[Item]:
         yield Element(f"rf{i}", (f"s{i}", f"x{i}"), 1.0 / float(circuit.g_feedback[i]))
         yield Element(f"cf{i}", (f"s{i}", f"x{i}"), float(circuit.c_feedback[i]))
         if parts.reset is not None:
-            yield parts.reset.element(f"srst{i}", (f"s{i}", f"x{i}", RESET_NODE, "0"))
+            yield parts.reset.element(f"srst{i}", (f"s{i}", f"x{i}", RESET_NODE,
+                                                   RESET_COMPLEMENT, "vdd", "vss"))
         yield _activation(circuit, i)
 
 
@@ -272,13 +277,18 @@ def _sources(circuit: CrossbarCircuit, inputs: Sequence[float]) -> Iterator[Item
         yield from _set_node(input_source(k), input_node(k), float(inputs[k]) * circuit.v_fs)
         yield driver.element(f"xdac{k}", (input_node(k), f"ep{k}", f"en{k}", "vddi", "vssi"))
     yield Comment("bias reference: +vfs and -vfs")
-    yield from _set_node("iref", "dref", circuit.v_fs)
-    yield driver.element("xref", ("dref", REFERENCE_NODE, "refn", "vddi", "vssi"))
+    yield from _set_node("iref", REFERENCE_DAC_NODE, circuit.v_fs)
+    yield driver.element("xref", (REFERENCE_DAC_NODE, REFERENCE_NODE, "refn", "vddi", "vssi"))
     if switched_reset(circuit):
+        reset = chip_parts(circuit.config).reset
         yield Comment("reset: the switches across Rf || Cf are closed at t = 0, open after "
-                      f"{RESET_S:g} s (0 V, open, in .op)")
-        yield Element("vrst", (RESET_NODE, "0"), 0.0,
-                      wave=("pulse", (1.0, 0.0, 0.0, RESET_S, RESET_S, 1.0, 2.0)))
+                      f"{RESET_S:g} s ({reset.open_v:g} V, open, in .op)")
+        controls = [(RESET_NODE, reset.closed_v, reset.open_v)]
+        if reset.complementary:
+            controls.append((RESET_COMPLEMENT, reset.open_v, reset.closed_v))
+        for node, closed, opened in controls:
+            yield Element(f"v{node}", (node, "0"), opened,
+                          wave=("pulse", (closed, opened, 0.0, RESET_S, RESET_S, 1.0, 2.0)))
 
 
 def circuit_elements(circuit: CrossbarCircuit,

@@ -10,9 +10,9 @@ import shutil
 from functools import lru_cache
 from pathlib import Path
 
-from codesign.errors import CodesignError
 from codesign.files import atomic_write
 from codesign.parts import Process, chip_parts
+from codesign.parts.geometry import model_library_dir
 
 LIBRARY_FILES = ("codesign_devices.lib", "codesign_amplifiers.lib", "codesign_neurons.lib")
 SKY130_LIBRARY = "codesign_sky130.lib"
@@ -40,14 +40,7 @@ def library_files(config) -> tuple[str, ...]:
 
 def library_dir() -> Path:
     """The folder holding the .lib files used by every deck."""
-    package = Path(__file__).resolve().parents[1]
-    for candidate in (package / "_netlists", package.parent / "netlists"):
-        if all((candidate / name).is_file() for name in LIBRARY_FILES):
-            return candidate
-    raise CodesignError(
-        f"SPICE model libraries {LIBRARY_FILES} not found next to {package}; "
-        "reinstall codesign (pip install -e . from the repository)"
-    )
+    return model_library_dir(LIBRARY_FILES)
 
 
 def copy_library(dest: Path, files: tuple[str, ...] = LIBRARY_FILES) -> list[Path]:

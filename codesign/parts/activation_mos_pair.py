@@ -27,4 +27,4 @@ class MosPair(Activation):
 PART = MosPair("mos_pair", "a sky130 MOS pair in weak inversion making tanh",
                libraries=("codesign_amplifiers.lib", "codesign_cmos.lib"),
                process=Process.SKY130, transistors=4, realises=frozenset({"tanh"}),
-               separate_supplies=True)
+               separate_supplies=True, subckt="cd_act_mos_pair")

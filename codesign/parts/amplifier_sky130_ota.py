@@ -29,4 +29,5 @@ class Sky130Ota(Amplifier):
 
 
 PART = Sky130Ota("cd_ota_sky130", "a sky130 two-stage Miller OTA",
-                 libraries=("codesign_cmos.lib",), process=Process.SKY130, transistors=8)
+                 libraries=("codesign_cmos.lib",), process=Process.SKY130, transistors=8,
+                 subckt="cd_ota_sky130", nominal=(("k2", 4.0),))

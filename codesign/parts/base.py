@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
 
 from codesign.choices import Choice
+from codesign.parts.geometry import part_area
 from codesign.parts.items import Element, Nodeset
 
 
@@ -66,6 +67,10 @@ class Part:
     """Transistors per instance."""
     options: tuple[str, ...] = ()
     """ngspice options a deck with it sets (each an ``.options`` line)."""
+    subckt: str = ""
+    """Its subcircuit in its last library (what its area is read from)."""
+    nominal: tuple[tuple[str, float], ...] = ()
+    """Parameters of the subcircuit at which its area is read (its defaults otherwise)."""
 
     def setup(self) -> tuple[str, ...]:
         """ngspice commands run before a deck's analyses (e.g. optran settings)."""
@@ -74,7 +79,15 @@ class Part:
     def area_um2(self) -> float | None:
         """Drawn area of one instance from its devices' geometry [um^2], routing excluded
         (None: a behavioural part, nothing to draw)."""
-        return None
+        if self.process != Process.SKY130 or not self.subckt:
+            return None
+        return part_area(self.libraries[-1], self.subckt, **dict(self.nominal)).um2
+
+    def behavioural(self) -> tuple[str, ...]:
+        """Its elements with no device behind them (all of it, for a behavioural part)."""
+        if self.process != Process.SKY130 or not self.subckt:
+            return (f"{self.kind} {self.name}: behavioural",)
+        return part_area(self.libraries[-1], self.subckt, **dict(self.nominal)).behavioural
 
 
 @dataclass(frozen=True)
@@ -120,9 +133,15 @@ class Driver(Part):
 @dataclass(frozen=True)
 class ResetSwitch(Part):
     kind: ClassVar[PartKind] = PartKind.RESET
+    closed_v: float = 1.0
+    """Its control voltage while closed [V] (open: ``open_v``)."""
+    open_v: float = 0.0
+    complementary: bool = False
+    """Also driven by the complementary control (closed at open_v, open at closed_v)."""
 
     def element(self, name: str, nodes: tuple[str, ...]) -> Element:
-        """A switch between nodes[0] and nodes[1], closed while nodes[2] - nodes[3] > 0.5 V."""
+        """A switch between nodes[0] and nodes[1], controlled by the node nodes[2] (and its
+        complement nodes[3] where ``complementary``), with supplies nodes[4], nodes[5]."""
         raise NotImplementedError
 
 

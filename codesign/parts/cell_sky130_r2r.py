@@ -93,6 +93,11 @@ class R2RCell(Cell):
     def area_um2(self) -> float:
         return drawn_area_um2()
 
+    def behavioural(self) -> tuple[str, ...]:
+        if self.equivalent:
+            return ("cd_wcell_eq: two resistors standing for cd_wcell at its DC operating point",)
+        return tuple(f"{name} (a stored bit's latch output)" for name in super().behavioural())
+
 
 # The device cell's decks set rshunt=1e12 (1 pS from every node to ground, 1e-6 of a cell's
 # conductance): without it Newton's first steps on a CMOS deck drove a poly body's
@@ -102,9 +107,9 @@ _COMMON = dict(libraries=("codesign_sky130_cells.lib",),
                window=CellWindow(G_LSB_S, 64), rails_v=(0.9, -0.9))
 PARTS = (
     R2RCell("sky130_r2r", "a signed 6-bit R-2R xhigh_po cell of sky130 devices, 7 stored bits "
-            "(cd_wcell: 12 poly strips, 16 transistors)", transistors=16,
+            "(cd_wcell: 12 poly strips, 16 transistors)", transistors=16, subckt="cd_wcell",
             options=("rshunt=1e12",), **_COMMON),
     R2RCell("sky130_r2r_eq", "the sky130_r2r cell as its linear equivalent for arrays "
             "(cd_wcell_eq: two resistors, the cell's measured gain, mismatch and tempco)",
-            equivalent=True, **_COMMON),
+            equivalent=True, subckt="cd_wcell_eq", **_COMMON),
 )

@@ -22,7 +22,7 @@ from codesign.parts.base import (
     ResetSwitch,
 )
 
-_INFRASTRUCTURE = {"base", "items", "registry"}
+_INFRASTRUCTURE = {"base", "geometry", "items", "registry"}
 
 
 @lru_cache(maxsize=1)
@@ -95,24 +95,22 @@ class ChipParts(NamedTuple):
         return "; ".join(f"{p.kind} {p.name}" for p in self.all())
 
 
-# the names of the behavioural driver and switch every level uses so far
-DRIVER = "behavioural"
-RESET = "behavioural"
-
-
 def chip_parts(config: Any) -> ChipParts:
     """The parts of a circuit config (codesign.circuit.config.CircuitConfig): the amplifier by
     ``neuron.opamp.model``, the activation by ``neuron.activation_circuit``, the cell by
-    ``array.cell``, a reset switch where ``neuron.reset`` is switched."""
-    neuron = config.neuron
+    ``array.cell``, the driver and reset switch by ``periphery`` (a reset switch only where
+    ``neuron.reset`` is switched)."""
+    neuron, periphery = config.neuron, config.periphery
     return _parts(str(config.array.cell), neuron.opamp.model, str(neuron.activation_circuit),
-                  str(neuron.reset) == "switched")
+                  periphery.driver,
+                  periphery.reset if str(neuron.reset) == "switched" else None)
 
 
 @lru_cache(maxsize=64)
-def _parts(cell: str, amplifier: str, activation: str, switched: bool) -> ChipParts:
+def _parts(cell: str, amplifier: str, activation: str, driver: str,
+           reset: str | None) -> ChipParts:
     return ChipParts(cell=get_part(PartKind.CELL, cell),
                      amplifier=get_part(PartKind.AMPLIFIER, amplifier),
                      activation=get_part(PartKind.ACTIVATION, activation),
-                     driver=get_part(PartKind.DRIVER, DRIVER),
-                     reset=get_part(PartKind.RESET, RESET) if switched else None)
+                     driver=get_part(PartKind.DRIVER, driver),
+                     reset=None if reset is None else get_part(PartKind.RESET, reset))

@@ -12,7 +12,7 @@ from codesign.parts.items import Element
 @dataclass(frozen=True)
 class BehaviouralReset(ResetSwitch):
     def element(self, name: str, nodes: tuple[str, ...]) -> Element:
-        return Element(name, nodes, model="cd_reset_switch")
+        return Element(name, (*nodes[:3], "0"), model="cd_reset_switch")
 
 
 PART = BehaviouralReset("behavioural", "an ideal voltage-controlled switch",
