@@ -38,6 +38,7 @@ bench: setup
 	$(BIN)/pip install -q --no-deps "torch-harmonics==0.9.3" "torchdeq==0.1.0"
 	$(BIN)/pip install -q "wandb"
 	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.parts
 	$(BIN)/python -m benchmarks.accuracy_grid
 	$(BIN)/python -m benchmarks.calibration
 	$(BIN)/python -m benchmarks.training

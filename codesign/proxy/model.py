@@ -25,10 +25,14 @@ FLOAT_FIELDS = tuple(f.name for f in fields(ProxyParams) if f.type in ("float", 
 
 @dataclass
 class NeuronSpread:
-    """Per-neuron activation gain g_i and offset o_i [FS] of one chip instance."""
+    """Per-neuron activation gain g_i and offset o_i [FS] of one chip instance, and where a chip
+    instance was trimmed to its own SPICE equilibria (codesign.calibration.trim), its per-neuron
+    output offsets p_i [FS] and output scales h_i."""
 
     gain: torch.Tensor
     offset: torch.Tensor
+    output: torch.Tensor | None = None
+    scale: torch.Tensor | None = None
 
     @staticmethod
     def nominal(n: int, dtype=torch.float64) -> NeuronSpread:
@@ -66,7 +70,10 @@ class CircuitProxy:
         shape = self.phi(u)
         if self.params.activation == "tanh":
             shape = (1 - t["softness"]) * shape + t["softness"] * u / torch.sqrt(1 + u * u)
-        return t["amplitude"] * shape + t["output_offset_fs"]
+        if spread is not None and spread.scale is not None:
+            shape = spread.scale * shape
+        z = t["amplitude"] * shape + t["output_offset_fs"]
+        return z if spread is None or spread.output is None else z + spread.output
 
     def summing(self, core: EffectiveCore, z: torch.Tensor, drive: torch.Tensor,
                 x: torch.Tensor | None = None) -> torch.Tensor:
@@ -140,11 +147,12 @@ class CircuitProxy:
         above = torch.gather(flat, 1, lo_flat + 1).reshape(times.shape + (n,))
         return below * (1 - frac) + above * frac
 
-    def predict(self, core: EffectiveCore, e: torch.Tensor | np.ndarray) -> np.ndarray:
+    def predict(self, core: EffectiveCore, e: torch.Tensor | np.ndarray,
+                spread: NeuronSpread | None = None) -> np.ndarray:
         """z* (K, n) as numpy, without gradients (for reports and verification)."""
         e = torch.as_tensor(e, dtype=core.W.dtype)
         with torch.no_grad():
-            return self.equilibrium(core, e)[1].numpy()
+            return self.equilibrium(core, e, spread)[1].numpy()
 
     def trajectory(self, core: EffectiveCore, e: torch.Tensor, times: torch.Tensor,
                    spread: NeuronSpread | None = None, steps_per_tau: int = 10) -> torch.Tensor:

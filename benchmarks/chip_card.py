@@ -1,0 +1,126 @@
+"""A trained model's chip, measured the way a datasheet counts it: accuracy over the whole test
+set from SPICE operating points (through the DACs and ADCs, one draw of the circuit noise per
+equilibrium), an energy card over SPICE transients from reset (median and 95th percentile, every
+line SPICE-measured or cited: codesign.chip.card) and an area card from the parts' geometry.
+
+    python -m benchmarks.chip_card --model runs/loop-digits-r2r/models/round-0.pt \\
+        --params runs/loop-digits-r2r/round-0/proxy.json --task digits \\
+        --set cell=sky130_r2r_eq --set device_mismatch=true --set noise.enabled=true \\
+        --dac-bits 6 --adc-bits 6 --out runs/bench/card-digits.json
+
+The circuit is the cmos level with the ``--set`` changes (e.g. ``driver=sky130_ab``,
+``periphery.reset=sky130_tg``); the chip instance's seed is ``--chip-seed``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from codesign.calibration.noise import noiseless
+from codesign.chip.card import Basis, CardLine, area_card, cited_settings, energy_card
+from codesign.chip.chip import Chip
+from codesign.circuit.settings import assignments, build_circuit
+from codesign.deq.checkpoint import load_checkpoint
+from codesign.design.verify import spice_metric
+from codesign.files import write_json
+from codesign.netlist.spice import relaxed_transients
+from codesign.parts import chip_parts
+from codesign.parts.geometry import mim_area_um2, poly_area_um2
+from codesign.proxy.params import load_params
+from codesign.simulator import get_simulator
+from codesign.tasks import get_task
+from codesign.training.train import encode
+
+
+def digital_macs(model) -> int:
+    """MACs of the digital encoder and decoder per inference (their weights)."""
+    return int(model.encoder.weight.numel() + model.decoder.weight.numel())
+
+
+def feedback_area(chip) -> CardLine:
+    """Each neuron's feedback Rf || Cf drawn as an xhigh_po strip and a MIM capacitor."""
+    c = chip.circuit
+    um2 = float(sum(poly_area_um2(1.0 / g) + mim_area_um2(cf)
+                    for g, cf in zip(c.g_feedback, c.c_feedback, strict=True)))
+    return CardLine("feedback Rf || Cf", um2, um2, Basis.GEOMETRY,
+                    f"{chip.n} x (xhigh_po Rf, median {np.median(1 / c.g_feedback) / 1e6:.2f} "
+                    f"MOhm, and MIM Cf, median {np.median(c.c_feedback) * 1e12:.2f} pF)")
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--params", type=Path, required=True,
+                        help="the calibrated proxy (its noise model draws the circuit noise)")
+    parser.add_argument("--task", default="digits")
+    parser.add_argument("--set", dest="sets", action="append", default=[])
+    parser.add_argument("--dac-bits", type=int, default=6)
+    parser.add_argument("--adc-bits", type=int, default=6)
+    parser.add_argument("--chip-seed", type=int, default=1)
+    parser.add_argument("--samples", type=int, default=0, help="test samples (0: all)")
+    parser.add_argument("--transients", type=int, default=32)
+    parser.add_argument("--rate", type=float, default=None,
+                        help="inferences per second (default: back to back)")
+    parser.add_argument("--out", type=Path, default=Path("runs/bench/card.json"))
+    args = parser.parse_args(argv)
+
+    start = time.perf_counter()
+    task = get_task(args.task)
+    model = load_checkpoint(args.model, task=args.task).model
+    params = load_params(args.params)[0]
+    changes = {"converters.dac_bits": args.dac_bits, "converters.adc_bits": args.adc_bits,
+               **assignments(args.sets)}
+    config = build_circuit("cmos", changes)
+    simulator = get_simulator()
+    chip = Chip(model.core.to_weights(), config, [args.chip_seed, 7919], simulator)
+    run_dir = args.out.with_suffix("")
+    metric_spice, metric_digital, count = spice_metric(
+        task, model, params, chip, args.samples, run_dir / "op", seed=args.chip_seed)
+    # transients on the noiseless twin (noise moves neither settling nor energy), settled to a
+    # quarter of an ADC LSB
+    lsb = 2 * config.converters.range_fs / (2**config.converters.adc_bits - 1)
+    tol = lsb / 4
+    x = task.x_test[task.test_subset(args.transients)]
+    e = chip.dac(encode(model, x))
+    twin = noiseless(chip)
+    twin.deck = relaxed_transients(twin.deck, min(1e-2, tol))
+    run = twin.transients(e, run_dir / "tran", tol_fs=tol)
+    energy = energy_card(twin, run.transients, run.z,
+                         cited_settings(config, digital_macs(model), args.rate))
+    area = area_card(chip, extra=(feedback_area(chip),))
+    inference_s = energy.sampling_s + cited_settings(config, 0).adc_conversion_s
+    parts = chip_parts(config)
+    result = {
+        "command": "python -m benchmarks.chip_card " + " ".join(argv or []),
+        "task": args.task, "config": config.to_dict(), "parts": parts.describe(),
+        "behavioural": [b for p in parts.all() for b in p.behavioural()],
+        "metric_spice": metric_spice, "metric_digital": metric_digital, "samples": count,
+        "energy": {"lines": energy.rows(), "median_j": energy.median_j, "p95_j": energy.p95_j,
+                   "per_mac_j": energy.per_mac_j, "p95_per_mac_j": energy.p95_per_mac_j,
+                   "macs": energy.macs, "transients": energy.samples,
+                   "sampling_s": energy.sampling_s, "codes_equal": energy.codes_equal,
+                   "tops_per_w": energy.tops_per_w},
+        "area": {"lines": area.rows(), "total_mm2": area.total_mm2,
+                 "routing_overhead": area.routing_overhead, "complete": area.complete,
+                 "tops_per_mm2": area.tops_per_mm2(energy.macs, inference_s)},
+        "wall_s": time.perf_counter() - start,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    write_json(args.out, result)
+    print(f"{args.task}: SPICE {metric_spice:.4f} vs digital {metric_digital:.4f} ({count} "
+          f"samples); {energy.median_j * 1e12:.0f} pJ median ({energy.p95_j * 1e12:.0f} p95) "
+          f"= {energy.per_mac_j * 1e15:.0f} fJ/MAC; {area.total_mm2:.2f} mm^2; "
+          f"{result['area']['tops_per_mm2']:.3g} TOPS/mm^2; {result['wall_s']:.0f} s")
+    for line in energy.lines:
+        print(f"  {line.block:36s} {line.median * 1e12:9.2f} pJ  ({line.basis})")
+    print(json.dumps({"wrote": str(args.out)}))
+    return result
+
+
+if __name__ == "__main__":
+    main()

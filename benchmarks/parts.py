@@ -1,0 +1,306 @@
+"""Characterisation of the sky130 parts (python -m benchmarks.parts [--out PATH] [--seeds N]).
+
+Re-measures in ngspice, from the repository's own model libraries (netlists/, found by
+codesign.parts.geometry.model_library_dir), the figures the part modules quote. Supplies +-0.9 V,
+tt 27 C unless noted; Monte Carlo is the tt_mm section with ``.options seed=1..N``.
+
+1. cd_wcell (lleg=135.6, wsw=4, wsg=8): G(code) for codes 0..63 (pos=1, dp swept -0.25..0.25 V,
+   dn = -dp, s held at 0 V by a 0 V source; G = least-squares slope of its current), G_lsb =
+   G(63)/63, max INL (endpoint fit, LSB), median nonlinearity (max |i - G v| / (G 0.25 V), codes
+   >= 1); G(63) at 0 and 85 C; Monte Carlo sigma(G)/G at codes 1, 8, 32, 63 (dp = 0.25 V, .op).
+   cd_wcell_eq at the same codes against code * G_lsb.
+2. cd_pm_driver_sky130, 15.6 kOhm to ground on each output: quiescent supply current (in = 0),
+   gain of outp and -outn (endpoint slope over in = +-0.25 V), offset at in = 0; Monte Carlo
+   offset sigma.
+3. cd_reset_tg, ctl = +0.9 V, ctlb = -0.9 V: on-resistance (1 mV across) at a = -0.25, 0, +0.25 V
+   and its maximum over a = -0.25..0.25 V in 50 mV steps.
+4. cd_bias_ref: current of one NMOS tap (nfet 2/4, gate on nbias, drain in a 0 V source to vdd),
+   one PMOS tap (pfet_lvt 4/4 on pbias) and the reference's own supply current.
+5. cd_comp_sa, 5 fF on each output: energy per decision at a 50 MHz clock, vid = 1 mV: 1.8 V x
+   the charge drawn from vdd over 8 clock cycles (after 2 cycles of start-up) / 8; also the
+   energy both supplies deliver, and the outputs mid-evaluation.
+
+Each deck is built here as text and run as ``ngspice -b deck.cir`` in a temporary folder;
+results come back through ``wrdata``. Writes runs/bench/parts.json and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from codesign.parts.geometry import model_library_dir
+
+LIBRARIES = ("codesign_sky130.lib", "codesign_sky130_cells.lib", "codesign_sky130_periphery.lib")
+CELL = "lleg=135.6 wsw=4 wsg=8"
+MC_CODES = (1, 8, 32, 63)
+R_LOAD = "15.6k"
+VSWEEP = 0.25
+
+
+def header(section: str, include: str, temp: float = 27.0, seed: int | None = None) -> str:
+    """A deck's first lines: the model section, one part library, supplies, temperature."""
+    lib = model_library_dir(LIBRARIES)
+    lines = ["* codesign parts characterisation", f".lib {lib / 'codesign_sky130.lib'} {section}",
+             f".include {lib / include}", f".temp {temp:g}"]
+    if seed is not None:
+        lines.append(f".options seed={seed}")
+    return "\n".join(lines + ["vdd vdd 0 0.9", "vss vss 0 -0.9", ""])
+
+
+def control(analysis: str, vectors: list[str]) -> str:
+    """A .control block running ``analysis`` and writing ``vectors`` to out.dat (one scale)."""
+    return (".control\nset wr_singlescale\n" + analysis + "\nwrdata out.dat " + " ".join(vectors)
+            + "\n.endc\n.end\n")
+
+
+def run_deck(text: str, executable: str = "ngspice", timeout_s: float = 600.0) -> np.ndarray:
+    """Run ``text`` in a temporary folder; the rows of out.dat (column 0: the scale)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "deck.cir").write_text(text)
+        proc = subprocess.run([executable, "-b", "deck.cir"], cwd=tmp, text=True,
+                              capture_output=True, timeout=timeout_s)
+        out = Path(tmp) / "out.dat"
+        if not out.is_file():
+            raise RuntimeError(f"ngspice wrote no results (exit {proc.returncode}):\n"
+                               + (proc.stdout + proc.stderr)[-2000:])
+        data = np.atleast_2d(np.loadtxt(out))
+    return data
+
+
+# ---- 1. weight cell ----------------------------------------------------------------------
+
+def wcell_dc_deck(codes: list[int], temp: float) -> str:
+    """cd_wcell, pos=1, one instance per code, dp swept, dn = -dp, each s in a 0 V source."""
+    net = header("tt", "codesign_sky130_cells.lib", temp) + "vp dp 0 0\nen dn 0 dp 0 -1\n"
+    for c in codes:
+        net += f"x{c} dp dn s{c} 0 vdd vss cd_wcell code={c} pos=1 {CELL}\nvs{c} s{c} 0 0\n"
+    return net + control(f"dc vp {-VSWEEP} {VSWEEP + 1e-4} 0.025", [f"i(vs{c})" for c in codes])
+
+
+def wcell_op_deck(codes: tuple[int, ...], section: str, subckt: str, seed: int | None) -> str:
+    """``subckt`` at dp = 0.25 V (dn = -0.25 V), .op: the current into each s."""
+    extra = CELL if subckt == "cd_wcell" else ""
+    net = header(section, "codesign_sky130_cells.lib", seed=seed)
+    net += f"vp dp 0 {VSWEEP}\nvn dn 0 {-VSWEEP}\n"
+    for c in codes:
+        net += f"x{c} dp dn s{c} 0 vdd vss {subckt} code={c} pos=1 {extra}\nvs{c} s{c} 0 0\n"
+    return net + control("op", [f"i(vs{c})" for c in codes])
+
+
+def wcell_fit(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per column of a dc sweep: least-squares G and nonlinearity (% of G * 0.25 V)."""
+    v, currents = data[:, 0], data[:, 1:]
+    gs, nls = [], []
+    for i in currents.T:
+        g = np.polyfit(v, i, 1)[0]
+        gs.append(g)
+        nls.append(np.max(np.abs(i - g * v)) / (g * VSWEEP) * 100 if g > 1e-12 else np.nan)
+    return np.array(gs), np.array(nls)
+
+
+# ---- 2. driver ---------------------------------------------------------------------------
+
+def driver_deck(section: str, seed: int | None) -> str:
+    net = header(section, "codesign_sky130_periphery.lib", seed=seed)
+    net += (f"vin in 0 0\nxd in outp outn vdd vss cd_pm_driver_sky130\n"
+            f"rlp outp 0 {R_LOAD}\nrln outn 0 {R_LOAD}\n")
+    return net + control(f"dc vin {-VSWEEP} {VSWEEP} {VSWEEP}", ["v(outp)", "v(outn)", "i(vdd)"])
+
+
+def driver_figures(data: np.ndarray) -> dict:
+    """Rows in = -0.25, 0, +0.25; columns in, outp, outn, i(vdd)."""
+    outp, outn, ivdd = data[:, 1], data[:, 2], data[:, 3]
+    return {"iq_a": float(-ivdd[1]),
+            "gain_outp": float((outp[2] - outp[0]) / (2 * VSWEEP)),
+            "gain_minus_outn": float(-(outn[2] - outn[0]) / (2 * VSWEEP)),
+            "offset_outp_v": float(outp[1]), "offset_outn_v": float(outn[1])}
+
+
+# ---- 3. reset switch ---------------------------------------------------------------------
+
+def tg_deck() -> str:
+    net = header("tt", "codesign_sky130_periphery.lib")
+    net += ("vc ctl 0 0.9\nvcb ctlb 0 -0.9\nva a 0 0\nvb b a 1m\n"
+            "xs a b ctl ctlb vdd vss cd_reset_tg\n")
+    return net + control(f"dc va {-VSWEEP} {VSWEEP + 1e-4} 0.05", ["v(a)", "i(vb)"])
+
+
+# ---- 4. bias reference -------------------------------------------------------------------
+
+def bias_deck() -> str:
+    net = header("tt", "codesign_sky130_periphery.lib")
+    net += ("xr nbias pbias vdd vss cd_bias_ref\n"
+            "xtn dn nbias vss vss sky130_fd_pr__nfet_01v8 w=2 l=4\nvtn vdd dn 0\n"
+            "xtp dp pbias vdd vdd sky130_fd_pr__pfet_01v8_lvt w=4 l=4\nvtp dp vss 0\n")
+    return net + control("op", ["i(vdd)", "i(vtn)", "i(vtp)", "v(nbias)", "v(pbias)"])
+
+
+# ---- 5. comparator -----------------------------------------------------------------------
+
+COMP_F = 50e6
+COMP_VID = 1e-3
+COMP_CYCLES = 10
+COMP_SKIP = 2
+
+
+def comp_deck() -> str:
+    per = 1 / COMP_F
+    net = header("tt", "codesign_sky130_periphery.lib")
+    net += (f"vck clk 0 pulse(-0.9 0.9 {per / 2:.6g} 20p 20p {per / 2 - 20e-12:.6g} {per:.6g})\n"
+            f"vp inp 0 {COMP_VID:g}\nvn inn 0 0\nxc inp inn outp outn clk vdd vss cd_comp_sa\n"
+            "cp outp 0 5f\ncn outn 0 5f\n")
+    return net + control(f"tran 10p {COMP_CYCLES * per:.6g}",
+                         ["i(vdd)", "i(vss)", "v(outp)", "v(outn)"])
+
+
+def comp_figures(data: np.ndarray) -> dict:
+    per = 1 / COMP_F
+    t, ivdd, ivss, outp, outn = data.T
+    keep = t >= COMP_SKIP * per
+    decisions = COMP_CYCLES - COMP_SKIP
+    q_vdd = -np.trapezoid(ivdd[keep], t[keep])
+    # power the two sources deliver: -(v * i) each (ngspice's i(v) flows + to - inside)
+    e_both = np.trapezoid(-(0.9 * ivdd[keep] - 0.9 * ivss[keep]), t[keep])
+    mid = (COMP_SKIP + 0.9) * per
+    return {"clock_hz": COMP_F, "vid_v": COMP_VID, "decisions": decisions,
+            "energy_per_decision_j": float(1.8 * q_vdd / decisions),
+            "energy_both_supplies_per_decision_j": float(e_both / decisions),
+            "outp_mid_eval_v": float(np.interp(mid, t, outp)),
+            "outn_mid_eval_v": float(np.interp(mid, t, outn))}
+
+
+# ---- driver ------------------------------------------------------------------------------
+
+def measure(seeds: int, jobs: int) -> dict:
+    """Every deck (independent ngspice processes, ``jobs`` at a time) and the figures."""
+    codes = list(range(64))
+    decks = {"wcell_dc_27": wcell_dc_deck(codes, 27.0),
+             "wcell_dc_0": wcell_dc_deck([63], 0.0),
+             "wcell_dc_85": wcell_dc_deck([63], 85.0),
+             "wcell_eq": wcell_op_deck(MC_CODES, "tt", "cd_wcell_eq", None),
+             "driver_tt": driver_deck("tt", None),
+             "tg": tg_deck(), "bias": bias_deck(), "comp": comp_deck()}
+    for s in range(1, seeds + 1):
+        decks[f"wcell_mc_{s}"] = wcell_op_deck(MC_CODES, "tt_mm", "cd_wcell", s)
+        decks[f"driver_mc_{s}"] = driver_deck("tt_mm", s)
+    with ThreadPoolExecutor(jobs) as pool:
+        results = dict(zip(decks, pool.map(run_deck, decks.values()), strict=True))
+
+    # 1. weight cell
+    g, nl = wcell_fit(results["wcell_dc_27"])
+    lsb = g[63] / 63
+    line = g[0] + (g[63] - g[0]) / 63 * np.arange(64)
+    inl = (g - line) / ((g[63] - g[0]) / 63)
+    g63_t = {t: float(wcell_fit(results[f"wcell_dc_{t}"])[0][0]) for t in (0, 85)}
+    mc = np.array([results[f"wcell_mc_{s}"][0, 1:] / VSWEEP for s in range(1, seeds + 1)])
+    eq = results["wcell_eq"][0, 1:] / VSWEEP
+    wcell = {"g_s": g.tolist(), "g_lsb_s": float(lsb), "g1_s": float(g[1]),
+             "g32_s": float(g[32]), "g63_s": float(g[63]),
+             "inl_max_lsb": float(np.max(np.abs(inl))),
+             "nonlinearity_median_pct": float(np.nanmedian(nl[1:])),
+             "nonlinearity_max_pct": float(np.nanmax(nl[1:])),
+             "g63_0c_s": g63_t[0], "g63_85c_s": g63_t[85],
+             "mc_seeds": seeds,
+             "mc_sigma_rel": {str(c): float(mc[:, k].std(ddof=1) / mc[:, k].mean())
+                              for k, c in enumerate(MC_CODES)} if seeds > 1 else {},
+             "eq_g_s": {str(c): float(eq[k]) for k, c in enumerate(MC_CODES)},
+             "eq_vs_code_lsb_rel": {str(c): float(eq[k] / (c * lsb) - 1)
+                                    for k, c in enumerate(MC_CODES)}}
+
+    # 2. driver
+    driver = driver_figures(results["driver_tt"])
+    mcd = [driver_figures(results[f"driver_mc_{s}"]) for s in range(1, seeds + 1)]
+    if seeds > 1:
+        for key in ("offset_outp_v", "offset_outn_v"):
+            x = np.array([m[key] for m in mcd])
+            driver[f"mc_{key}_mean"] = float(x.mean())
+            driver[f"mc_{key}_sigma"] = float(x.std(ddof=1))
+        driver["mc_seeds"] = seeds
+
+    # 3. reset switch
+    va, ivb = results["tg"][:, 1], results["tg"][:, 2]
+    ron = 1e-3 / -ivb
+    tg = {f"ron_ohm_at_{a:+.2f}v": float(np.interp(a, va, ron)) for a in (-0.25, 0.0, 0.25)}
+    tg["ron_max_ohm"] = float(ron.max())
+    tg["ron_max_at_v"] = float(va[np.argmax(ron)])
+
+    # 4. bias reference
+    ivdd, itn, itp, vnb, vpb = results["bias"][0, 1:]
+    bias = {"nmos_tap_a": float(itn), "pmos_tap_a": float(itp),
+            "own_supply_a": float(-ivdd - itn - itp), "nbias_v": float(vnb),
+            "pbias_v": float(vpb)}
+
+    return {"wcell": wcell, "driver": driver, "reset_tg": tg, "bias_ref": bias,
+            "comp_sa": comp_figures(results["comp"])}
+
+
+def table(r: dict) -> str:
+    w, d, t, b, c = r["wcell"], r["driver"], r["reset_tg"], r["bias_ref"], r["comp_sa"]
+    rows = [
+        ("cd_wcell G(1) / G(32) / G(63)",
+         f"{w['g1_s'] * 1e9:.3f} / {w['g32_s'] * 1e9:.2f} / {w['g63_s'] * 1e9:.2f} nS"),
+        ("cd_wcell G_lsb = G(63)/63", f"{w['g_lsb_s'] * 1e9:.4f} nS"),
+        ("cd_wcell max INL (endpoint)", f"{w['inl_max_lsb']:.4f} LSB"),
+        ("cd_wcell nonlinearity median (max)",
+         f"{w['nonlinearity_median_pct']:.4f} % ({w['nonlinearity_max_pct']:.3f} %)"),
+        ("cd_wcell G(63) at 0 / 27 / 85 C",
+         f"{w['g63_0c_s'] * 1e9:.2f} / {w['g63_s'] * 1e9:.2f} / {w['g63_85c_s'] * 1e9:.2f} nS"),
+        (f"cd_wcell MC sigma(G)/G, {w['mc_seeds']} seeds",
+         ", ".join(f"code {k}: {v * 100:.3f} %" for k, v in w["mc_sigma_rel"].items())),
+        ("cd_wcell_eq G / (code G_lsb) - 1",
+         ", ".join(f"code {k}: {v * 100:+.4f} %" for k, v in w["eq_vs_code_lsb_rel"].items())),
+        ("driver quiescent current", f"{d['iq_a'] * 1e6:.3f} uA"),
+        ("driver gain outp / -outn", f"{d['gain_outp']:.6f} / {d['gain_minus_outn']:.6f}"),
+        ("driver offset outp / outn",
+         f"{d['offset_outp_v'] * 1e3:.3f} / {d['offset_outn_v'] * 1e3:.3f} mV"),
+    ]
+    if "mc_seeds" in d:
+        rows.append((f"driver MC offset, {d['mc_seeds']} seeds (mean, sigma)",
+                     f"outp {d['mc_offset_outp_v_mean'] * 1e3:.2f}, "
+                     f"{d['mc_offset_outp_v_sigma'] * 1e3:.2f} mV; "
+                     f"outn {d['mc_offset_outn_v_mean'] * 1e3:.2f}, "
+                     f"{d['mc_offset_outn_v_sigma'] * 1e3:.2f} mV"))
+    rows += [
+        ("reset TG Ron at a = -0.25 / 0 / +0.25 V",
+         f"{t['ron_ohm_at_-0.25v'] / 1e3:.3f} / {t['ron_ohm_at_+0.00v'] / 1e3:.3f} / "
+         f"{t['ron_ohm_at_+0.25v'] / 1e3:.3f} kOhm"),
+        ("reset TG Ron max", f"{t['ron_max_ohm'] / 1e3:.3f} kOhm at {t['ron_max_at_v']:+.2f} V"),
+        ("bias ref NMOS / PMOS tap",
+         f"{b['nmos_tap_a'] * 1e6:.4f} / {b['pmos_tap_a'] * 1e6:.4f} uA"),
+        ("bias ref own supply current", f"{b['own_supply_a'] * 1e6:.3f} uA"),
+        ("comp energy / decision (1.8 V x Q_vdd)", f"{c['energy_per_decision_j'] * 1e15:.2f} fJ"),
+        ("comp energy / decision (both supplies)",
+         f"{c['energy_both_supplies_per_decision_j'] * 1e15:.2f} fJ"),
+        ("comp outp / outn mid-evaluation",
+         f"{c['outp_mid_eval_v']:+.3f} / {c['outn_mid_eval_v']:+.3f} V"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("runs/bench/parts.json"))
+    parser.add_argument("--seeds", type=int, default=8, help="Monte Carlo seeds (tt_mm)")
+    parser.add_argument("--jobs", type=int, default=2, help="ngspice processes at a time")
+    args = parser.parse_args()
+    start = time.perf_counter()
+    result = measure(args.seeds, args.jobs)
+    result["runtime_s"] = time.perf_counter() - start
+    result["model_libraries"] = str(model_library_dir(LIBRARIES))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(table(result))
+    print(f"runtime {result['runtime_s']:.1f} s; wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
