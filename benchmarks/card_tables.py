@@ -1,5 +1,6 @@
 """The chip-card tables of README.md and docs/parts.md, generated from the stored card outputs
-(docs/results/card-*.json, written by ``python -m benchmarks.chip_card``):
+(docs/results/card-*.json, written by ``python -m benchmarks.chip_card``;
+docs/results/heldout-*.json by ``python -m benchmarks.proxy_heldout``):
 
     python -m benchmarks.card_tables            # rewrite the tables between their markers
     python -m benchmarks.card_tables --check    # exit 1 if a table and its data disagree
@@ -49,15 +50,31 @@ def render(cards: list[dict], lines_too: bool = True) -> str:
     anchors = ", ".join(f"{r.name}: {r.value:.0f} {r.unit}" for r in
                         (*ANALOG_CHIPS_MAC, IMAGINE_SYSTEM_MAC))
     lines += ["", f"Chip-level anchors that count the same way (codesign.references): {anchors}."]
+    lines += heldout_table() if lines_too else []
     for c in cards if lines_too else ():
         e = c["energy"]
         lines += ["", f"Energy card, {_name(c)}: {e['transients']} transients, sampling at "
-                  f"{e['sampling_s'] * 1e6:.2f} us (median), ADC codes there equal to the DC "
-                  f"codes on {e['codes_equal'] * 100:.0f} % of them; `{c['command'].strip()}`", "",
+                  f"{e['sampling_s'] * 1e6:.2f} us (median); there "
+                  f"{e['code_agreement'] * 100:.1f} % of the ADC codes equal the DC ones (all "
+                  "of a sample's on "
+                  f"{e['codes_equal'] * 100:.0f} %), and the decoded output equals the DC one on "
+                  f"{e['same_output_at_sampling'] * 100:.0f} %; `{c['command'].strip()}`", "",
                   "| line | median | p95 | basis |", "|---|---|---|---|"]
         lines += [f"| {r['block']} | {r['median_j'] * 1e12:.2f} pJ | {r['p95_j'] * 1e12:.2f} pJ "
                   f"| {r['basis']} |" for r in e["lines"]]
     return "\n".join(lines)
+
+
+def heldout_table() -> list[str]:
+    """Each stored held-out comparison (docs/results/heldout-*.json) as a table."""
+    lines = []
+    for path in sorted(RESULTS.glob("heldout-*.json")):
+        h = json.loads(path.read_text())
+        lines += ["", f"Against SPICE on {h['test_samples']} held-out test inputs ({h['task']}: "
+                  f"{h['parts'].replace('; ', ', ')}; fitted on {h['fit_samples']} training "
+                  f"inputs): `{h['command'].strip()}`", "", "| model | RMS [FS] |", "|---|---|"]
+        lines += [f"| {name} | {value:.2e} |" for name, value in h["rms_fs"].items()]
+    return lines
 
 
 def replaced(text: str, table: str) -> str:

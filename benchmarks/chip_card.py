@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -34,7 +35,7 @@ from codesign.parts.geometry import mim_area_um2, poly_area_um2
 from codesign.proxy.params import load_params
 from codesign.simulator import get_simulator
 from codesign.tasks import get_task
-from codesign.training.train import encode
+from codesign.training.train import decode, encode
 
 
 def digital_macs(model) -> int:
@@ -67,6 +68,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--rate", type=float, default=None,
                         help="inferences per second (default: back to back)")
     parser.add_argument("--out", type=Path, default=Path("runs/bench/card.json"))
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
@@ -92,11 +94,18 @@ def main(argv: list[str] | None = None) -> dict:
     run = twin.transients(e, run_dir / "tran", tol_fs=tol)
     energy = energy_card(twin, run.transients, run.z,
                          cited_settings(config, digital_macs(model), args.rate))
+    # the task read at the ADCs' sampling instant against the DC operating points
+    sampled = np.array([t.z_sampled for t in run.transients])
+    at_sampling = decode(model, chip.adc(sampled))
+    at_dc = decode(model, chip.adc(run.z))
+    same_output = float(np.mean(np.argmax(at_sampling, 1) == np.argmax(at_dc, 1))
+                        if at_dc.ndim == 2 and at_dc.shape[1] > 1 else
+                        np.mean(np.abs(at_sampling - at_dc) <= 1e-9))
     area = area_card(chip, extra=(feedback_area(chip),))
     inference_s = energy.sampling_s + cited_settings(config, 0).adc_conversion_s
     parts = chip_parts(config)
     result = {
-        "command": "python -m benchmarks.chip_card " + " ".join(argv or []),
+        "command": "python -m benchmarks.chip_card " + " ".join(argv),
         "task": args.task, "config": config.to_dict(), "parts": parts.describe(),
         "behavioural": [b for p in parts.all() for b in p.behavioural()],
         "metric_spice": metric_spice, "metric_digital": metric_digital, "samples": count,
@@ -104,6 +113,8 @@ def main(argv: list[str] | None = None) -> dict:
                    "per_mac_j": energy.per_mac_j, "p95_per_mac_j": energy.p95_per_mac_j,
                    "macs": energy.macs, "transients": energy.samples,
                    "sampling_s": energy.sampling_s, "codes_equal": energy.codes_equal,
+                   "code_agreement": energy.code_agreement,
+                   "same_output_at_sampling": same_output,
                    "tops_per_w": energy.tops_per_w},
         "area": {"lines": area.rows(), "total_mm2": area.total_mm2,
                  "routing_overhead": area.routing_overhead, "complete": area.complete,

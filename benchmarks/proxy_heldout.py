@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -48,6 +49,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--fit", type=int, default=128)
     parser.add_argument("--test", type=int, default=256)
     parser.add_argument("--out", type=Path, default=Path("runs/bench/heldout.json"))
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
@@ -74,7 +76,7 @@ def main(argv: list[str] | None = None) -> dict:
         "proxy re-fitted to this chip": _rms(chip.proxy_equilibrium(refitted, e_test), test.z),
         "re-fitted proxy + per-neuron trim": trim.rms_after,
     }
-    result = {"command": "python -m benchmarks.proxy_heldout " + " ".join(argv or []),
+    result = {"command": "python -m benchmarks.proxy_heldout " + " ".join(argv),
               "task": args.task, "parts": chip_parts(config).describe(),
               "fit_samples": args.fit, "test_samples": args.test, "rms_fs": rms,
               "refit": refit_result.__dict__ if hasattr(refit_result, "__dict__") else

@@ -63,6 +63,7 @@ def test_the_energy_card_adds_up_to_the_supplies_and_the_cited_lines(process_sim
     step = 2 / 63
     codes = [np.round((np.clip(z, -1, 1) + 1) / step) for z in (sampled, run.z)]
     assert card.codes_equal == pytest.approx(np.mean((codes[0] == codes[1]).all(axis=1)))
+    assert card.code_agreement == pytest.approx(np.mean(codes[0] == codes[1]))
     assert card.per_mac_j == pytest.approx(card.median_j / (chip.n * (chip.n + chip.m)))
 
 
@@ -80,9 +81,9 @@ def test_an_unsettled_transient_is_a_failed_measurement():
 def test_codes_equal_compares_the_sampled_state_with_the_dc_one():
     t = TransientMetrics(1e-6, 0.0, 0.0, 0.0, 0.0, 0.0, (0.56, -0.2))
     adc3 = ConverterConfig(dac_bits=3, adc_bits=3)
-    assert codes_equal([t], np.array([[0.50, -0.2]]), adc3).tolist() == [True]
+    assert codes_equal([t], np.array([[0.50, -0.2]]), adc3).tolist() == [[True, True]]
     # 3 bits over [-1, 1]: 8 codes 2/7 apart, a threshold at 4/7 = 0.571 between 0.56 and 0.58
-    assert codes_equal([t], np.array([[0.58, -0.2]]), adc3).tolist() == [False]
+    assert codes_equal([t], np.array([[0.58, -0.2]]), adc3).tolist() == [[False, True]]
 
 
 def test_the_area_card_counts_every_part():

@@ -55,15 +55,22 @@ def test_golden_opamp_pair_matches_the_finite_gain_prediction(tmp_path):
     np.testing.assert_allclose([op["v(zp0)"] / 0.5, op["v(zp1)"] / 0.5], pred.z[0], atol=1e-9)
 
 
+READERS = {"parts/geometry.py"}
+"""Modules that read SPICE library text (the parts' areas from their devices) and write none."""
+
+
 def test_spice_text_is_written_in_one_module_only():
     pattern = re.compile(r"""["'](\.include|\.options|\.save|\.subckt|\.tran|\.control"""
                          r"""|alter |tran |destroy all|write s)""")
     offenders = [
         str(path.relative_to(PACKAGE))
         for path in PACKAGE.rglob("*.py")
-        if path.name != "spice.py" and pattern.search(path.read_text())
+        if path.name != "spice.py" and str(path.relative_to(PACKAGE)) not in READERS
+        and pattern.search(path.read_text())
     ]
     assert offenders == []
+    for reader in READERS:  # a reader writes nothing
+        assert "write" not in (PACKAGE / reader).read_text().replace("rewrite", "")
 
 
 def test_pyspice_conversion_describes_the_same_circuit(rng, shared_sim):

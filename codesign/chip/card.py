@@ -156,6 +156,9 @@ class EnergyCard:
     codes_equal: float
     """Fraction of the samples whose ADC codes at the sampling instant all equal the codes of
     their DC operating points."""
+    code_agreement: float = 1.0
+    """Fraction of the ADC codes (every sample's every neuron) at the sampling instant equal to
+    the DC ones."""
 
     @property
     def per_mac_j(self) -> float:
@@ -181,12 +184,12 @@ def _stats(values: np.ndarray) -> tuple[float, float]:
 
 def codes_equal(transients: Sequence[TransientMetrics], z_op: np.ndarray,
                 converters: ConverterConfig) -> np.ndarray:
-    """(K,) whether every ADC code at each transient's sampling instant equals the code of its
+    """(K, n) whether each ADC code at each transient's sampling instant equals the code of its
     DC operating point z_op (K, n)."""
     sampled = np.array([t.z_sampled for t in transients])
     if sampled.shape != z_op.shape:
         raise InputError("the transients carry no sampled state (z_sampled); rerun them")
-    return (adc_np(sampled, converters) == adc_np(z_op, converters)).all(axis=1)
+    return adc_np(sampled, converters) == adc_np(z_op, converters)
 
 
 def energy_card(chip, transients: Sequence[TransientMetrics], z_op: np.ndarray,
@@ -243,7 +246,8 @@ def energy_card(chip, transients: Sequence[TransientMetrics], z_op: np.ndarray,
     equal = codes_equal(transients, z_op, conv)
     return EnergyCard(lines=lines, samples=len(transients), macs=n * (n + m), median_j=median,
                       p95_j=p95, sampling_s=float(np.median(settle)),
-                      codes_equal=float(equal.mean()))
+                      codes_equal=float(equal.all(axis=1).mean()),
+                      code_agreement=float(equal.mean()))
 
 
 ROUTING_OVERHEAD = 0.3
