@@ -96,3 +96,18 @@ def test_the_area_card_counts_every_part():
     assert not card.complete
     assert card.total_mm2 == pytest.approx(card.drawn_um2 * 1.3 / 1e6)
     assert dac_conversion_j(0) == 0.0
+
+
+def test_the_bias_reference_is_charged_at_its_own_current_while_active():
+    chip = _chip()
+    chip_beta = Chip(chip.core, replace(chip.config, periphery=replace(
+        chip.config.periphery, bias="sky130_beta")), seed=1)
+    settings = cited_settings(chip.config, digital_macs=0)
+    t = TransientMetrics(2e-6, 0.0, 1e-12, 1e-12, 0.0, 1e-6, (0.1,) * chip.n)
+    lines = {c: {line.block: line for line in energy_card(
+        c, [t], np.full((1, chip.n), 0.1), settings).lines} for c in (chip, chip_beta)}
+    assert lines[chip]["bias reference"].median == 0.0
+    active = 2e-6 + settings.adc_conversion_s
+    assert lines[chip_beta]["bias reference"].median == pytest.approx(2.25e-6 * 1.8 * active)
+    area = {line.block: line for line in area_card(chip_beta).lines}["bias reference"]
+    assert area.basis == Basis.GEOMETRY and area.median > 0

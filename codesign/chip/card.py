@@ -213,6 +213,12 @@ def energy_card(chip, transients: Sequence[TransientMetrics], z_op: np.ndarray,
     idle_s = (np.zeros_like(settle) if settings.inference_rate_hz is None
               else np.maximum(1.0 / settings.inference_rate_hz - active_s, 0.0))
     parts = chip_parts(chip.config)
+    sup = chip.config.supplies
+    bias_w = settings.bias_reference_w + parts.bias.supply_a * (sup.vdd_v - sup.vss_v)
+    bias_source = settings.bias_source or (
+        f"its own {parts.bias.supply_a * 1e6:.3g} uA (SPICE, benchmarks.parts) x "
+        f"{sup.vdd_v - sup.vss_v:.3g} V" if parts.bias.supply_a else
+        "ideal references: nothing charged")
     ones = np.ones_like(settle)
     per_sample = [
         ("summing amplifiers", core - act, Basis.SPICE,
@@ -230,8 +236,8 @@ def energy_card(chip, transients: Sequence[TransientMetrics], z_op: np.ndarray,
          "back to back: no idle time" if settings.inference_rate_hz is None else
          f"the biased core's power between inferences at {settings.inference_rate_hz:.3g}/s "
          "(no power-down)"),
-        ("bias reference", settings.bias_reference_w * (active_s + idle_s), Basis.SPICE_POWER,
-         settings.bias_source or "in the supplies"),
+        ("bias reference", bias_w * (active_s + idle_s), Basis.SPICE_POWER,
+         f"{parts.bias.name}: {bias_source}"),
         ("ADC conversions", ones * n * (settings.adc_conversion_j if conv.adc_bits else 0.0),
          Basis.CITED, f"{n} x {conv.adc_bits}-bit: {settings.adc_source}"),
         ("DAC conversions", ones * m * (settings.dac_conversion_j if conv.dac_bits else 0.0),
@@ -296,6 +302,7 @@ def area_card(chip, extra: Sequence[CardLine] = (),
               (parts.driver, m + 1, "input DAC drivers and the bias buffer")]
     if parts.reset is not None:
         counts.append((parts.reset, n, "reset switches"))
+    counts.append((parts.bias, 1, "bias reference"))
     lines = []
     for part, count, block in counts:
         each = part.area_um2()

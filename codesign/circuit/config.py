@@ -428,14 +428,18 @@ class ConverterConfig:
 @dataclass(frozen=True)
 class PeripheryConfig:
     """The parts around the array (codesign.parts), by name: the +/- drivers of the input DACs
-    and the bias reference, and the reset switches (where the neuron's reset is switched)."""
+    and the bias reference, the reset switches (where the neuron's reset is switched), and the
+    bias reference."""
 
     driver: str = "behavioural"
     reset: str = "behavioural"
+    bias: str = "ideal"
+    """The reference behind the bias currents (charged by the energy card, not in the deck)."""
 
     def __post_init__(self) -> None:
         get_part(PartKind.DRIVER, self.driver)
         get_part(PartKind.RESET, self.reset)
+        get_part(PartKind.BIAS, self.bias)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ it for its elements.
 from codesign.parts.base import (
     Activation,
     Amplifier,
+    Bias,
     Cell,
     Driver,
     Part,
@@ -16,5 +17,5 @@ from codesign.parts.base import (
 )
 from codesign.parts.registry import ChipParts, chip_parts, get_part, names, registry
 
-__all__ = ["Activation", "Amplifier", "Cell", "ChipParts", "Driver", "Part", "PartKind",
+__all__ = ["Activation", "Amplifier", "Bias", "Cell", "ChipParts", "Driver", "Part", "PartKind",
            "Process", "ResetSwitch", "chip_parts", "get_part", "names", "registry"]

@@ -30,6 +30,8 @@ class PartKind(Choice):
     """A unity buffer making +x and -x copies (the input DACs' and the bias reference's)."""
     RESET = "reset"
     """The switch across a neuron's feedback that starts a transient from reset."""
+    BIAS = "bias"
+    """The reference whose mirrors stand behind the deck's bias currents."""
 
 
 class Process(Choice):
@@ -174,3 +176,13 @@ class Cell(Part):
         conductance [S] > 0)."""
         raise NotImplementedError
 
+
+
+@dataclass(frozen=True)
+class Bias(Part):
+    """The chip's bias reference: not in the deck (its mirrors are the deck's ideal bias
+    currents), charged by the energy card at its own measured supply current."""
+
+    kind: ClassVar[PartKind] = PartKind.BIAS
+    supply_a: float = 0.0
+    """Its own supply current [A] (0: an ideal reference)."""

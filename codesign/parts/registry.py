@@ -14,6 +14,7 @@ from codesign.errors import InputError
 from codesign.parts.base import (
     Activation,
     Amplifier,
+    Bias,
     Cell,
     Driver,
     Part,
@@ -66,18 +67,24 @@ class ChipParts(NamedTuple):
     activation: Activation
     driver: Driver
     reset: ResetSwitch | None
+    bias: Bias
 
     def all(self) -> tuple[Part, ...]:
         return tuple(p for p in self if p is not None)
 
+    def in_deck(self) -> tuple[Part, ...]:
+        """The parts whose elements the deck holds (the bias reference's mirrors only)."""
+        return tuple(p for p in self.all() if p.kind != PartKind.BIAS)
+
     def libraries(self) -> tuple[str, ...]:
-        """Every model library the parts need, each once, in the parts' order."""
-        return tuple(dict.fromkeys(name for p in self.all() for name in p.libraries))
+        """Every model library the deck's parts need, each once, in the parts' order."""
+        return tuple(dict.fromkeys(name for p in self.in_deck() for name in p.libraries))
 
     @property
     def process(self) -> Process | None:
         """The process a deck must include (sky130), None if no part needs one."""
-        return Process.SKY130 if any(p.process == Process.SKY130 for p in self.all()) else None
+        return Process.SKY130 if any(p.process == Process.SKY130 for p in self.in_deck()) \
+            else None
 
     def options(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(o for p in self.all() for o in p.options))
@@ -103,14 +110,15 @@ def chip_parts(config: Any) -> ChipParts:
     neuron, periphery = config.neuron, config.periphery
     return _parts(str(config.array.cell), neuron.opamp.model, str(neuron.activation_circuit),
                   periphery.driver,
-                  periphery.reset if str(neuron.reset) == "switched" else None)
+                  periphery.reset if str(neuron.reset) == "switched" else None, periphery.bias)
 
 
 @lru_cache(maxsize=64)
 def _parts(cell: str, amplifier: str, activation: str, driver: str,
-           reset: str | None) -> ChipParts:
+           reset: str | None, bias: str) -> ChipParts:
     return ChipParts(cell=get_part(PartKind.CELL, cell),
                      amplifier=get_part(PartKind.AMPLIFIER, amplifier),
                      activation=get_part(PartKind.ACTIVATION, activation),
                      driver=get_part(PartKind.DRIVER, driver),
-                     reset=None if reset is None else get_part(PartKind.RESET, reset))
+                     reset=None if reset is None else get_part(PartKind.RESET, reset),
+                     bias=get_part(PartKind.BIAS, bias))
