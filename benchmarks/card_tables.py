@@ -35,7 +35,8 @@ def _name(card: dict) -> str:
 
 def render(cards: list[dict], lines_too: bool = True) -> str:
     """The summary table and, with ``lines_too``, each card's energy lines."""
-    lines = ["| chip (parts) | SPICE metric / digital DEQ | energy per inference, median "
+    lines = ["| chip (parts) | SPICE metric / the same model's digital core | energy per "
+             "inference, median "
              "(p95) | per equivalent MAC, median (p95) | TOPS/W | area | TOPS/mm^2 |",
              "|---|---|---|---|---|---|---|"]
     for c in cards:

@@ -66,6 +66,9 @@ def test_levels_pick_their_parts():
         "cd_ota_sky130", "mos_pair", "resistor")
     assert cmos.process == Process.SKY130 and cmos.reset is not None
     assert cmos.sky130_transistors_per_neuron() == 12
+    # a device cell per weight: 16 transistors each, n + m + 1 per row
+    device = chip_parts(circuit_config("cmos", cell="sky130_r2r"))
+    assert device.sky130_transistors_per_neuron(64, 48) == 12 + 113 * 16
     opamp = chip_parts(circuit_config("opamp"))
     assert opamp.process is None and opamp.reset is None
     assert chip_parts(circuit_config("transistor")).setup()
@@ -115,3 +118,16 @@ def test_sky130_periphery_parts_solve_in_spice(process_sim, tmp_path):
     # the transistor drivers' offsets (a few mV against v_fs = 0.25 V) move the equilibria
     # by a few percent of full scale at most
     assert 0 < np.abs(z["sky130_ab"] - z["behavioural"]).max() < 0.05
+
+
+def test_a_device_cell_array_too_large_for_this_machine_is_refused():
+    import numpy as np
+
+    from codesign.chip.chip import Chip
+    from codesign.deq.weights import CoreWeights
+    from codesign.errors import SizeError
+
+    n, m = 512, 256
+    core = CoreWeights(W=np.eye(n) * 0.1, U=np.zeros((n, m)), b=np.zeros(n), activation="tanh")
+    with pytest.raises(SizeError, match="--force"):
+        Chip(core, circuit_config("cmos", cell="sky130_r2r"))

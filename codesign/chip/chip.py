@@ -82,7 +82,7 @@ class Chip:
                  title: str = "codesign crossbar equilibrium core", force: bool = False) -> None:
         _check_parts(core, config, simulator)
         check_size(core.n, core.m, getattr(simulator, "workers", 1), force,
-                   chip_parts(config).sky130_transistors_per_neuron())
+                   chip_parts(config).sky130_transistors_per_neuron(core.n, core.m))
         self.core = core
         self.config = config
         self.seed = seed

@@ -92,11 +92,16 @@ class ChipParts(NamedTuple):
     def setup(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(cmd for p in self.all() for cmd in p.setup()))
 
-    def sky130_transistors_per_neuron(self) -> int:
-        """The neuron's sky130 transistors (amplifier, activation, reset switch): about 1 MB of
-        ngspice memory each (codesign.limits)."""
-        return sum(p.transistors for p in (self.amplifier, self.activation, self.reset)
-                   if p is not None and p.process == Process.SKY130)
+    def sky130_transistors_per_neuron(self, n: int = 0, m: int = 0) -> int:
+        """The sky130 transistors per neuron of an n x m core: its amplifier, activation and
+        reset switch, its row's n + m + 1 cells, and its share of the m + 1 drivers (about
+        1 MB of ngspice memory each: codesign.limits)."""
+        def sky130(part) -> int:
+            return part.transistors if part is not None and part.process == Process.SKY130 \
+                else 0
+        own = sum(sky130(p) for p in (self.amplifier, self.activation, self.reset))
+        drivers = -(-(m + 1) * sky130(self.driver) // n) if n else 0
+        return own + (n + m + 1) * sky130(self.cell) * (n > 0) + drivers
 
     def describe(self) -> str:
         return "; ".join(f"{p.kind} {p.name}" for p in self.all())
