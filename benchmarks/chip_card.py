@@ -22,19 +22,14 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.common import chip_arguments, trained_chip
 from codesign.calibration.noise import noiseless
 from codesign.chip.card import Basis, CardLine, area_card, cited_settings, energy_card
-from codesign.chip.chip import Chip
-from codesign.circuit.settings import assignments, build_circuit
-from codesign.deq.checkpoint import load_checkpoint
 from codesign.design.verify import spice_metric
 from codesign.files import write_json
 from codesign.netlist.spice import relaxed_transients
 from codesign.parts import chip_parts
 from codesign.parts.geometry import mim_area_um2, poly_area_um2
-from codesign.proxy.params import load_params
-from codesign.simulator import get_simulator
-from codesign.tasks import get_task
 from codesign.training.train import decode, encode
 
 
@@ -55,14 +50,7 @@ def feedback_area(chip) -> CardLine:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=Path, required=True)
-    parser.add_argument("--params", type=Path, required=True,
-                        help="the calibrated proxy (its noise model draws the circuit noise)")
-    parser.add_argument("--task", default="digits")
-    parser.add_argument("--set", dest="sets", action="append", default=[])
-    parser.add_argument("--dac-bits", type=int, default=6)
-    parser.add_argument("--adc-bits", type=int, default=6)
-    parser.add_argument("--chip-seed", type=int, default=1)
+    chip_arguments(parser)
     parser.add_argument("--samples", type=int, default=0, help="test samples (0: all)")
     parser.add_argument("--transients", type=int, default=32)
     parser.add_argument("--rate", type=float, default=None,
@@ -72,14 +60,8 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
-    task = get_task(args.task)
-    model = load_checkpoint(args.model, task=args.task).model
-    params = load_params(args.params)[0]
-    changes = {"converters.dac_bits": args.dac_bits, "converters.adc_bits": args.adc_bits,
-               **assignments(args.sets)}
-    config = build_circuit("cmos", changes)
-    simulator = get_simulator()
-    chip = Chip(model.core.to_weights(), config, [args.chip_seed, 7919], simulator)
+    task, model, params, chip = trained_chip(args)
+    config = chip.config
     run_dir = args.out.with_suffix("")
     metric_spice, metric_digital, count = spice_metric(
         task, model, params, chip, args.samples, run_dir / "op", seed=args.chip_seed)

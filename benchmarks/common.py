@@ -59,3 +59,36 @@ def run_point(executable: str, text: str, timeout_s: float) -> dict:
             "peak_mb": float(size.group(1)) if size else float("nan"), **accounting(stdout)}
 
 
+
+
+def chip_arguments(parser) -> None:
+    """The options of a benchmark on a trained model's chip (the cmos level with --set)."""
+    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--params", type=Path, required=True,
+                        help="the calibrated proxy of the model's loop run")
+    parser.add_argument("--task", default="digits")
+    parser.add_argument("--set", dest="sets", action="append", default=[])
+    parser.add_argument("--dac-bits", type=int, default=6)
+    parser.add_argument("--adc-bits", type=int, default=6)
+    parser.add_argument("--chip-seed", type=int, default=1)
+
+
+def trained_chip(args):
+    """(task, model, proxy params, chip) of the options of ``chip_arguments``: the chip
+    instance ``[chip_seed, 7919]`` of the model's core on the cmos level with the changes."""
+    # deferred: importing the package (torch) only where a chip is measured
+    from codesign.chip.chip import Chip
+    from codesign.circuit.settings import assignments, build_circuit
+    from codesign.deq.checkpoint import load_checkpoint
+    from codesign.proxy.params import load_params
+    from codesign.simulator import get_simulator
+    from codesign.tasks import get_task
+
+    task = get_task(args.task)
+    model = load_checkpoint(args.model, task=args.task).model
+    params = load_params(args.params)[0]
+    config = build_circuit("cmos", {"converters.dac_bits": args.dac_bits,
+                                    "converters.adc_bits": args.adc_bits,
+                                    **assignments(args.sets)})
+    chip = Chip(model.core.to_weights(), config, [args.chip_seed, 7919], get_simulator())
+    return task, model, params, chip

@@ -20,16 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.common import chip_arguments, trained_chip
 from codesign.calibration.refit import refit
 from codesign.calibration.trim import fit_trim
-from codesign.chip.chip import Chip
-from codesign.circuit.settings import assignments, build_circuit
-from codesign.deq.checkpoint import load_checkpoint
 from codesign.files import write_json
 from codesign.parts import chip_parts
-from codesign.proxy.params import load_params
-from codesign.simulator import get_simulator
-from codesign.tasks import get_task
 from codesign.training.train import encode
 
 
@@ -39,13 +34,7 @@ def _rms(a: np.ndarray, b: np.ndarray) -> float:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=Path, required=True)
-    parser.add_argument("--params", type=Path, required=True)
-    parser.add_argument("--task", default="digits")
-    parser.add_argument("--set", dest="sets", action="append", default=[])
-    parser.add_argument("--dac-bits", type=int, default=6)
-    parser.add_argument("--adc-bits", type=int, default=6)
-    parser.add_argument("--chip-seed", type=int, default=1)
+    chip_arguments(parser)
     parser.add_argument("--fit", type=int, default=128)
     parser.add_argument("--test", type=int, default=256)
     parser.add_argument("--out", type=Path, default=Path("runs/bench/heldout.json"))
@@ -53,13 +42,8 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
-    task = get_task(args.task)
-    model = load_checkpoint(args.model, task=args.task).model
-    params = load_params(args.params)[0]
-    config = build_circuit("cmos", {"converters.dac_bits": args.dac_bits,
-                                    "converters.adc_bits": args.adc_bits,
-                                    **assignments(args.sets)})
-    chip = Chip(model.core.to_weights(), config, [args.chip_seed, 7919], get_simulator())
+    task, model, params, chip = trained_chip(args)
+    config = chip.config
     rng = np.random.default_rng([args.chip_seed, 23])
     pick = np.sort(rng.choice(len(task.x_train), args.fit, replace=False))
     e_fit = chip.dac(encode(model, task.x_train[pick]))

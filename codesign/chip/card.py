@@ -86,16 +86,12 @@ class EnergySettings:
     digital_mac_j: float
     """Energy per digital MAC at the node [J] (cited)."""
     digital_source: str
-    bias_reference_w: float = 0.0
-    """Power of the bias reference where the deck's references are ideal [W] (0: the deck's
-    own reference is in its supplies)."""
-    bias_source: str = ""
     inference_rate_hz: float | None = None
     """Inferences per second (None: back to back, no idle time)."""
 
     def __post_init__(self) -> None:
         for name in ("adc_conversion_j", "adc_conversion_s", "dac_conversion_j",
-                     "digital_mac_j", "bias_reference_w"):
+                     "digital_mac_j"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 raise InputError(f"energy card {name} must be a finite number >= 0, got {value}")
@@ -214,11 +210,10 @@ def energy_card(chip, transients: Sequence[TransientMetrics], z_op: np.ndarray,
               else np.maximum(1.0 / settings.inference_rate_hz - active_s, 0.0))
     parts = chip_parts(chip.config)
     sup = chip.config.supplies
-    bias_w = settings.bias_reference_w + parts.bias.supply_a * (sup.vdd_v - sup.vss_v)
-    bias_source = settings.bias_source or (
-        f"its own {parts.bias.supply_a * 1e6:.3g} uA (SPICE, benchmarks.parts) x "
-        f"{sup.vdd_v - sup.vss_v:.3g} V" if parts.bias.supply_a else
-        "ideal references: nothing charged")
+    bias_w = parts.bias.supply_a * (sup.vdd_v - sup.vss_v)
+    bias_source = (f"its own {parts.bias.supply_a * 1e6:.3g} uA (SPICE, benchmarks.parts) x "
+                   f"{sup.vdd_v - sup.vss_v:.3g} V" if parts.bias.supply_a else
+                   "ideal references: nothing charged")
     ones = np.ones_like(settle)
     per_sample = [
         ("summing amplifiers", core - act, Basis.SPICE,
