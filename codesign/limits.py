@@ -37,10 +37,17 @@ class SizeEstimate:
     n: int
     m: int
     transistors_per_neuron: int = 0
+    positions: int | None = None
+    """Weight positions (cell pairs) of a sparse array (a grid core's stored entries); None:
+    the dense n x (n + m + 1)."""
+
+    @property
+    def cells(self) -> int:
+        return self.n * (self.n + self.m + 1) if self.positions is None else self.positions
 
     @property
     def devices(self) -> int:
-        return 2 * self.n * (self.n + self.m + 1)
+        return 2 * self.cells
 
     @property
     def deck_bytes(self) -> int:
@@ -50,7 +57,7 @@ class SizeEstimate:
         """Python's compile-time arrays plus ``processes`` ngspice processes holding the deck."""
         ngspice = (NGSPICE_BYTES_PER_DEVICE * self.devices
                    + TRANSISTOR_BYTES * self.transistors_per_neuron * self.n)
-        return PYTHON_BYTES_PER_CELL * self.n * (self.n + self.m + 1) + processes * ngspice
+        return PYTHON_BYTES_PER_CELL * self.cells + processes * ngspice
 
     def describe(self, processes: int = 1) -> str:
         return (f"an n={self.n}, m={self.m} core compiles to about {self.devices:,} crossbar "
@@ -68,11 +75,13 @@ def memory_limit_bytes() -> int:
 
 
 def check_size(n: int, m: int, processes: int = 1, force: bool = False,
-               transistors_per_neuron: int = 0) -> SizeEstimate:
+               transistors_per_neuron: int = 0, positions: int | None = None) -> SizeEstimate:
     """The estimate for a core of n neurons and m inputs (and transistor-level neurons of
-    ``transistors_per_neuron`` each); SizeError if it needs more than half of this machine's
-    memory, unless ``force``."""
-    estimate = SizeEstimate(int(n), int(m), transistors_per_neuron)
+    ``transistors_per_neuron`` each; ``positions`` weight positions where the array is
+    sparse); SizeError if it needs more than half of this machine's memory, unless
+    ``force``."""
+    estimate = SizeEstimate(int(n), int(m), transistors_per_neuron,
+                            None if positions is None else int(positions))
     limit = memory_limit_bytes()
     if not force and estimate.memory_bytes(processes) > limit:
         raise SizeError(f"{estimate.describe(processes)}, more than the {_human(limit)} (half "

@@ -25,7 +25,8 @@ from codesign.circuit.converters import adc_np, dac_np
 from codesign.circuit.description import CrossbarCircuit
 from codesign.circuit.dynamics import SETTLE_TOL_FS, transient_stops_s
 from codesign.circuit.predict import CircuitPrediction, predict_equilibrium
-from codesign.deq.weights import CoreWeights
+from codesign.deq.grid import GridWeights
+from codesign.deq.weights import CoreWeights, real_array
 from codesign.errors import InputError
 from codesign.limits import check_size
 from codesign.netlist.deck import Analysis, Deck, SampleJob, check_analysis, make_jobs
@@ -77,12 +78,13 @@ class Chip:
     (codesign.limits).
     """
 
-    def __init__(self, core: CoreWeights, config: CircuitConfig, seed: Seed = 0,
+    def __init__(self, core: CoreWeights | GridWeights, config: CircuitConfig, seed: Seed = 0,
                  simulator: Simulator | None = None, *, klu: bool | None = None,
                  title: str = "codesign crossbar equilibrium core", force: bool = False) -> None:
         _check_parts(core, config, simulator)
         check_size(core.n, core.m, getattr(simulator, "workers", 1), force,
-                   chip_parts(config).sky130_transistors_per_neuron(core.n, core.m))
+                   chip_parts(config).sky130_transistors_per_neuron(core.n, core.m),
+                   _positions(core))
         self.core = core
         self.config = config
         self.seed = seed
@@ -121,6 +123,10 @@ class Chip:
 
     def inputs(self, e: np.ndarray) -> np.ndarray:
         """``e`` checked as (K, m) finite float64 core inputs."""
+        if isinstance(self.core, GridWeights):
+            e = real_array(e, "core inputs")
+            return np.ascontiguousarray(self.core.fields(e[None] if e.ndim == 1 else e)
+                                        .reshape(-1, self.m))
         return self.core.check_inputs(e)
 
     # --- predictions -------------------------------------------------------------------------
@@ -140,6 +146,7 @@ class Chip:
     @cached_property
     def effective(self) -> EffectiveCore:
         """This instance's exact conductances as the proxy's crossbar."""
+        self.circuit.dense_only("the proxy")
         return from_circuit(self.circuit)
 
     def proxy_equilibrium(self, params: ProxyParams, e: np.ndarray) -> np.ndarray:
@@ -159,6 +166,7 @@ class Chip:
                inputs: np.ndarray | None = None, source: str = "",
                settle_tol_fs: float = SETTLE_TOL_FS) -> dict:
         """Write this instance as a deck that runs by itself (codesign.chip.export)."""
+        self.circuit.dense_only("export")
         return export_chip(self, out_dir, ngspice=ngspice, inputs=inputs, source=source,
                            settle_tol_fs=settle_tol_fs)
 
@@ -294,9 +302,10 @@ class Chip:
 
 def _check_parts(core: object, config: object, simulator: object) -> None:
     """InputError unless ``core``, ``config`` and ``simulator`` are what a Chip takes."""
-    if not isinstance(core, CoreWeights):
+    if not isinstance(core, CoreWeights | GridWeights):
         raise InputError(f"a Chip's core must be CoreWeights (codesign.random_core, "
-                         f"load_source(path)[0], CoreWeights(W, U, b)), got {type(core).__name__}")
+                         f"load_source(path)[0], CoreWeights(W, U, b)) or GridWeights, got "
+                         f"{type(core).__name__}")
     if not isinstance(config, CircuitConfig):
         hint = f" (e.g. codesign.circuit_config({config!r}))" if isinstance(config, str) else ""
         raise InputError(f"a Chip's config must be a CircuitConfig{hint}, got "
@@ -304,3 +313,17 @@ def _check_parts(core: object, config: object, simulator: object) -> None:
     if simulator is not None and not callable(getattr(simulator, "run", None)):
         raise InputError(f"a Chip's simulator must be a codesign simulator "
                          f"(codesign.get_simulator()), got {type(simulator).__name__}")
+
+
+def _positions(core: CoreWeights | GridWeights) -> int | None:
+    """A grid core's weight positions (stored entries of [W | U | b]); None for a dense core."""
+    if not isinstance(core, GridWeights):
+        return None
+    r, r_in = core.K.shape[-1] // 2, core.L.shape[-1] // 2
+    g = core.grid
+
+    def taps(radius: int) -> int:  # stencil taps inside the grid, summed over its points
+        return sum(max(0, g - abs(d)) for d in range(-radius, radius + 1)) ** 2
+
+    c, p = core.channels, core.inputs_per_point
+    return c * c * taps(r) + c * p * taps(r_in) + core.n

@@ -306,9 +306,16 @@ class ArrayConfig:
     """Cell positions (column lines) per tile: a differential weight column takes two."""
     cell: str = "resistor"
     """The weight cell: a cell part's name (codesign.parts; ``resistor``: an ideal resistor)."""
+    row_trim: bool = False
+    """Grid cores: after programming, trim each neuron's feedback conductance so that its row
+    of recurrent cells sums to the trained stencil's sum again (the programmed cells read back,
+    as write-verify reads them): the programming error then moves the couplings, not the
+    near-singular local term of a diffusive stencil."""
 
     def __post_init__(self) -> None:
         get_part(PartKind.CELL, self.cell)
+        if not isinstance(self.row_trim, bool):
+            raise InputError(f"row_trim must be true or false, got {self.row_trim!r}")
         if isinstance(self.levels, bool) or not isinstance(self.levels, int):
             raise InputError(f"levels must be a whole number, got {self.levels!r}")
         for name in ("tile_rows", "tile_columns"):

@@ -11,6 +11,9 @@ Topology (one neuron i, all rows alike):
 Cells in ``plus`` arrays are driven by the inverted copy (so they add +w), ``minus`` arrays by
 the direct copy. With an ideal op-amp the DC equation of row i is
 x_i = sum_j w_ij phi(x_j) + sum_k u_ik e_k + b_i (volts / v_fs), w = (G_plus - G_minus) / G_f,i.
+
+A grid core's circuit (codesign.circuit.compile.compile_grid) is sparse: its W and U cells are
+scipy CSR matrices, a device on every stored entry (none elsewhere), with ideal lines only.
 """
 
 from __future__ import annotations
@@ -23,6 +26,15 @@ import torch
 
 from codesign.circuit.config import CircuitConfig
 from codesign.circuit.lines import port_admittance, row_positions
+from codesign.errors import InputError
+
+
+def _issparse(a) -> bool:
+    return hasattr(a, "tocoo")
+
+
+def _row_sum(a) -> np.ndarray:
+    return np.asarray(a.sum(1)).ravel()
 
 
 @dataclass(frozen=True, eq=False)
@@ -73,8 +85,26 @@ class CrossbarCircuit:
     def line_ohm(self) -> float:
         return self.config.array.line_ohm
 
+    @property
+    def sparse(self) -> bool:
+        """Whether the W and U cells are sparse matrices (a grid core's array)."""
+        return _issparse(self.g_w_plus)
+
+    def dense_only(self, what: str) -> None:
+        """InputError for ``what`` on a sparse circuit (it would densify an n x n array)."""
+        if self.sparse:
+            raise InputError(f"{what} needs a dense crossbar; a grid core's sparse circuit "
+                             "has ideal lines and no proxy: use Chip.prediction / SPICE")
+
     def row_cells(self) -> tuple[np.ndarray, np.ndarray]:
-        """(n, n + m + 1) plus and minus conductances of each row over [W | U | b]."""
+        """(n, n + m + 1) plus and minus conductances of each row over [W | U | b] (CSR
+        matrices for a sparse circuit)."""
+        if self.sparse:
+            import scipy.sparse as sp  # deferred: only a grid core's circuit is sparse
+
+            return tuple(sp.hstack([w, u, sp.csr_matrix(b[:, None])], format="csr")
+                         for w, u, b in ((self.g_w_plus, self.g_u_plus, self.g_b_plus),
+                                         (self.g_w_minus, self.g_u_minus, self.g_b_minus)))
         plus = np.concatenate([self.g_w_plus, self.g_u_plus, self.g_b_plus[:, None]], axis=1)
         minus = np.concatenate([self.g_w_minus, self.g_u_minus, self.g_b_minus[:, None]], axis=1)
         return plus, minus
@@ -84,6 +114,7 @@ class CrossbarCircuit:
         """Effective plus and minus conductances through the lines and tiles, and the rows' port
         admittance Y_ss (n, n) (one line solve per circuit; effective_weights, noise_gain and
         row_coupling use it)."""
+        self.dense_only("the line model")
         plus, minus = self.row_cells()
         cells = row_positions(torch.from_numpy(plus), torch.from_numpy(minus)).numpy()
         effective, y_ss = port_admittance(cells, self.config.array.wires)
@@ -92,7 +123,14 @@ class CrossbarCircuit:
 
     def effective_weights(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(W, U, b) realised by the conductances (the inverse of the mapping), including the
-        row and column lines' wire resistance, tile by tile (codesign.circuit.lines)."""
+        row and column lines' wire resistance, tile by tile (codesign.circuit.lines). Sparse
+        circuit (ideal lines): W and U as CSR matrices."""
+        if self.sparse:
+            scale = 1.0 / self.g_feedback[:, None]
+            return tuple((g_p - g_m).multiply(scale).tocsr()
+                         for g_p, g_m in ((self.g_w_plus, self.g_w_minus),
+                                          (self.g_u_plus, self.g_u_minus))) + (
+                (self.g_b_plus - self.g_b_minus) / self.g_feedback,)
         plus, minus, _ = self._lines
         full = (plus - minus) / self.g_feedback[:, None]
         n, m = self.n, self.m
@@ -101,16 +139,23 @@ class CrossbarCircuit:
     def node_conductance(self) -> np.ndarray:
         """(n,) all conductance into each summing node [S]: the row's cells and its feedback."""
         plus, minus = self.row_cells()
-        return plus.sum(1) + minus.sum(1) + self.g_feedback
+        return _row_sum(plus) + _row_sum(minus) + self.g_feedback
 
     def noise_gain(self) -> np.ndarray:
         """(n,) 1 + G_th,i / G_f,i: the op-amp's noise gain, G_th the conductance the crossbar
         row presents to s_i, every tile's (the sum of its cells with ideal wires)."""
+        if self.sparse:
+            return self.node_conductance() / self.g_feedback
         return 1.0 + np.diag(self._lines[2]) / self.g_feedback
 
     def noise_gain_matrix(self) -> np.ndarray:
         """(n, n) I + Y_ss / G_f,i: the noise gain with the rows' sneak coupling through
-        resistive column lines (diagonal = noise_gain(); off-diagonal zero without them)."""
+        resistive column lines (diagonal = noise_gain(); off-diagonal zero without them).
+        Sparse circuit: a CSR diagonal matrix."""
+        if self.sparse:
+            import scipy.sparse as sp  # deferred: only a grid core's circuit is sparse
+
+            return sp.diags(self.noise_gain(), format="csr")
         return np.eye(self.n) + self._lines[2] / self.g_feedback[:, None]
 
     def time_constant_s(self) -> float:
@@ -121,4 +166,5 @@ class CrossbarCircuit:
         """Number of crossbar conductances (devices) in the array."""
         cells = (self.g_w_plus, self.g_w_minus, self.g_u_plus, self.g_u_minus,
                  self.g_b_plus, self.g_b_minus)
-        return int(sum(np.count_nonzero(g) for g in cells))
+        return int(sum(g.count_nonzero() if _issparse(g) else np.count_nonzero(g)
+                       for g in cells))

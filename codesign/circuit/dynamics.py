@@ -46,13 +46,37 @@ def transient_stops_s(circuit: CrossbarCircuit, prediction: CircuitPrediction, t
     W, _, _ = circuit.effective_weights()
     tau = circuit.time_constant_s()
     delay = 10 * opamp_delay_s(circuit)
-    rho = float(np.linalg.norm(W, 2))
+    slope = SLOPES[circuit.activation](torch.from_numpy(prediction.x)).numpy()
+    if getattr(circuit, "sparse", False):
+        rho, rate = _sparse_rates(W, slope)
+    else:
+        rho = float(np.linalg.norm(W, 2))
+        rate = 1.0 - np.linalg.eigvals(W[None, :, :] * slope[:, None, :]).real.max(axis=1)
     bound = np.array([settling_bound_s(tau, rho, float(np.linalg.norm(x)), tol_fs)
                       for x in prediction.x])
-    slope = SLOPES[circuit.activation](torch.from_numpy(prediction.x)).numpy()
-    rate = 1.0 - np.linalg.eigvals(W[None, :, :] * slope[:, None, :]).real.max(axis=1)
     dist = np.maximum(np.linalg.norm(prediction.x, axis=1) / tol_fs, 1.0)
     estimate = np.minimum(tau * np.log(dist) / np.clip(rate, 1e-3, None), bound)
     first = safety * estimate + delay
     fallback = np.where(np.isfinite(bound), safety * bound + delay, 10 * first)
     return first, fallback
+
+
+def _sparse_rates(W, slope: np.ndarray) -> tuple[float, np.ndarray]:
+    """||W||_2 and, per sample, 1 - the largest real part of W diag(slope) of a grid core's
+    sparse W, by Lanczos / Arnoldi (scipy); where Arnoldi does not converge, 1 - ||W||_2
+    (the contraction's own rate, a lower bound)."""
+    # deferred: only a grid core's circuit is sparse
+    import scipy.sparse as sp
+    import scipy.sparse.linalg as sla
+
+    start = np.random.default_rng(0).standard_normal(W.shape[0])  # a fixed start vector
+    rho = float(sla.svds(W, k=1, tol=1e-8, v0=start, return_singular_vectors=False)[0])
+    rates = []
+    for row in slope:
+        try:
+            top = sla.eigs(W @ sp.diags(row), k=1, which="LR", tol=1e-8, v0=start,
+                           return_eigenvectors=False)
+            rates.append(1.0 - float(top.real.max()))
+        except sla.ArpackNoConvergence:
+            rates.append(1.0 - rho)
+    return rho, np.array(rates)

@@ -10,6 +10,7 @@ in units of v_fs, and z_i = phi(x_i). Resistive column lines couple the rows thr
 NG becomes a matrix (CrossbarCircuit.noise_gain_matrix) and 1 / (1 + NG_i / A) the matrix
 (I + NG / A)^-1 applied to the whole right-hand side. The map is a contraction whenever
 ||W||_2 < 1, so the fixed-point iteration below converges to the circuit's unique equilibrium.
+A sparse circuit (a grid core's) iterates with scipy matvecs: nothing n x n is made dense.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ def predict_equilibrium(
 ) -> CircuitPrediction:
     """The equilibrium of ``circuit`` for core inputs ``e`` (K x m), accounting for finite
     gain, offsets and rails."""
+    if circuit.sparse:
+        return _predict_sparse(circuit, e, tol, max_iter)
     W, U, b = circuit.effective_weights()
     amp = circuit.config.neuron.opamp
     ng = circuit.noise_gain_matrix()
@@ -59,3 +62,32 @@ def predict_equilibrium(
     x, info = fixed_point(step, torch.zeros_like(drive_t), max_iter, tol)
     x_np = x.numpy()
     return CircuitPrediction(x_np, phi(x).numpy(), info.converged)
+
+
+def _predict_sparse(circuit: CrossbarCircuit, e: np.ndarray, tol: float,
+                    max_iter: int) -> CircuitPrediction:
+    """predict_equilibrium of a sparse circuit (ideal lines: NG is diagonal)."""
+    W, U, b = circuit.effective_weights()
+    amp = circuit.config.neuron.opamp
+    ng = circuit.noise_gain()
+    e = np.asarray(e, np.float64)
+    drive = (U @ e.T).T + b + ng * circuit.offset_v / circuit.v_fs
+    lo, hi = amp.rail_low_v / circuit.v_fs, amp.rail_high_v / circuit.v_fs
+    phi = get_activation(circuit.activation)
+    gain = 1.0 / (1.0 + ng / amp.dc_gain)
+    if circuit.activation == "identity":  # linear until a rail: one sparse LU for all samples
+        # deferred: only a grid core's circuit is sparse
+        import scipy.sparse as sp
+        import scipy.sparse.linalg as sla
+
+        lu = sla.splu((sp.identity(circuit.n) - sp.diags(gain) @ W).tocsc())
+        x = lu.solve(np.ascontiguousarray((drive * gain).T)).T
+        if np.all((x >= lo) & (x <= hi)):
+            return CircuitPrediction(x, x.copy(), True)
+
+    def step(x: torch.Tensor) -> torch.Tensor:
+        z = phi(x).numpy()
+        return torch.from_numpy(np.clip(((W @ z.T).T + drive) * gain, lo, hi))
+
+    x, info = fixed_point(step, torch.zeros(drive.shape, dtype=torch.float64), max_iter, tol)
+    return CircuitPrediction(x.numpy(), phi(x).numpy(), info.converged)

@@ -160,8 +160,16 @@ def _cells(circuit: CrossbarCircuit, prefix: str, g: np.ndarray, first_column: i
     """A resistor into row i's line for every g[i, j] > 0; the cell sits at wire position
     p = 2 (first_column + j) + side (side 0: plus cell, 1: minus cell), driven by that
     position's source (position_sources), on row i's line and on position p's column line (or
-    on s_i and the source, where ideal)."""
-    rows, cols = np.nonzero(g)
+    on s_i and the source, where ideal). ``g`` may be a scipy sparse matrix (a grid core's
+    array): its stored non-zero entries, in row-major order as np.nonzero gives them."""
+    if hasattr(g, "tocoo"):
+        csr = g.tocsr()
+        coo = (csr if csr.has_sorted_indices else csr.sorted_indices()).tocoo()
+        keep = coo.data != 0
+        rows, cols, values = coo.row[keep], coo.col[keep], coo.data[keep]
+    else:
+        rows, cols = np.nonzero(g)
+        values = g[rows, cols]
     array = circuit.config.array
     sources = position_sources(circuit)
     positions = (2 * (first_column + cols) + side).tolist()
@@ -176,7 +184,7 @@ def _cells(circuit: CrossbarCircuit, prefix: str, g: np.ndarray, first_column: i
 
     others = [p + 1 - 2 * side for p in positions]  # the pair's other line
     yield from chip_parts(circuit.config).cell.elements(
-        names, columns(positions), columns(others), row_nodes, g[rows, cols].tolist())
+        names, columns(positions), columns(others), row_nodes, values.tolist())
 
 
 def position_sources(circuit: CrossbarCircuit) -> list[str]:

@@ -135,6 +135,11 @@ def _process_lines(circuit: CrossbarCircuit, lib: Path) -> list[str]:
     return lines + [f'.include "{lib / name}"' for name in part_libraries(circuit.config)]
 
 
+SAVE_ALL_N = 1024
+"""Cores of at least this many neurons save every vector (``.save all``, Deck.save_all): ngspice
+46 matches each listed save against every node (quadratic in n); smaller decks list theirs."""
+
+
 def write_deck(
     circuit: CrossbarCircuit,
     *,
@@ -177,7 +182,8 @@ def write_deck(
     lines += [f".options {option}" for option in chip_parts(circuit.config).options()]
     if circuit.spice_seed is not None:
         lines.append(f".options seed={circuit.spice_seed}")
-    lines.append(f".save {saves}")
+    save_all = n >= SAVE_ALL_N
+    lines.append(".save all" if save_all else f".save {saves}")
     sup = circuit.config.supplies
     return Deck(
         text="\n".join(lines) + "\n",
@@ -196,6 +202,7 @@ def write_deck(
         input_vectors=tuple(f"v({input_node(k)})" for k in range(m)),
         tran_uic=not switched_reset(circuit),
         noise=noise_waves(circuit),
+        save_all=save_all,
     )
 
 
@@ -261,10 +268,16 @@ def raw_name(job: SampleJob, analysis: str) -> str:
     return f"s{job.index:06d}-{analysis}.raw"
 
 
+SAVE_ARGS = 256
+"""Vectors per interactive ``save`` command: ngspice 46 refuses a longer one ("save: too many
+args", seen at 1025 vectors); successive commands add to the list."""
+
+
 def save_checks(deck: Deck) -> list[str]:
-    """The command that adds the deck's check vectors to what ngspice saves (the deck's own
-    .save stays as it is)."""
-    return [f"save {' '.join(deck.check_vectors)}"] if deck.check_vectors else []
+    """The commands that add the deck's check vectors to what ngspice saves (the deck's own
+    .save stays as it is), SAVE_ARGS per command."""
+    vectors = deck.check_saves
+    return [f"save {' '.join(vectors[k:k + SAVE_ARGS])}" for k in range(0, len(vectors), SAVE_ARGS)]
 
 
 def option_commands(deck: Deck, kind: Analysis) -> list[str]:

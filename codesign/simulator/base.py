@@ -83,6 +83,16 @@ def trace_from(vectors: dict[str, np.ndarray]) -> Trace:
     return Trace(vectors["time"], rest)
 
 
+def wanted_vectors(deck: Deck) -> frozenset[str] | None:
+    """The vectors to keep from a raw file of ``deck``: those a listing deck saves (its states,
+    supply currents, checks, the scale), or None (all) for one that lists its own saves."""
+    if not deck.save_all:
+        return None
+    supplies = tuple(f"i({name})" for name in (*deck.core_supplies, *deck.input_supplies))
+    return frozenset(("time", "v(v-sweep)", *deck.z_vectors, *deck.x_vectors, *supplies,
+                      *deck.check_vectors))
+
+
 def _required(deck: Deck, kind: Analysis) -> tuple[str, ...]:
     if kind == Analysis.OP:
         return deck.z_vectors + deck.x_vectors + deck.check_vectors

@@ -46,6 +46,7 @@ from codesign.simulator.base import (
     plot_problem,
     sweep_results,
     trace_from,
+    wanted_vectors,
 )
 from codesign.simulator.rawfile import RawFileError, read_raw
 
@@ -157,10 +158,11 @@ def plan_chunks(deck: Deck, jobs: list[SampleJob], analysis: str, workers: int |
     return [(deck, jobs[k:k + size]) for k in range(0, len(jobs), size)]
 
 
-def read_plot(path: Path, plotname: str):
-    """(the raw file's first plot, '') or (None, why it is not a ``plotname`` plot)."""
+def read_plot(path: Path, plotname: str, keep: frozenset[str] | None = None):
+    """(the raw file's first plot, '') or (None, why it is not a ``plotname`` plot); only the
+    vectors in ``keep`` if given (a save-all deck: base.wanted_vectors)."""
     try:
-        plot = read_raw(path)[0]
+        plot = read_raw(path, keep)[0]
     except FileNotFoundError:
         return None, "no raw file written"
     except (RawFileError, IndexError, KeyError, ValueError, OSError) as exc:
@@ -298,7 +300,8 @@ class NgspiceProcess(Closing):
     def _sweep_chunk(self, deck: Deck, jobs: list[SampleJob], run_dir: Path,
                      live: LiveProcesses | None) -> list[SampleResult]:
         failure = self._batch(sweep_deck(deck, jobs), len(jobs), run_dir, live)
-        plot, problem = read_plot(run_dir / SWEEP_RAW, SWEEP_PLOTNAME)
+        plot, problem = read_plot(run_dir / SWEEP_RAW, SWEEP_PLOTNAME,
+                                  wanted_vectors(deck))
         results = [] if problem else sweep_results(deck, jobs, plot.vectors)
         if isinstance(results, str) or problem:
             raise SimulationError(f"ngspice gave no usable operating-point sweep "
@@ -349,7 +352,8 @@ class NgspiceProcess(Closing):
         and finite."""
         plots = {}
         for kind, _ in analysis_commands(analysis, job):
-            plot, problem = read_plot(run_dir / raw_name(job, kind), PLOTNAMES[kind])
+            plot, problem = read_plot(run_dir / raw_name(job, kind), PLOTNAMES[kind],
+                                      wanted_vectors(deck))
             problem = problem or plot_problem(deck, job, kind, plot.vectors)
             if problem:
                 raise SimulationError(

@@ -36,8 +36,9 @@ def _header_fields(header: str) -> tuple[dict[str, str], list[str]]:
     return fields, names
 
 
-def parse_raw(data: bytes) -> list[RawPlot]:
-    """All plots in the bytes of a binary raw file."""
+def parse_raw(data: bytes, keep: frozenset[str] | set[str] | None = None) -> list[RawPlot]:
+    """All plots in the bytes of a binary raw file (only the vectors named in ``keep``, if
+    given)."""
     plots = []
     pos = 0
     while pos < len(data):
@@ -57,14 +58,15 @@ def parse_raw(data: bytes) -> list[RawPlot]:
         nbytes = points * nvars * 8
         table = np.frombuffer(data, dtype="<f8", count=points * nvars, offset=start)
         table = table.reshape(points, nvars)
-        plots.append(RawPlot(fields.get("Plotname", ""), dict(zip(names, table.T.copy(),
-                                                                   strict=True))))
+        columns = [(k, name) for k, name in enumerate(names) if keep is None or name in keep]
+        plots.append(RawPlot(fields.get("Plotname", ""),
+                             {name: table[:, k].copy() for k, name in columns}))
         if points < declared:
             break  # truncated: nothing valid follows
         pos = start + nbytes
     return plots
 
 
-def read_raw(path: Path) -> list[RawPlot]:
-    """All plots in the binary raw file at ``path``."""
-    return parse_raw(Path(path).read_bytes())
+def read_raw(path: Path, keep: frozenset[str] | set[str] | None = None) -> list[RawPlot]:
+    """All plots in the binary raw file at ``path`` (only the vectors in ``keep``, if given)."""
+    return parse_raw(Path(path).read_bytes(), keep)
