@@ -47,6 +47,21 @@ bench: setup
 	$(BIN)/python -m benchmarks.darcy
 	$(BIN)/python -m benchmarks.torchdeq_compare
 	$(BIN)/python -m benchmarks.scaling
+	@# grid cores (docs/grid.md): the models, their baselines, SPICE at 16 and 32, the residual
+	@# term at 10/30/100 % labels, ngspice against the grid; then the tables from docs/results
+	$(BIN)/codesign grid train --task poisson --out docs/results/grid-poisson.pt
+	$(BIN)/codesign grid train --task darcy --residual-weight 0 --out docs/results/grid-darcy.pt
+	$(BIN)/python -m benchmarks.grid_baselines --task poisson --out docs/results/grid-poisson-baselines.json
+	$(BIN)/python -m benchmarks.grid_baselines --task darcy --out docs/results/grid-darcy-baselines.json
+	for t in poisson darcy; do for g in 16 32; do $(BIN)/codesign verify docs/results/grid-$$t.pt \
+	  --grid $$g --samples 64 --mismatch 0.05 --set array.row_trim=true \
+	  --out runs/bench/grid-verify-$$t-$$g || exit 1; done; done
+	$(BIN)/python -m benchmarks.grid_pde --task poisson --epochs 20 --channels 4 --inputs 2 \
+	  --shape cross --transfer diffusive --encoder-stencil 1 --input-stencil 1 \
+	  --activation identity --max-iter 400 --residual-weight 0.1 --sweep-labels 0.1,0.3,1.0 \
+	  --out docs/results/grid-poisson-labels.json
+	$(BIN)/python -m benchmarks.grid_scale
+	$(BIN)/python -m benchmarks.grid_tables --collect runs/bench/grid-verify-*
 
 lint: setup
 	$(BIN)/ruff check codesign tests benchmarks

@@ -18,6 +18,7 @@ from codesign._version import __version__
 from codesign.cli.calibrate import calibrate_command
 from codesign.cli.design import design
 from codesign.cli.export import export
+from codesign.cli.grid import grid
 from codesign.cli.info import info
 from codesign.cli.loop import loop
 from codesign.cli.noise import noise
@@ -77,6 +78,6 @@ def main() -> None:
         signal.signal(signal.SIGTERM, _terminate)
 
 
-for _command in (train, export, verify, loop, design, report, noise, info):
+for _command in (train, export, verify, loop, design, report, noise, info, grid):
     main.add_command(_command)
 main.add_command(calibrate_command, "calibrate")

@@ -121,9 +121,12 @@ def _lines(s) -> list[str]:
 @options.timeout_option(600.0)
 @options.unstable_option
 @options.force_option
+@click.option("--grid", "grid_size", type=click.IntRange(min=2), default=None,
+              help="A grid model (`codesign grid train`) only: the grid to compile it on "
+                   "(default: its training grid); see `codesign grid verify`.")
 def verify(source, inputs, samples, neuron, dc_gain, gbw, offset, analysis, out, settle_tol,
            seed, table_format, array, sets, proxy_path, backend, workers,
-           scheduler, timeout_s, allow_unstable, force) -> None:
+           scheduler, timeout_s, allow_unstable, force, grid_size) -> None:
     """Verify SOURCE at circuit level: SPICE equilibria against the PyTorch fixed point.
 
     Writes OUT/equilibria.parquet (sample, unit, neuron, z_torch, z_model, z_spice, z_proxy,
@@ -140,11 +143,24 @@ def verify(source, inputs, samples, neuron, dc_gain, gbw, offset, analysis, out,
     # deferred: the library (torch) loads only when the command runs, not for --help
     from codesign.chip.chip import Chip
     from codesign.chip.verify import VerifySettings, task_metric, verify_chip
+    from codesign.deq.checkpoint import is_grid_checkpoint
     from codesign.errors import InputError
     from codesign.run_folder import RunFolder
     from codesign.simulator.store import ResultStore
     from codesign.training.train import decode
 
+    if is_grid_checkpoint(source):
+        from codesign.cli.grid import verify_grid_model  # deferred: the grid branch
+
+        if analysis != "op" or inputs is not None or proxy_path is not None:
+            raise InputError("a grid model is verified at its operating points on its task's "
+                             "fields: drop --analysis tran, --inputs and --proxy")
+        verify_grid_model(source, grid_size, samples, neuron, array, sets, seed, out, backend,
+                          workers, timeout_s, scheduler, force)
+        return
+    if grid_size is not None:
+        raise InputError(f"--grid applies to grid models (`codesign grid train`); {source} is "
+                         "not one: drop --grid")
     if not 0 < settle_tol < 1:
         raise InputError(f"--settle-tol must lie in (0, 1) of full scale, got {settle_tol}")
     core, ckpt = options.load_checked_source(source, allow_unstable, force)

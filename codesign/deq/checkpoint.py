@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from codesign._version import __version__
+from codesign.deq.grid import GridDEQ, GridDEQConfig
 from codesign.deq.model import DEQConfig, HybridDEQ
 from codesign.deq.weights import CoreWeights
 from codesign.errors import CheckpointError, InputError
@@ -262,3 +263,80 @@ def load_inputs(path: Path, force: bool = False) -> np.ndarray:
     except (ValueError, OSError) as exc:
         raise InputError(f"cannot read inputs {path} ({type(exc).__name__}); pass a .npy array "
                          "of shape (samples, m)") from None
+
+
+# --- grid models ------------------------------------------------------------------------------
+
+GRID_FORMAT = "codesign-grid-checkpoint"
+
+
+@dataclass(frozen=True, eq=False)
+class GridCheckpoint:
+    """A loaded grid model (codesign.deq.grid.GridDEQ) and what was recorded with it."""
+
+    model: GridDEQ
+    task: str
+    metrics: dict = field(default_factory=dict)
+    train_config: dict = field(default_factory=dict)
+    codesign_version: str = ""
+
+
+def save_grid_checkpoint(path: Path, model: GridDEQ, task: str, metrics: dict,
+                         train_config: dict) -> Path:
+    """Write a grid model like save_checkpoint does a HybridDEQ (tensors and plain values)."""
+    payload = {
+        "format": GRID_FORMAT, "format_version": FORMAT_VERSION,
+        "codesign_version": __version__, "torch_version": str(torch.__version__),
+        "task": str(task), "config": jsonable(model.config.to_dict()),
+        "train_config": jsonable(dict(train_config)), "metrics": jsonable(dict(metrics)),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+    }
+    return atomic_write(Path(path), lambda tmp: torch.save(payload, tmp))
+
+
+def is_grid_checkpoint(path: Path) -> bool:
+    """Whether ``path`` holds a grid model (a readable codesign file with the grid tag)."""
+    try:
+        payload = torch.load(Path(path), map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - anything unreadable is not a grid checkpoint
+        return False
+    return isinstance(payload, dict) and payload.get("format") == GRID_FORMAT
+
+
+def load_grid_checkpoint(path: Path) -> GridCheckpoint:
+    """The grid model at ``path`` (weights_only loading; config and tensor shapes checked)."""
+    from codesign.schema import from_json  # deferred: only grid checkpoints need it
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist; check the path")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - torch raises many types for a damaged archive
+        raise CheckpointError(f"{path} is not a readable torch checkpoint "
+                              f"({type(exc).__name__}); check the file") from None
+    if not isinstance(payload, dict) or payload.get("format") != GRID_FORMAT:
+        raise CheckpointError(f"{path} is not a grid-model checkpoint; train one with "
+                              "`codesign grid train`")
+    if not isinstance(payload.get("format_version"), int) \
+            or payload["format_version"] > FORMAT_VERSION:
+        raise CheckpointError(f"{path} has a newer checkpoint format; upgrade codesign")
+    try:
+        config = from_json(GridDEQConfig, payload.get("config"), "grid checkpoint config")
+    except InputError as exc:
+        raise CheckpointError(str(exc)) from None
+    model = GridDEQ(config)
+    state = payload.get("state_dict")
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    if not isinstance(state, dict) or set(state) != set(expected) or any(
+            not isinstance(state[k], torch.Tensor) or tuple(state[k].shape) != expected[k]
+            or not torch.isfinite(state[k]).all() for k in expected):
+        raise CheckpointError(f"{path}: the tensors do not fit the grid model's config (names, "
+                              "shapes or non-finite values); re-train it")
+    model.load_state_dict(state)
+    model.eval()
+    task = payload.get("task", "")
+    return GridCheckpoint(model, task if isinstance(task, str) else "",
+                          _plain_dict(path, payload, "metrics"),
+                          _plain_dict(path, payload, "train_config"),
+                          str(payload.get("codesign_version", "")))

@@ -1,0 +1,168 @@
+"""The grid-core tables of docs/grid.md, generated from the stored outputs in docs/results:
+
+- grid-<task>.json: the structured model (``codesign grid train --task T --out
+  docs/results/grid-T.pt`` writes it beside the checkpoint),
+- grid-<task>-baselines.json: FNO, dense DEQ and MLP (``python -m benchmarks.grid_baselines``),
+- grid-verify-<task>-<G>.json: its chip in SPICE (``codesign grid verify ... --out D``, then
+  D/summary.json copied there by ``python -m benchmarks.grid_tables --collect D``),
+- grid-<task>-labels.json: the residual term at 10/30/100 % labels
+  (``python -m benchmarks.grid_pde --sweep-labels 0.1,0.3,1.0``),
+- grid-scale.json: ngspice's time and memory against the grid (``python -m
+  benchmarks.grid_scale``).
+
+    python -m benchmarks.grid_tables            # rewrite the tables between their markers
+    python -m benchmarks.grid_tables --check    # exit 1 if a table and its data disagree
+
+tests/test_grid_tables.py runs the check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "docs" / "results"
+TARGET = ROOT / "docs" / "grid.md"
+START, END = "<!-- grid-table:start -->", "<!-- grid-table:end -->"
+TASKS = ("poisson", "darcy")
+GRIDS = ("16", "32", "64")
+
+
+def _load(name: str):
+    path = RESULTS / name
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _l2(record: dict, grid: str) -> str:
+    value = record["relative_l2"].get(grid)
+    return "-" if value is None else f"{value:.4f}"
+
+
+def accuracy_table(task: str) -> list[str]:
+    grid_model = _load(f"grid-{task}.json")
+    baselines = _load(f"grid-{task}-baselines.json")
+    if grid_model is None:
+        return []
+    spice = {g: _load(f"grid-verify-{task}-{g}.json") for g in GRIDS}
+    lines = [f"**{task}** (trained at 16 x 16; relative L2 over the test fields; training "
+             "time on 2 shared cores, one torch thread each, several jobs at once; SPICE: the "
+             "opamp-level chip, its mismatch and converters as listed, against the same "
+             "model's digital output on the same fields)", "",
+             "| model | parameters | training [s] | 16 x 16 | 32 x 32 | 64 x 64 | SPICE / "
+             "digital |", "|---|---|---|---|---|---|---|"]
+    runs = [f"{g} x {g}: {s['circuit_l2']:.4f} / {s['digital_l2']:.4f} = {s['ratio']:.3f}x "
+            f"({s['samples']} fields, mismatch {s['mismatch_sigma']:g}, "
+            f"{s['dac_bits']}/{s['adc_bits']}-bit"
+            f"{', row trim' if s.get('row_trim') else ''})" for g, s in spice.items() if s]
+    deq = grid_model["deq"]
+    name = (f"grid DEQ (c = {deq['channels']}, {deq['shape']} stencil, {deq['activation']}, "
+            f"{deq['transfer']} transfer)")
+    lines.append(f"| {name} | {grid_model['parameters']:,} | {grid_model['train_s']:.0f} | "
+                 + " | ".join(_l2(grid_model, g) for g in GRIDS)
+                 + f" | {'; '.join(runs) or '-'} |")
+    for record in (baselines or {}).get("models", []):
+        lines.append(f"| {record['model']} | {record['parameters']:,} | "
+                     f"{record['train_s']:.0f} | " + " | ".join(_l2(record, g) for g in GRIDS)
+                     + " | - |")
+    return [*lines, ""]
+
+
+def labels_table(task: str) -> list[str]:
+    records = _load(f"grid-{task}-labels.json")
+    if not records:
+        return []
+    lines = [f"**{task}: what the residual term buys** (relative L2 at 16 / 32 / 64; the same "
+             "optimiser steps in every row)", "",
+             "| labelled fields | data only | data + residual (weight) |", "|---|---|---|"]
+    by_fraction: dict[float, dict[float, dict]] = {}
+    for r in records:
+        by_fraction.setdefault(r["train"]["labelled"], {})[r["train"]["residual_weight"]] = r
+    for fraction, runs in sorted(by_fraction.items()):
+        plain = runs.get(0.0)
+        physics = [r for w, r in runs.items() if w > 0]
+        cells = [" / ".join(_l2(r, g) for g in GRIDS) if r else "-"
+                 for r in (plain, physics[0] if physics else None)]
+        weight = physics[0]["train"]["residual_weight"] if physics else 0
+        count = (plain or physics[0])["labelled_fields"]
+        lines.append(f"| {fraction:.0%} ({count}) | {cells[0]} | {cells[1]} ({weight:g}) |")
+    return [*lines, ""]
+
+
+def scale_table() -> list[str]:
+    data = _load("grid-scale.json")
+    if not data:
+        return []
+    rows = data["op"]
+    lines = ["**ngspice `.op` against the grid** (one operating point of a c = 1, 3 x 3 "
+             "stencil core at the opamp level, from compiling to the parsed result)", "",
+             "| grid | neurons | cells | ngspice analysis [s] | compile to result [s] | "
+             "ngspice peak, `.op` / sweep child [MB] | max error vs the fixed point [FS] |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['G']} x {r['G']} | {r['n']:,} | {r['cells']:,} | "
+                     f"{r['ngspice_analysis_s']:.2f} | {r['op_total_s']:.2f} | "
+                     f"{r['ngspice_peak_mb']:.0f} / {r['child_rss_mb']:.0f} | "
+                     f"{r['max_err_fs']:.1e} |")
+    lines += ["", "![time and memory against the grid](results/grid-scale.png)", ""]
+    if data.get("transients"):
+        lines += ["**Transients from reset against the grid** (the same core; settling to the "
+                  "verification tolerance; energy of the neurons' and DACs' supplies per "
+                  "inference)", "",
+                  "| grid | neurons | settling [us] | energy per inference [nJ] | per neuron "
+                  "[pJ] | ngspice wall [s] |", "|---|---|---|---|---|---|"]
+        for t in data["transients"]:
+            lines.append(f"| {t['G']} x {t['G']} | {t['n']:,} | {t['settling_s'] * 1e6:.2f} | "
+                         f"{t['energy_j'] * 1e9:.3g} | {t['energy_per_neuron_j'] * 1e12:.3g} | "
+                         f"{t['wall_s']:.0f} |")
+    return [*lines, ""]
+
+
+def render() -> str:
+    lines: list[str] = []
+    for task in TASKS:
+        lines += accuracy_table(task)
+    for task in TASKS:
+        lines += labels_table(task)
+    lines += scale_table()
+    return "\n".join(lines).rstrip()
+
+
+def replaced(text: str, table: str) -> str:
+    head, _, rest = text.partition(START)
+    _, _, tail = rest.partition(END)
+    return f"{head}{START}\n{table}\n{END}{tail}"
+
+
+def collect(folder: Path) -> Path:
+    """Copy a grid verification's summary.json to docs/results/grid-verify-<task>-<G>.json."""
+    summary = json.loads((folder / "summary.json").read_text())
+    target = RESULTS / f"grid-verify-{summary['task']}-{summary['grid']}.json"
+    shutil.copyfile(folder / "summary.json", target)
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true")
+    parser.add_argument("--collect", type=Path, nargs="*", default=[],
+                        help="verification folders whose summary.json to store first")
+    args = parser.parse_args(argv)
+    for folder in args.collect:
+        print(f"stored {collect(folder)}")
+    text = TARGET.read_text()
+    new = replaced(text, render())
+    if new != text:
+        if args.check:
+            print(f"stale grid tables in {TARGET}: run python -m benchmarks.grid_tables",
+                  file=sys.stderr)
+            return 1
+        TARGET.write_text(new)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
