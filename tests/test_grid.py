@@ -313,3 +313,17 @@ def test_row_trim_restores_each_rows_recurrent_sum_and_only_on_grid_cores():
     with pytest.raises(InputError, match="grid cores"):
         compile_core(random_core(4, 2, 0.5, np.random.default_rng(0)), config,
                      np.random.default_rng(0))
+
+
+def test_grid_options_on_a_dense_core_are_refused_in_one_line(tmp_path):
+    from codesign.deq.checkpoint import save_npz_core
+    from codesign.deq.weights import random_core
+
+    core = save_npz_core(tmp_path / "core.npz", random_core(4, 2, 0.5,
+                                                            np.random.default_rng(0)))
+    result = CliRunner().invoke(main, ["verify", str(core), "--grid", "16", "--out",
+                                       str(tmp_path / "v")])
+    assert result.exit_code == 2
+    assert "--grid applies to grid models" in result.output
+    result = CliRunner().invoke(main, ["grid", "verify", str(core), "--out", str(tmp_path / "g")])
+    assert result.exit_code == 2 and "codesign grid train" in result.output

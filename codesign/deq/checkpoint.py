@@ -314,7 +314,8 @@ def load_grid_checkpoint(path: Path) -> GridCheckpoint:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - torch raises many types for a damaged archive
         raise CheckpointError(f"{path} is not a readable torch checkpoint "
-                              f"({type(exc).__name__}); check the file") from None
+                              f"({type(exc).__name__}); pass a grid model written by "
+                              "`codesign grid train`") from None
     if not isinstance(payload, dict) or payload.get("format") != GRID_FORMAT:
         raise CheckpointError(f"{path} is not a grid-model checkpoint; train one with "
                               "`codesign grid train`")
