@@ -53,9 +53,10 @@ bench: setup
 	$(BIN)/codesign grid train --task darcy --residual-weight 0 --out docs/results/grid-darcy.pt
 	$(BIN)/python -m benchmarks.grid_baselines --task poisson --out docs/results/grid-poisson-baselines.json
 	$(BIN)/python -m benchmarks.grid_baselines --task darcy --out docs/results/grid-darcy-baselines.json
-	for t in poisson darcy; do for g in 16 32; do $(BIN)/codesign verify docs/results/grid-$$t.pt \
-	  --grid $$g --samples 64 --mismatch 0.05 --set array.row_trim=true \
-	  --out runs/bench/grid-verify-$$t-$$g || exit 1; done; done
+	for run in poisson-16 poisson-32 poisson-64 darcy-16 darcy-32; do \
+	  $(BIN)/codesign verify docs/results/grid-$${run%-*}.pt --grid $${run#*-} --samples 64 \
+	  --mismatch 0.05 --set array.row_trim=true --timeout 1800 \
+	  --out runs/bench/grid-verify-$$run || exit 1; done
 	$(BIN)/python -m benchmarks.grid_pde --task poisson --epochs 20 --channels 4 --inputs 2 \
 	  --shape cross --transfer diffusive --encoder-stencil 1 --input-stencil 1 \
 	  --activation identity --max-iter 400 --residual-weight 0.1 --sweep-labels 0.1,0.3,1.0 \
