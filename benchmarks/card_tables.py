@@ -15,6 +15,7 @@ import json
 import sys
 from pathlib import Path
 
+from benchmarks.common import between
 from codesign.references import ANALOG_CHIPS_MAC, IMAGINE_SYSTEM_MAC
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,9 +80,7 @@ def heldout_table() -> list[str]:
 
 
 def replaced(text: str, table: str) -> str:
-    head, _, rest = text.partition(START)
-    _, _, tail = rest.partition(END)
-    return f"{head}{START}\n{table}\n{END}{tail}"
+    return between(text, table, START, END)
 
 
 def main(argv: list[str] | None = None) -> int:

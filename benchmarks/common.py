@@ -92,3 +92,11 @@ def trained_chip(args):
                                     **assignments(args.sets)})
     chip = Chip(model.core.to_weights(), config, [args.chip_seed, 7919], get_simulator())
     return task, model, params, chip
+
+
+def between(text: str, table: str, start: str, end: str) -> str:
+    """``text`` with what lies between the markers ``start`` and ``end`` replaced by ``table``
+    (the generated tables of README.md and docs/: benchmarks.card_tables, .grid_tables)."""
+    head, _, rest = text.partition(start)
+    _, _, tail = rest.partition(end)
+    return f"{head}{start}\n{table}\n{end}{tail}"

@@ -24,6 +24,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from benchmarks.common import between
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "docs" / "results"
 TARGET = ROOT / "docs" / "grid.md"
@@ -132,9 +134,7 @@ def render() -> str:
 
 
 def replaced(text: str, table: str) -> str:
-    head, _, rest = text.partition(START)
-    _, _, tail = rest.partition(END)
-    return f"{head}{START}\n{table}\n{END}{tail}"
+    return between(text, table, START, END)
 
 
 def collect(folder: Path) -> Path:

@@ -4,7 +4,6 @@ model, its training with the PDE residual, checkpoints, and the grid chip in SPI
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest
@@ -32,8 +31,6 @@ from codesign.deq.grid import (
 )
 from codesign.errors import CheckpointError, InputError, UnstableCoreError
 from codesign.training.grid import GridTrainConfig, train_grid
-
-NGSPICE = shutil.which("ngspice")
 
 
 def _stencil(rng, c, p, k, scale):
@@ -229,7 +226,6 @@ def test_grid_checkpoints_round_trip_and_refuse_what_they_cannot_trust(tmp_path)
         load_grid_checkpoint(tmp_path / "junk.pt")
 
 
-@pytest.mark.skipif(NGSPICE is None, reason="needs ngspice")
 def test_grid_train_and_verify_from_the_command_line(tmp_path, monkeypatch):
     """A small Poisson model trained and its chip verified in SPICE on its 16 x 16 grid: the
     circuit's equilibrium equals its own prediction, and with an ideal array and converters

@@ -296,8 +296,8 @@ def save_grid_checkpoint(path: Path, model: GridDEQ, task: str, metrics: dict,
 
 def is_grid_checkpoint(path: Path) -> bool:
     """Whether ``path`` holds a grid model (a readable codesign file with the grid tag)."""
-    try:
-        payload = torch.load(Path(path), map_location="cpu", weights_only=True)
+    try:  # mmap: the tag is read without loading the tensors (a dense checkpoint loads later)
+        payload = torch.load(Path(path), map_location="cpu", weights_only=True, mmap=True)
     except Exception:  # noqa: BLE001 - anything unreadable is not a grid checkpoint
         return False
     return isinstance(payload, dict) and payload.get("format") == GRID_FORMAT
