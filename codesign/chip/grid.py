@@ -121,3 +121,110 @@ def verify_grid(model: GridDEQ, x: np.ndarray, y: np.ndarray, config: CircuitCon
     arrays = {"u_digital": u_digital, "u_circuit": u_circuit, "z_spice": run.z,
               "z_ideal": z_ideal}
     return summary, arrays
+
+
+# --- Kirchhoff network cores ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NetworkVerification:
+    """One network chip (codesign.circuit.network) against its digital model on test fields
+    (errors in units of FS)."""
+
+    task: str
+    grid: int
+    """The task's grid (the network's may be one less: NetworkDEQConfig.boundary)."""
+    samples: int
+    n: int
+    """Network nodes (channels x network grid points)."""
+    m: int
+    """DAC inputs."""
+    devices: int
+    """Resistors and cubic elements (one resistor per coupling)."""
+    switches: int
+    """Half-edge switches (one per switched resistor)."""
+    g_min_s: float
+    """The smallest resistor conductance [S] (the largest is the window's top)."""
+    g_max_s: float
+    digital_l2: float
+    """Mean relative L2 error of the digital model on these fields."""
+    circuit_l2: float
+    """The same for the chip (DAC, SPICE operating point, ADC, decoder)."""
+    ratio: float
+    """circuit_l2 / digital_l2."""
+    equilibrium_error_fs_max: float
+    """max |z_SPICE - z_ideal|: the ideal network (NetworkWeights.equilibrium) at the same DAC
+    inputs and bits (the mismatch's effect on the state)."""
+    equilibrium_error_fs_rms: float
+    prediction_error_fs_max: float
+    """max |z_SPICE - the circuit's predicted equilibrium| (its own element values)."""
+    compile_s: float
+    """Compile and deck writing [s]."""
+    spice_s: float
+    """ngspice runs and parsing, all samples [s]."""
+    seconds_per_sample: float
+    level: str
+    mismatch_sigma: float
+    dac_bits: int
+    adc_bits: int
+
+
+def _fields_check(x: np.ndarray, y: np.ndarray) -> None:
+    if x.ndim != 4 or x.shape[-1] != x.shape[-2] or len(x) == 0 or y.shape[0] != len(x):
+        raise InputError(f"grid fields must be (samples, channels, G, G) with their solutions, "
+                         f"got {x.shape} and {y.shape}")
+
+
+def verify_network(model, x: np.ndarray, y: np.ndarray, config: CircuitConfig, seed: int,
+                   run_dir: Path, simulator: Simulator, task: str = "",
+                   progress: Callable[[int], None] | None = None, force: bool = False
+                   ) -> tuple[NetworkVerification, dict[str, np.ndarray]]:
+    """Run a network model's chip on fields x (K, C_in, G, G) with solutions y; the summary and
+    the arrays (u_digital, u_circuit, z_spice, z_ideal, z_predicted).
+
+    ``model``: a NetworkDEQ (codesign.deq.kirchhoff) or anything with its interface: a torch
+    module whose forward is the digital model, encode(x) -> e (K, p, g, g) in [-1, 1],
+    bits(x) -> (K, g, g) bool or None, decode(z (K, c, g, g), e) -> the outputs, and
+    to_weights(G) -> NetworkWeights on the network's g x g grid."""
+    x, y = np.asarray(x, np.float32), np.asarray(y, np.float64)
+    _fields_check(x, y)
+    grid = x.shape[-1]
+    tick = time.perf_counter()
+    weights = model.to_weights(grid)
+    chip = Chip(weights, config, seed=seed, simulator=simulator, force=force)
+    compile_s = time.perf_counter() - tick
+    with torch.no_grad():
+        xt = torch.from_numpy(x)
+        e = model.encode(xt).double()
+        bits_t = model.bits(xt)
+        u_digital = model(xt).double().numpy()
+    bits = None if bits_t is None else bits_t.numpy().astype(bool)
+    e_dac = chip.dac(e.reshape(len(x), -1).numpy())
+    tick = time.perf_counter()
+    run = chip.operating_points(e_dac, Path(run_dir), progress=progress, bits=bits)
+    spice_s = time.perf_counter() - tick
+    z_ideal = weights.equilibrium(e_dac, bits)
+    z_pred = chip.prediction(e_dac, bits).z
+    g = weights.grid
+    z_adc = torch.from_numpy(chip.adc(run.z)).reshape(len(x), weights.c, g, g)
+    with torch.no_grad():
+        e_fields = torch.from_numpy(e_dac).reshape(e.shape).to(torch.float32)
+        u_circuit = model.decode(z_adc.to(torch.float32), e_fields).double().numpy()
+    flat = y.reshape(len(y), -1)
+    digital = float(relative_l2(u_digital.reshape(len(y), -1), flat).mean())
+    circuit = float(relative_l2(u_circuit.reshape(len(y), -1), flat).mean())
+    err = run.z - z_ideal
+    g_lo, g_hi = chip.circuit.conductance_range()
+    summary = NetworkVerification(
+        task=task, grid=grid, samples=len(x), n=chip.n, m=chip.m,
+        devices=chip.circuit.device_count(), switches=chip.circuit.switch_count(),
+        g_min_s=g_lo, g_max_s=g_hi, digital_l2=digital, circuit_l2=circuit,
+        ratio=circuit / digital, equilibrium_error_fs_max=float(np.abs(err).max()),
+        equilibrium_error_fs_rms=float(np.sqrt(np.mean(err**2))),
+        prediction_error_fs_max=float(np.abs(run.z - z_pred).max()),
+        compile_s=compile_s, spice_s=spice_s, seconds_per_sample=spice_s / len(x),
+        level=config.neuron.level, mismatch_sigma=config.array.mismatch_sigma,
+        dac_bits=config.converters.dac_bits, adc_bits=config.converters.adc_bits)
+    arrays = {"u_digital": u_digital, "u_circuit": u_circuit, "z_spice": run.z,
+              "z_ideal": z_ideal, "z_predicted": z_pred}
+    return summary, arrays

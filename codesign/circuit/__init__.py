@@ -1,5 +1,6 @@
-"""The circuit stage: configs, the one weight -> conductance mapping, the compiler, size
-estimates and the circuit-level equilibrium prediction."""
+"""The circuit stage: configs, the one weight -> conductance mapping, the compilers (crossbars;
+Kirchhoff network cores: codesign.circuit.network), size estimates and the circuit-level
+equilibrium prediction."""
 
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from codesign.circuit.converters import adc, dac
     from codesign.circuit.description import CrossbarCircuit
     from codesign.circuit.dynamics import SETTLE_TOL_FS
+    from codesign.circuit.network import NetworkCircuit, compile_network, predict_network
     from codesign.circuit.predict import CircuitPrediction, predict_equilibrium
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, __file__)

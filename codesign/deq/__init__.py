@@ -9,15 +9,27 @@ if TYPE_CHECKING:
     from codesign.deq.activations import ACTIVATIONS, get_activation
     from codesign.deq.checkpoint import (
         Checkpoint,
+        NetworkCheckpoint,
+        is_network_checkpoint,
         load_checkpoint,
+        load_network_checkpoint,
         load_npz_core,
         load_source,
         save_checkpoint,
+        save_network_checkpoint,
         save_npz_core,
     )
     from codesign.deq.core import EquilibriumCore
     from codesign.deq.implicit import implicit_equilibrium
+    from codesign.deq.kirchhoff import (
+        TASK_STRUCTURE,
+        NetworkCore,
+        NetworkDEQ,
+        NetworkDEQConfig,
+        NetworkKind,
+    )
     from codesign.deq.model import DEQConfig, HybridDEQ
+    from codesign.deq.network import NetworkWeights
     from codesign.deq.solvers import (
         SOLVERS,
         SolverInfo,

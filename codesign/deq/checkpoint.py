@@ -21,6 +21,7 @@ import torch
 
 from codesign._version import __version__
 from codesign.deq.grid import GridDEQ, GridDEQConfig
+from codesign.deq.kirchhoff import NetworkDEQ, NetworkDEQConfig
 from codesign.deq.model import DEQConfig, HybridDEQ
 from codesign.deq.weights import CoreWeights
 from codesign.errors import CheckpointError, InputError
@@ -294,50 +295,117 @@ def save_grid_checkpoint(path: Path, model: GridDEQ, task: str, metrics: dict,
     return atomic_write(Path(path), lambda tmp: torch.save(payload, tmp))
 
 
+def checkpoint_format(path: Path) -> str | None:
+    """The format tag of the codesign file at ``path`` (None: unreadable, or no tag). The tag is
+    read by mmap, without loading the tensors (a dense checkpoint loads later)."""
+    try:
+        payload = torch.load(Path(path), map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # noqa: BLE001 - anything unreadable has no tag
+        return None
+    return payload.get("format") if isinstance(payload, dict) else None
+
+
 def is_grid_checkpoint(path: Path) -> bool:
     """Whether ``path`` holds a grid model (a readable codesign file with the grid tag)."""
-    try:  # mmap: the tag is read without loading the tensors (a dense checkpoint loads later)
-        payload = torch.load(Path(path), map_location="cpu", weights_only=True, mmap=True)
-    except Exception:  # noqa: BLE001 - anything unreadable is not a grid checkpoint
-        return False
-    return isinstance(payload, dict) and payload.get("format") == GRID_FORMAT
+    return checkpoint_format(path) == GRID_FORMAT
 
 
 def load_grid_checkpoint(path: Path) -> GridCheckpoint:
     """The grid model at ``path`` (weights_only loading; config and tensor shapes checked)."""
-    from codesign.schema import from_json  # deferred: only grid checkpoints need it
-
     path = Path(path)
+    model, payload = _load_tagged(path, GRID_FORMAT, GridDEQConfig, GridDEQ, "grid",
+                                  "`codesign grid train`")
+    task = payload.get("task", "")
+    return GridCheckpoint(model, task if isinstance(task, str) else "",
+                          _plain_dict(path, payload, "metrics"),
+                          _plain_dict(path, payload, "train_config"),
+                          str(payload.get("codesign_version", "")))
+
+
+def _load_tagged(path: Path, tag: str, config_type, model_type, what: str, how: str):
+    """(model, payload) of a checkpoint with format ``tag``: weights_only loading, the config
+    parsed into ``config_type``, tensor names, shapes and finiteness checked before the state
+    is loaded into ``model_type(config)``."""
+    from codesign.schema import from_json  # deferred: only grid and network checkpoints need it
+
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist; check the path")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - torch raises many types for a damaged archive
         raise CheckpointError(f"{path} is not a readable torch checkpoint "
-                              f"({type(exc).__name__}); pass a grid model written by "
-                              "`codesign grid train`") from None
-    if not isinstance(payload, dict) or payload.get("format") != GRID_FORMAT:
-        raise CheckpointError(f"{path} is not a grid-model checkpoint; train one with "
-                              "`codesign grid train`")
+                              f"({type(exc).__name__}); pass a {what} model written by "
+                              f"{how}") from None
+    if not isinstance(payload, dict) or payload.get("format") != tag:
+        other = payload.get("format") if isinstance(payload, dict) else None
+        hint = (" (it holds a network-core model: use the network loader)"
+                if other == NETWORK_FORMAT else
+                " (it holds a stencil grid model)" if other == GRID_FORMAT else "")
+        raise CheckpointError(f"{path} is not a {what}-model checkpoint{hint}; train one with "
+                              f"{how}")
     if not isinstance(payload.get("format_version"), int) \
             or payload["format_version"] > FORMAT_VERSION:
         raise CheckpointError(f"{path} has a newer checkpoint format; upgrade codesign")
     try:
-        config = from_json(GridDEQConfig, payload.get("config"), "grid checkpoint config")
+        config = from_json(config_type, payload.get("config"), f"{what} checkpoint config")
+        model = model_type(config)
     except InputError as exc:
         raise CheckpointError(str(exc)) from None
-    model = GridDEQ(config)
     state = payload.get("state_dict")
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     if not isinstance(state, dict) or set(state) != set(expected) or any(
             not isinstance(state[k], torch.Tensor) or tuple(state[k].shape) != expected[k]
             or not torch.isfinite(state[k]).all() for k in expected):
-        raise CheckpointError(f"{path}: the tensors do not fit the grid model's config (names, "
-                              "shapes or non-finite values); re-train it")
+        raise CheckpointError(f"{path}: the tensors do not fit the {what} model's config (names,"
+                              " shapes or non-finite values); re-train it")
     model.load_state_dict(state)
     model.eval()
+    return model, payload
+
+
+# --- network-core models (codesign.deq.kirchhoff) ---------------------------------------------
+
+NETWORK_FORMAT = "codesign-network-checkpoint"
+
+
+@dataclass(frozen=True, eq=False)
+class NetworkCheckpoint:
+    """A loaded network-core model (codesign.deq.kirchhoff.NetworkDEQ) and its record."""
+
+    model: NetworkDEQ
+    task: str
+    metrics: dict = field(default_factory=dict)
+    train_config: dict = field(default_factory=dict)
+    codesign_version: str = ""
+
+
+def save_network_checkpoint(path: Path, model: NetworkDEQ, task: str, metrics: dict,
+                            train_config: dict) -> Path:
+    """Write a network-core model like save_grid_checkpoint (tensors and plain values, its own
+    format tag)."""
+    payload = {
+        "format": NETWORK_FORMAT, "format_version": FORMAT_VERSION,
+        "codesign_version": __version__, "torch_version": str(torch.__version__),
+        "task": str(task), "config": jsonable(model.config.to_dict()),
+        "train_config": jsonable(dict(train_config)), "metrics": jsonable(dict(metrics)),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+    }
+    return atomic_write(Path(path), lambda tmp: torch.save(payload, tmp))
+
+
+def is_network_checkpoint(path: Path) -> bool:
+    """Whether ``path`` holds a network-core model (a readable file with the network tag)."""
+    return checkpoint_format(path) == NETWORK_FORMAT
+
+
+def load_network_checkpoint(path: Path) -> NetworkCheckpoint:
+    """The network-core model at ``path`` (weights_only loading; config, tensor names, shapes
+    and finiteness checked)."""
+    path = Path(path)
+    model, payload = _load_tagged(path, NETWORK_FORMAT, NetworkDEQConfig, NetworkDEQ,
+                                  "network", "`codesign grid train --core network`")
     task = payload.get("task", "")
-    return GridCheckpoint(model, task if isinstance(task, str) else "",
-                          _plain_dict(path, payload, "metrics"),
-                          _plain_dict(path, payload, "train_config"),
-                          str(payload.get("codesign_version", "")))
+    return NetworkCheckpoint(model, task if isinstance(task, str) else "",
+                             _plain_dict(path, payload, "metrics"),
+                             _plain_dict(path, payload, "train_config"),
+                             str(payload.get("codesign_version", "")))

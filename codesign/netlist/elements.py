@@ -308,3 +308,104 @@ def circuit_elements(circuit: CrossbarCircuit,
     yield from _crossbar(circuit)
     yield from _noise(circuit)
     yield from bias_guesses(circuit)
+
+
+# --- Kirchhoff network cores (codesign.circuit.network) -------------------------------------
+
+NETWORK_SWITCH_MODELS = ("cd_net_sw", "cd_net_swb")
+"""The half-edge switches' models: closed while the bit node is above v_fs / 2, and the
+complement (its control taken from ground to the bit node: closed below v_fs / 2)."""
+
+
+def network_node(i: int) -> str:
+    """The node of network state i."""
+    return f"u{i}"
+
+
+def bit_source(q: int) -> str:
+    """The source that sets grid point q's bit node (a current source into INPUT_OHM)."""
+    return f"ibit{q}"
+
+
+def bit_node(q: int) -> str:
+    """Grid point q's bit node: bit x v_fs volts."""
+    return f"bit{q}"
+
+
+def _network_far(node: int) -> str:
+    return "0" if node < 0 else f"m{node}"
+
+
+def network_elements(circuit, inputs: Sequence[float] | None = None,
+                     bits: Sequence[bool] | None = None) -> Iterator[Item]:
+    """Every element of a NetworkCircuit (codesign.circuit.network): supplies, the DACs (at
+    ``inputs`` [FS], zeros by default) with their +/- drivers, the bit sources (``bits``, 0 by
+    default), the reference, the resistors, the half-edge switches, the cubic elements (B
+    sources, named bcub*: their value is k [A/V^3]) and the ideal unity buffers that the ADCs
+    read (E sources, zp_i = u_i)."""
+    sup = circuit.config.supplies
+    v_fs = circuit.v_fs
+    driver = chip_parts(circuit.config).driver
+    inputs = [0.0] * circuit.m if inputs is None else list(inputs)
+    yield Comment("supplies: drivers and reference (vddi, vssi); vdd, vss unused (no neurons)")
+    yield Element("vdd", ("vdd", "0"), sup.vdd_v)
+    yield Element("vss", ("vss", "0"), sup.vss_v)
+    yield Element("vddi", ("vddi", "0"), sup.input_vdd_v)
+    yield Element("vssi", ("vssi", "0"), sup.input_vss_v)
+    yield Comment(f"input DACs: ie_k into {INPUT_OHM:g} Ohm sets d_k to e_k * vfs (per sample); "
+                  "ideal copies +e_k, -e_k (B sources, only those an injection uses)")
+    driven = circuit.inj_inputs >= 0
+    used = set(zip(circuit.inj_inputs[driven].tolist(),
+                   (circuit.inj_sign[driven] > 0).tolist(), strict=True))
+    for k in range(circuit.m):
+        yield from _set_node(input_source(k), input_node(k), float(inputs[k]) * v_fs)
+        for positive, name in ((True, f"bdp{k}"), (False, f"bdn{k}")):
+            if (k, positive) in used:
+                yield Element(name, (f"e{'p' if positive else 'n'}{k}", "0"),
+                              1.0 if positive else -1.0, model=input_node(k))
+    if circuit.switched:
+        bits = [False] * circuit.points if bits is None else list(bits)
+        yield Comment(f"bits: ibit_q into {INPUT_OHM:g} Ohm sets bit_q to bit * vfs (per sample)")
+        for q in range(circuit.points):
+            yield from _set_node(bit_source(q), bit_node(q), float(bool(bits[q])) * v_fs)
+    yield Comment("bias reference: +vfs and -vfs")
+    yield from _set_node("iref", REFERENCE_DAC_NODE, v_fs)
+    yield driver.element("xref", (REFERENCE_DAC_NODE, REFERENCE_NODE, "refn", "vddi", "vssi"))
+    u = network_node
+    yield Comment("node-to-node resistors: edges, then channel couplings (one per coupling)")
+    for k, ((a, b), g) in enumerate(zip(circuit.pair_nodes.tolist(), circuit.g_pair.tolist(),
+                                        strict=True)):
+        yield Element(f"rp{k}", (u(a), u(b)), 1.0 / g)
+    yield Comment("resistors to ground: boundary edges (Dirichlet 0 V), then ground")
+    for k, (a, g) in enumerate(zip(circuit.ground_nodes.tolist(), circuit.g_ground.tolist(),
+                                   strict=True)):
+        yield Element(f"rg{k}", (u(a), "0"), 1.0 / g)
+    if circuit.switched:
+        yield Comment("switched half-edges: a resistor per alternative, its switch closed when "
+                      "the grid point's bit equals the alternative")
+        for k, (a, mid, q, on, g) in enumerate(zip(
+                circuit.half_nodes.tolist(), circuit.half_mid.tolist(),
+                circuit.half_point.tolist(), circuit.half_on.tolist(), circuit.g_half.tolist(),
+                strict=True)):
+            yield Element(f"rh{k}", (u(a), f"h{k}"), 1.0 / g)
+            control = (bit_node(q), "0") if on else ("0", bit_node(q))
+            yield Element(f"sh{k}", (f"h{k}", _network_far(mid), *control),
+                          model=NETWORK_SWITCH_MODELS[0 if on else 1])
+    yield Comment("injections: from the DACs' +e or -e copies (a tap outside the grid: to 0 V)")
+    for k, (a, j, s, g) in enumerate(zip(circuit.inj_nodes.tolist(), circuit.inj_inputs.tolist(),
+                                         circuit.inj_sign.tolist(), circuit.g_inj.tolist(),
+                                         strict=True)):
+        far = "0" if j < 0 else f"ep{j}" if s > 0 else f"en{j}"
+        yield Element(f"ri{k}", (far, u(a)), 1.0 / g)
+    if len(circuit.g_bias):
+        yield Comment("bias: from +vfs or -vfs")
+    for k, (a, s, g) in enumerate(zip(circuit.bias_nodes.tolist(), circuit.bias_sign.tolist(),
+                                      circuit.g_bias.tolist(), strict=True)):
+        yield Element(f"rb{k}", (REFERENCE_NODE if s > 0 else "refn", u(a)), 1.0 / g)
+    if len(circuit.k_cubic):
+        yield Comment("cubic elements: behavioural current sources i = k v^3 to ground")
+    for a, k in zip(circuit.cubic_nodes.tolist(), circuit.k_cubic.tolist(), strict=True):
+        yield Element(f"bcub{a}", (u(a), "0"), k)
+    yield Comment("ideal unity buffers into the ADCs: zp_i = u_i")
+    for i in range(circuit.n):
+        yield Element(f"ebuf{i}", (f"zp{i}", "0", u(i), "0"), 1.0)

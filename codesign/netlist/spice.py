@@ -5,7 +5,9 @@ and ``analysis_commands`` are the interactive commands that run one sample on it
 sources, op, tran from reset); ``control_block`` wraps them for batch mode; ``sweep_circuit``
 and ``sweep_commands`` run many operating points as one ``.dc`` sweep over a sample index;
 ``standalone_deck`` bakes one sample into a deck that runs by itself (``ngspice deck.cir``), for
-exports and golden files.
+exports and golden files; ``self_running_deck`` adds the control block that prints only the
+equilibrium and the supplies' power and energy. ``write_network_deck`` writes a Kirchhoff
+network core's deck (codesign.circuit.network).
 """
 
 from __future__ import annotations
@@ -22,14 +24,19 @@ from codesign.netlist.elements import (
     CORE_SUPPLIES,
     INPUT_OHM,
     INPUT_SUPPLIES,
+    NETWORK_SWITCH_MODELS,
     REFERENCE_DAC_NODE,
     Comment,
     Element,
     Item,
     Nodeset,
+    bit_node,
+    bit_source,
     circuit_elements,
     input_node,
     input_source,
+    network_elements,
+    network_node,
     noise_waves,
     separate_activation_supplies,
     switched_reset,
@@ -45,6 +52,7 @@ from codesign.parts.base import CELL_SUPPLIES
 
 if TYPE_CHECKING:
     from codesign.circuit.description import CrossbarCircuit
+    from codesign.circuit.network import NetworkCircuit
 
 OPTIONS = "reltol=1e-6 vntol=1e-9 abstol=1e-14 xmu=0.49"
 """Simulator options of every deck. xmu=0.49 damps the trapezoidal rule slightly: with the plain
@@ -415,3 +423,133 @@ def standalone_deck(deck: Deck, job: SampleJob, analysis: str) -> str:
     if deck.setup:
         cards += [".control", *deck.setup, "run", ".endc"]
     return deck.text + "\n".join(cards + [".end"]) + "\n"
+
+
+EQUILIBRIUM_VECTOR = "z_fs"
+"""The vector a self-running deck prints its equilibrium as (units of full scale)."""
+
+
+def _supply_power(supplies: dict[str, float]) -> str:
+    """ngspice expression of the power the ``supplies`` deliver [W]: -sum_s V_s i(s)."""
+    return "-(" + " + ".join(f"({volts:.12g})*i({name})" for name, volts in supplies.items()) + ")"
+
+
+def report_control(deck: Deck, commands: list[tuple[Analysis, str]]) -> str:
+    """The .control block of a deck run by hand (``ngspice deck.cir``, or ``ngspice -b``): the
+    deck's setup commands; each analysis of ``commands`` (codesign.netlist.spice's
+    analysis_commands: the operating point, then perhaps a transient); after the operating
+    point the equilibrium as a short table (z_fs[i] = v(zp_i) / v_fs, units of full scale) and
+    the power the supplies deliver there; after a transient the supplies' energy over it and
+    its mean power; then quit. Nothing else is printed (no node voltages)."""
+    power = _supply_power({**deck.core_supplies, **deck.input_supplies})
+    z = EQUILIBRIUM_VECTOR
+    lines = [".control", "set noaskquit", "set numdgt=12", *deck.setup]
+    for kind, command in commands:
+        lines.append(command)
+        if kind == Analysis.OP:
+            lines += [f'echo "equilibrium {z}, units of full scale: {z}[i] = v(zpi) / '
+                      f'{deck.v_fs:.12g} V, from v(zp0) to v(zp{deck.n - 1})"',
+                      f"let {z} = vector({deck.n})"]
+            lines += [f"let {z}[{i}] = {name} / {deck.v_fs:.12g}"
+                      for i, name in enumerate(deck.z_vectors)]
+            lines += [f"print {z}", f"let p_op = {power}",
+                      'echo "supply power at the operating point [W]: $&p_op"']
+        else:
+            lines += [f"let p_tran = {power}", "let e_run = integ(p_tran)",
+                      "let e_tran = e_run[length(e_run) - 1]",
+                      "let t_tran = time[length(time) - 1]", "let p_mean = e_tran / t_tran",
+                      'echo "supply energy over the transient from reset, 0 to $&t_tran s '
+                      '[J]: $&e_tran"',
+                      'echo "mean supply power over the transient [W]: $&p_mean"']
+    lines += ["quit", ".endc"]
+    return "\n".join(lines) + "\n"
+
+
+def self_running_deck(deck: Deck, commands: list[tuple[Analysis, str]]) -> str:
+    """``deck`` (written with its sample's inputs) with report_control's block and .end: a file
+    that ngspice runs by itself and that prints a short result."""
+    return deck.text + report_control(deck, commands) + ".end\n"
+
+
+NETWORK_OPTIONS = "reltol=1e-9 vntol=1e-12 abstol=1e-14"
+"""Simulator options of a network deck: tighter than the crossbar decks' (reltol 1e-6, vntol
+1e-9 V), for ngspice's Newton stops on the step size, and with the cubic elements and the
+switches its last steps were not yet quadratic: at the crossbars' options a Darcy-like 8 x 8
+network's operating points were 2e-8 FS from the solved KCL, at these 3e-11 (the network has no
+op-amps to slow Newton down: one or two more iterations)."""
+
+
+def network_line(item: Item) -> str:
+    """One element as SPICE text: a cubic element (bcub*) as the B source i = k v^3, a DAC copy
+    (bdp*, bdn*) as the B source v = +-v(d_k), the rest as every deck writes them
+    (element_line)."""
+    if isinstance(item, Element) and item.name.startswith("bcub"):
+        v = f"v({item.nodes[0]})"
+        return f"{item.name} {' '.join(item.nodes)} i = {fmt(item.value)} * {v} * {v} * {v}"
+    if isinstance(item, Element) and item.name.startswith(("bdp", "bdn")):
+        sign = "" if item.value > 0 else "-"
+        return f"{item.name} {' '.join(item.nodes)} v = {sign}v({item.model})"
+    return element_line(item)
+
+
+def switch_models(v_fs: float, ron_ohm: float, roff_ohm: float) -> list[str]:
+    """The .model lines of the half-edge switches (NETWORK_SWITCH_MODELS): thresholds at
+    +v_fs / 2 and, for the complement controlled from ground to the bit node, -v_fs / 2."""
+    on, off = NETWORK_SWITCH_MODELS
+    return [f".model {on} sw(vt={fmt(v_fs / 2)} vh=0 ron={fmt(ron_ohm)} roff={fmt(roff_ohm)})",
+            f".model {off} sw(vt={fmt(-v_fs / 2)} vh=0 ron={fmt(ron_ohm)} roff={fmt(roff_ohm)})"]
+
+
+def write_network_deck(circuit: NetworkCircuit, *, klu: bool = False,
+                       library: Path | None = None,
+                       title: str = "codesign Kirchhoff network core",
+                       inputs: Sequence[float] | None = None,
+                       bits: Sequence[bool] | None = None) -> Deck:
+    """The netlist of a network core (``inputs`` [FS] and ``bits`` written in; zeros by
+    default, set per sample by the simulator). Cores of at least SAVE_ALL_N nodes save every
+    vector (Deck.save_all), as the crossbar decks do."""
+    lib = library_dir() if library is None else library
+    cfg = circuit.config
+    n, m = circuit.n, circuit.m
+    g_lo, g_hi = circuit.conductance_range()
+    lines = [
+        f"* {title}",
+        f"* generated by codesign; weights sha256 {circuit.weights_sha256}",
+        f"* network core: {circuit.channels} channel(s) on {circuit.grid} x {circuit.grid}, "
+        f"n={n} nodes, m={m} DAC inputs, {circuit.switch_count()} switched half-edges",
+        f"* full scale vfs={fmt(circuit.v_fs)} V; G_unit={fmt(circuit.g_unit_s)} S; resistors "
+        f"[{fmt(g_lo)}, {fmt(g_hi)}] S; levels={cfg.array.levels or 'continuous'} mismatch "
+        f"sigma={fmt(cfg.array.mismatch_sigma)}",
+    ]
+    lines += [f'.include "{lib / name}"' for name in LIBRARY_FILES]
+    lines += [f'.include "{lib / name}"' for name in part_libraries(cfg)]
+    for item in network_elements(circuit, inputs, bits):
+        lines.append(network_line(item) if not isinstance(item, Comment)
+                     else element_line(item))
+    if circuit.switched:
+        lines += switch_models(circuit.v_fs, circuit.switch_ron_ohm, circuit.switch_roff_ohm)
+    lines.append(".options klu" if klu else "* no .options klu: Sparse 1.3 solver")
+    lines.append(f".options {NETWORK_OPTIONS}")
+    z = tuple(f"v(zp{i})" for i in range(n))
+    x = tuple(f"v({network_node(i)})" for i in range(n))
+    save_all = n >= SAVE_ALL_N
+    saves = " ".join(z + x + tuple(f"i({s})" for s in ("vdd", "vss") + INPUT_SUPPLIES))
+    lines.append(".save all" if save_all else f".save {saves}")
+    sup = cfg.supplies
+    points = range(circuit.points) if circuit.switched else range(0)
+    return Deck(
+        text="\n".join(lines) + "\n",
+        n=n,
+        m=m + len(points),
+        v_fs=circuit.v_fs,
+        input_sources=tuple(input_source(k) for k in range(m))
+        + tuple(bit_source(q) for q in points),
+        z_vectors=z,
+        x_vectors=x,
+        core_supplies={"vdd": sup.vdd_v, "vss": sup.vss_v},
+        input_supplies={"vddi": sup.input_vdd_v, "vssi": sup.input_vss_v},
+        reference_vector=f"v({REFERENCE_DAC_NODE})",
+        input_vectors=tuple(f"v({input_node(k)})" for k in range(m))
+        + tuple(f"v({bit_node(q)})" for q in points),
+        save_all=save_all,
+    )

@@ -9,6 +9,7 @@ if TYPE_CHECKING:
     from codesign.tasks.profile import TrainConfig
     from codesign.training.aware import HardwareModel
     from codesign.training.baselines import MLP, new_mlp, parameter_count
+    from codesign.training.grid import GridTrainConfig, train_grid, train_grid_task
     from codesign.training.train import (
         TrainResult,
         decode,

@@ -8,7 +8,10 @@ fields alike.
 Only ``labelled`` of the training fields (the first ones of a seeded permutation) enter the data
 term; the residual term sees every field. Every setting takes the same optimiser steps (an epoch
 is as many fields as the training set, the labelled ones cycling when they are all it sees).
-Gradients through the equilibrium are implicit (codesign.deq.implicit).
+Gradients through the equilibrium are implicit (codesign.deq.implicit; a Kirchhoff network
+core, codesign.deq.kirchhoff.NetworkDEQ, by its own adjoint CG). Both model kinds train here
+with the same data, loss and label fractions; ``mismatch_sigma`` is the stencil core's cell
+error or the network core's lognormal conductance error.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import numpy as np
 import torch
 
 from codesign.deq.grid import GridDEQ, GridDEQConfig
+from codesign.deq.kirchhoff import NetworkDEQ, NetworkDEQConfig
 from codesign.errors import InputError
 
 Residual = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -59,7 +63,7 @@ class GridTrainConfig:
 
 @dataclass(frozen=True)
 class GridTrainResult:
-    model: GridDEQ
+    model: GridDEQ | NetworkDEQ
     seconds: float
     """Wall time of the optimisation [s]."""
     labelled_fields: int
@@ -71,7 +75,7 @@ def relative_l2(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (pred - target).flatten(1).norm(dim=1) / target.flatten(1).norm(dim=1).clamp_min(1e-12)
 
 
-def predict_fields(model: GridDEQ, x: np.ndarray, batch: int = 64) -> np.ndarray:
+def predict_fields(model: GridDEQ | NetworkDEQ, x: np.ndarray, batch: int = 64) -> np.ndarray:
     """Model outputs (K, C_out, G, G) float64 for inputs (K, C_in, G, G), without gradients."""
     model.eval()
     out = []
@@ -82,13 +86,13 @@ def predict_fields(model: GridDEQ, x: np.ndarray, batch: int = 64) -> np.ndarray
     return np.concatenate(out)
 
 
-def field_error(model: GridDEQ, x: np.ndarray, y: np.ndarray) -> float:
+def field_error(model: GridDEQ | NetworkDEQ, x: np.ndarray, y: np.ndarray) -> float:
     """Mean relative L2 error of the model on fields x -> y (K, C, G, G)."""
     pred = torch.from_numpy(predict_fields(model, x))
     return float(relative_l2(pred, torch.from_numpy(np.asarray(y, np.float64))).mean())
 
 
-def train_grid(model: GridDEQ, x: np.ndarray, y: np.ndarray, config: GridTrainConfig,
+def train_grid(model: GridDEQ | NetworkDEQ, x: np.ndarray, y: np.ndarray, config: GridTrainConfig,
                residual: Residual | None = None,
                progress: Callable[[int, float], None] | None = None) -> GridTrainResult:
     """Train a copy of ``model`` on fields x (N, C_in, G, G) -> y (N, C_out, G, G); the
@@ -137,11 +141,13 @@ def train_grid(model: GridDEQ, x: np.ndarray, y: np.ndarray, config: GridTrainCo
     return GridTrainResult(model, time.perf_counter() - start, count, float(loss.detach()))
 
 
-def train_grid_task(task_name: str, deq: GridDEQConfig, train: GridTrainConfig,
-                    grids: tuple[int, ...] = (16, 32, 64),
+def train_grid_task(task_name: str, deq: GridDEQConfig | NetworkDEQConfig,
+                    train: GridTrainConfig, grids: tuple[int, ...] = (16, 32, 64),
                     progress: Callable[[int, float], None] | None = None,
-                    init: GridDEQ | None = None) -> tuple[GridDEQ, dict]:
-    """Train a GridDEQ on a grid task (codesign.tasks.grid) from seed ``train.seed``, fit a
+                    init: GridDEQ | NetworkDEQ | None = None
+                    ) -> tuple[GridDEQ | NetworkDEQ, dict]:
+    """Train a GridDEQ (a NetworkDEQ for a NetworkDEQConfig) on a grid task
+    (codesign.tasks.grid) from seed ``train.seed``, fit a
     linear core's state range (GridDEQ.fit_range) and judge it on the task's test fields at
     each of ``grids``; (model, record: settings, parameters, training time, relative L2 per
     grid and where each grid's fields come from). ``init``: fine-tune this model instead (its
@@ -153,7 +159,8 @@ def train_grid_task(task_name: str, deq: GridDEQConfig, train: GridTrainConfig,
         raise InputError(f"the {task_name} task trains at {task.train_grid} x "
                          f"{task.train_grid}; set train_grid = {task.train_grid}")
     if init is None:
-        model = GridDEQ(deq, generator=torch.Generator().manual_seed(train.seed))
+        kind = NetworkDEQ if isinstance(deq, NetworkDEQConfig) else GridDEQ
+        model = kind(deq, generator=torch.Generator().manual_seed(train.seed))
         model.set_standardisation(torch.from_numpy(task.x_train),
                                   torch.from_numpy(task.y_train))
     else:
@@ -162,7 +169,9 @@ def train_grid_task(task_name: str, deq: GridDEQConfig, train: GridTrainConfig,
     factor = result.model.fit_range(torch.from_numpy(task.x_train))
     errors = {str(g): field_error(result.model, *task.test_at(g)) for g in grids}
     record = {
-        "task": task_name, "model": "grid DEQ", "deq": deq.to_dict(), "train": train.to_dict(),
+        "task": task_name,
+        "model": "network DEQ" if isinstance(result.model, NetworkDEQ) else "grid DEQ",
+        "deq": deq.to_dict(), "train": train.to_dict(),
         "parameters": sum(p.numel() for p in result.model.parameters()),
         "train_s": round(result.seconds, 1), "labelled_fields": result.labelled_fields,
         "state_scale": factor, "relative_l2": errors,
