@@ -9,12 +9,16 @@ DEMO_DIR ?= runs/demo
 DEMO_TASK ?= control
 JOBS ?= auto
 
-.PHONY: setup ngspice venv demo test test-fast bench lint golden clean
+.PHONY: setup ngspice browser venv demo test test-fast bench lint golden docs clean
 
-setup: ngspice venv
+setup: ngspice browser venv
 
 ngspice:
 	@.ci/install-ngspice
+
+# Chromium from the distribution: the report's browser test (tests/test_browser.py) drives it
+browser:
+	@.ci/install-chromium
 
 venv: $(STAMP)
 
@@ -25,7 +29,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e ".[dev]"
 	touch $(STAMP)
 
-demo: setup
+demo: ngspice venv
 	$(BIN)/codesign loop --task $(DEMO_TASK) --out $(DEMO_DIR)
 
 test: setup
@@ -63,6 +67,16 @@ bench: setup
 	  --out docs/results/grid-poisson-labels.json
 	$(BIN)/python -m benchmarks.grid_scale
 	$(BIN)/python -m benchmarks.grid_tables --collect runs/bench/grid-verify-*
+
+# The documentation site into build/site (mkdocs build --strict: a broken link fails it), after
+# the README's figure, the API reference's pages, the measured tables (from docs/results) and the
+# executed notebook are written again.
+docs: setup
+	$(BIN)/python docs/figures/flow.py
+	$(BIN)/python docs/api/make_pages.py
+	$(BIN)/python -m benchmarks.doc_tables
+	$(BIN)/python docs/notebooks/make_api.py
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 lint: setup
 	$(BIN)/ruff check codesign tests benchmarks

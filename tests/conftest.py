@@ -15,6 +15,10 @@ from codesign.circuit.config import CircuitConfig
 from codesign.deq.weights import CoreWeights
 from codesign.simulator import get_simulator
 
+# every run folder a test completes must hold only files codesign.run_folder.RUN_FILES describes
+# (their README lines come from it)
+os.environ.setdefault("CODESIGN_CHECK_RUN_FILES", "1")
+
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # one torch thread per xdist worker: two workers x two threads on two cores oversubscribe
     # and slow the torch-heavy tests (training, calibration fits) several-fold

@@ -29,12 +29,16 @@ def baselines(ctx: LoopContext) -> tuple[HybridDEQ, CircuitRun, list[BaselineRow
     naive = train(ctx, 0, None)
     save_model(ctx, naive, "naive-seed0", "naive")
     run = run_on_chip(ctx, naive.model, ctx.hardware, ctx.folder("baselines", "spice-naive"))
+    # every row carries the success rate where the task has one (a closed-loop task's digital
+    # models too: a row without it read "success_rate nan" in the report)
+    digital = digital_metrics(ctx, naive.model)
     rows = [BaselineRow("digital DEQ (naive)", parameter_count(naive.model), naive.seconds,
-                        digital_metrics(ctx, naive.model).metric)]
+                        digital.metric, digital.success_rate)]
     mlp = train_model(ctx.task, new_mlp(ctx.deq, torch.from_numpy(ctx.task.x_train), 0),
                       ctx.profile.train)
+    digital = digital_metrics(ctx, mlp.model)
     rows.append(BaselineRow("digital MLP", parameter_count(mlp.model), mlp.seconds,
-                            digital_metrics(ctx, mlp.model).metric))
+                            digital.metric, digital.success_rate))
     for expert in ctx.task.experts():
         metrics = ctx.task.evaluate(expert.outputs).metrics
         rows.append(BaselineRow(expert.name, expert.parameters, 0.0, metrics.metric,

@@ -1,5 +1,6 @@
-"""``codesign report RUN``: the Markdown and HTML report of a loop run, with its plots; every
-plot is drawn from a CSV of the run, which the report links."""
+"""``codesign report RUN``: the Markdown and HTML report of a run folder (loop, design,
+verify, calibrate, noise), with its plots; every plot is drawn from a CSV or JSON of the run,
+which the report links."""
 
 from typing import TYPE_CHECKING
 

@@ -1,19 +1,23 @@
-"""What the report says, built from a run folder's summary.json (a typed LoopSummary, read
+"""``codesign report RUN`` for any run folder (:func:`write_report` chooses the renderer from
+run.json's command: loop, design, verify, calibrate, noise; a folder without run.json holding a
+loop's summary.json is a loop run's, as written before run folders were marked), and what a
+loop run's report says, built from a run folder's summary.json (a typed LoopSummary, read
 through codesign.schema, so a run from another codesign version is named as such) and its CSV
 tables; the verdicts are the loop's (summary.acceptance), rendered here."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
 from codesign.errors import InputError
 from codesign.files import write_text
-from codesign.report import figures
+from codesign.report import calibrate, design, figures, noise, verify
 from codesign.report.document import Block, Figure, Heading, Para, Table, to_html, to_markdown
 from codesign.results.loop import LoopSummary
-from codesign.run_folder import folder_command
+from codesign.run_folder import RUN_MARKER, folder_command
 from codesign.schema import read_json, read_result
 
 REPORT_DIR = "report"
@@ -61,9 +65,8 @@ def load_summary(run: Path, partial: bool = False) -> LoopSummary:
     path = run / "summary.json"
     command = folder_command(run) if Path(run).is_dir() else None
     if command not in (None, "loop"):
-        raise InputError(f"{run} holds a `codesign {command}` run; codesign report renders "
-                         "the folders of `codesign loop` runs (that run's own files are its "
-                         "results)")
+        raise InputError(f"{run} holds a `codesign {command}` run, not a loop's; `codesign "
+                         f"report {run}` renders it")
     if not path.is_file():
         raise InputError(f"{run} has no summary.json: it is not the folder of a codesign loop "
                          "run; pass the --out of `codesign loop`")
@@ -114,31 +117,50 @@ def _converters(converters) -> str:
             f"{converters.adc_bits or 'ideal'}-bit output ADCs")
 
 
+def _sample_set(data: pd.DataFrame, summary: LoopSummary) -> str:
+    """The sample set the rounds' metrics are computed on, as a column label."""
+    count = data["digital_count"].iloc[0] if "digital_count" in data.columns else \
+        summary.verified_samples
+    unit = "episodes" if summary.settings.task in ("control", "swingup") else "samples"
+    return f"verified set, {int(count)} {unit}"
+
+
 def _rounds(summary: LoopSummary, run: Path, out: Path) -> list[Block]:
     data = _read(run, "rounds.csv", required=True)
     cols = ["round", "params", "train_s", "digital", "proxy", "circuit", "reference_digital",
             "calibration_residual_before_fs", "calibration_residual_after_fs", "within_target",
             "wall_s"]
+    label = _sample_set(data, summary)
+    table = data[[c for c in cols if c in data.columns]].rename(columns={
+        c: f"{c} ({label})" for c in ("digital", "proxy", "circuit", "reference_digital")})
     blocks: list[Block] = [Heading("Rounds"), Para(
         "Each round fine-tunes through the proxy (round 0 starts from the naive digital DEQ, "
         "with the shipped calibration; later rounds from the previous round, with the proxy "
         "re-fitted on its traces), exports the netlist, verifies held-out samples on the SPICE "
         "chip, and re-fits the proxy's static parameters to those equilibria (even samples "
         "fitted, odd samples give the residual). "
-        "digital / proxy / circuit: the same model's metric on the same samples, computed by "
-        "PyTorch, by the proxy of this chip, and by ngspice; reference_digital: the naively "
-        "trained digital DEQ."),
-        Table(data[[c for c in cols if c in data.columns]])]
+        "digital / proxy / circuit: the same model's metric on the same samples (the "
+        f"{label}), computed by PyTorch, by the proxy of this chip, and by ngspice; "
+        "reference_digital: the naively trained digital DEQ on the same samples (the "
+        "baselines' test_metric is on the full test set, so it differs)."),
+        Table(table)]
     path = figures.rounds(data, summary.metric.name, out / "rounds.png")
-    blocks.append(Figure(path.name, "Metric per round.", "../rounds.csv"))
+    blocks.append(Figure(path.name, f"Metric per round ({label}); markers offset along x so "
+                         "that equal values stay visible.", "../rounds.csv"))
     return blocks
 
 
 def _baselines(run: Path) -> list[Block]:
     data = _read(run, "baselines.csv", required=True)
+    notes = []
+    if "success_rate" in data.columns and data.success_rate.isna().any():
+        missing = ", ".join(data.model[data.success_rate.isna()])
+        notes.append(f"success_rate n/a: {missing} (measured only for the experts' episodes "
+                     "here; the models' own success rates are in rounds.csv and seeds.csv)")
+    data = data.rename(columns={"test_metric": "test_metric (full test set)"})
     return [Heading("Digital baselines"), Para(
         "Same data and seed. test_metric: full test set (control: closed-loop mean cost over "
-        "the loop's episodes, same seeds)."), Table(data)]
+        "the loop's episodes, same seeds)."), Table(data, notes=tuple(notes))]
 
 
 def _seeds(summary: LoopSummary, run: Path, out: Path) -> list[Block]:
@@ -154,7 +176,8 @@ def _seeds(summary: LoopSummary, run: Path, out: Path) -> list[Block]:
         "through the proxy (train_s: both together). Columns: the digital test metric, the "
         "proxy's over chip instances drawn from the same mismatch distribution (full test "
         "set), and the SPICE chip (held-out subset)."),
-        Table(data), Table(agg.reset_index(), "mean and sd over seeds"),
+        Table(data, notes=("digital_test, proxy_chips_*: full test set; *_subset: the verified "
+                           "set",)), Table(agg.reset_index(), "mean and sd over seeds"),
         Figure(path.name, "Physics-aware vs naive, mean and sd over seeds.", "../seeds.csv")]
 
 
@@ -258,12 +281,49 @@ def build(run: Path, out: Path, partial: bool = False) -> list[Block]:
             + _traces(run, out) + [Heading("Wall time"), Table(timings)])
 
 
+# --- any run folder: the renderer chosen from run.json's command ---------------------------
+
+Builder = Callable[[Path, Path, bool], tuple[list[Block], str]]
+
+
+def _loop(run: Path, out: Path, partial: bool) -> tuple[list[Block], str]:
+    return build(run, out, partial), f"codesign loop report: {run.name}"
+
+
+RENDERERS: dict[str, Builder] = {"loop": _loop, "design": design.build, "verify": verify.build,
+                                 "calibrate": calibrate.build, "noise": noise.build}
+"""The report of each command's run folder (blocks and the page's title)."""
+
+
 def write_report(run: Path, partial: bool = False) -> list[Path]:
-    """Write RUN/report/report.md, report.html and the plots; returns the two pages. A run
-    that did not finish is refused unless ``partial`` (then the report says so)."""
+    """Write RUN/report/report.md, report.html and their plots for the run folder ``run`` of
+    any command in :data:`RENDERERS`; returns the two pages. A run that did not finish is
+    refused unless ``partial`` (then the report says so)."""
     run = Path(run)
+    if not run.is_dir():
+        raise InputError(f"{run} is not a folder; pass a run folder (the --out of `codesign "
+                         "loop`, `design`, `verify` or `noise`, or the --work of `calibrate`)")
+    command = folder_command(run)
+    if command is None and not (run / "summary.json").is_file():
+        raise InputError(f"{run} has no {RUN_MARKER} and no summary.json: it is not the "
+                         "folder of a codesign run; pass the --out of `codesign loop`, "
+                         "`design`, `verify` or `noise`, or the --work of `calibrate`")
+    builder = RENDERERS.get(command or "loop")
+    if builder is None:
+        raise InputError(f"{run} holds a `codesign {command}` run, which has no report: its "
+                         f"README.md says what each of its files holds")
     out = run / REPORT_DIR
-    blocks = build(run, out, partial)
+    try:
+        blocks, title = builder(run, out, partial)
+    except InputError as exc:
+        if command in (None, "loop"):
+            raise
+        raise InputError(f"{run} holds a `codesign {command}` run whose report cannot be "
+                         f"written: {exc}") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InputError(f"{run} holds a `codesign {command or 'loop'}` run whose files are "
+                         f"not as this codesign writes them ({type(exc).__name__}: {exc}); run "
+                         "its command again") from None
     md = write_text(out / "report.md", to_markdown(blocks))
-    page = write_text(out / "report.html", to_html(blocks, f"codesign loop report: {run.name}"))
+    page = write_text(out / "report.html", to_html(blocks, title))
     return [md, page]
