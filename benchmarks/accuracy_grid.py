@@ -30,7 +30,7 @@ def cell(sim, n: int, rho: float, level: str, samples: int, tol: float) -> dict:
     e = rng.uniform(-1, 1, (samples, 16))
     with tempfile.TemporaryDirectory() as tmp:
         result = verify_core(core, e, circuit_config(level), sim, Path(tmp),
-                             VerifySettings(analysis="tran", settle_tol_fs=tol))
+                             VerifySettings(analysis="tran", settle_tol_fs=tol, proxy=None))
     s, tr = result.summary, result.transients
     unit_bound = settling_bound_s(s.settling.tau_s, rho, 1.0, tol)
     return {

@@ -50,7 +50,8 @@ def main() -> None:
     core = naive.model.core.to_weights()
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        result = verify_core(core, e, config, get_simulator(), Path(tmp), VerifySettings(seed=1))
+        result = verify_core(core, e, config, get_simulator(), Path(tmp),
+                             VerifySettings(seed=1, proxy=None))
         spice_s = time.perf_counter() - start
     start = time.perf_counter()
     z_proxy = result.chip.proxy_equilibrium(hw.params, e)

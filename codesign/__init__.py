@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from codesign.calibration.refit import refit
     from codesign.calibration.spec import load_spec
     from codesign.chip.chip import Chip
-    from codesign.chip.verify import VerifySettings, verify_chip, verify_core
+    from codesign.chip.summary import format_summary
+    from codesign.chip.verify import ProxySet, VerifySettings, verify_chip, verify_core
     from codesign.circuit.config import (
         NEURON_LEVELS,
         ArrayConfig,
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
     from codesign.design.space import Design, DesignSpace
     from codesign.errors import CodesignError, InputError, NgspiceNotFoundError, SimulationError
     from codesign.loop.pipeline import run_loop
+    from codesign.proxy.fitted import ProxyRangeWarning
     from codesign.proxy.model import CircuitProxy
     from codesign.proxy.params import ProxyParams, default_params_path, load_params, save_params
     from codesign.report.content import write_report

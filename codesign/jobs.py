@@ -18,6 +18,10 @@ the order of arrival, so the same items give the same results on 1 core, 16 or a
   time-out and raises), so a hung simulator ends as that job's failure.
 - ``progress(k)`` is called with the number of jobs each time outcomes arrive.
 
+Progress without a terminal (nohup, CI): :class:`ProgressLines` turns such counts (or a long
+command's own log lines) into plain lines, at least one every :data:`PROGRESS_INTERVAL_S` while
+the work goes on; the command line shows a progress bar on a terminal instead.
+
 The Dask backend connects to ``tcp://HOST:PORT`` (``dask scheduler`` and ``dask worker``), or
 starts a LocalCluster for :data:`LOCAL_DASK` whose scratch folder is removed when it closes. It
 waits a bounded time for at least one worker and says so when there is none; a scheduler lost
@@ -34,6 +38,8 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor as _FuturesExecutor
@@ -60,6 +66,77 @@ DEFAULT_RETRIES = 1
 MAX_TIMEOUT_S = 7 * 24 * 3600.0
 """Longest time-out accepted for one job [s] (one week; the operating system's waits overflow
 far above)."""
+PROGRESS_INTERVAL_S = 20.0
+"""Longest quiet time of :class:`ProgressLines` while work goes on [s]."""
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``count`` with its noun in the right number: "1 worker", "2 workers"."""
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
+
+
+class ProgressLines:
+    """Progress as plain lines for a log without a terminal (nohup, CI).
+
+    ``update(k)`` counts ``k`` more finished units of ``total`` (None: uncounted work, whose
+    lines only say that it goes on); ``note(line)`` writes one of the work's own log lines. A
+    background thread writes a status line whenever ``interval_s`` [s] (default
+    :data:`PROGRESS_INTERVAL_S`) passed without a line, e.g. "training on digits: 12/60 epochs
+    (20 %), 21 s"; leaving the ``with`` block normally writes the last count. ``write`` takes
+    one line and must flush it (click.echo does)."""
+
+    def __init__(self, label: str, total: int | None, write: Callable[[str], None],
+                 unit: str = "", interval_s: float | None = None) -> None:
+        self.label, self.total, self.unit, self.write = label, total, unit, write
+        self.interval_s = PROGRESS_INTERVAL_S if interval_s is None else float(interval_s)
+        if not self.interval_s > 0:
+            raise InputError(f"the progress interval must be > 0 s, got {interval_s!r}")
+        self.done = 0
+        self.start = self.last = self.last_note = time.monotonic()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="codesign-progress",
+                                        daemon=True)
+
+    def update(self, k: int = 1) -> None:
+        with self._lock:
+            self.done += k
+
+    def note(self, line: str) -> None:
+        with self._lock:
+            self._emit(line)
+            self.last_note = self.last
+
+    def status(self) -> str:
+        """The status line of now."""
+        elapsed = time.monotonic() - self.start
+        if self.total is None:
+            return (f"{self.label}: still running, {elapsed:.0f} s in, the last line "
+                    f"{time.monotonic() - self.last_note:.0f} s ago")
+        share = f" ({100 * self.done / self.total:.0f} %)" if self.total else ""
+        unit = f" {self.unit}" if self.unit else ""
+        return f"{self.label}: {self.done}/{self.total}{unit}{share}, {elapsed:.0f} s"
+
+    def _emit(self, line: str) -> None:
+        self.write(line)
+        self.last = time.monotonic()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(max(0.0, self.last + self.interval_s - time.monotonic())):
+            with self._lock:
+                if time.monotonic() - self.last >= self.interval_s:
+                    self._emit(self.status())
+
+    def __enter__(self) -> ProgressLines:
+        self._thread.start()
+        return self
+
+    def __exit__(self, exc_type, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        if exc_type is None and self.total is not None:
+            with self._lock:
+                self._emit(self.status())
 
 
 class ExecutorError(CodesignError):
@@ -144,8 +221,8 @@ class LocalExecutor:
         if self.pool == Pool.FORK and "fork" not in multiprocessing.get_all_start_methods():
             self.pool = Pool.SPAWN
         self.retries = retries
-        self.label = f"{self.workers} local {'thread' if self.pool == Pool.THREADS else 'worker'}" \
-                     f"{'s' if self.workers > 1 else ''}"
+        kind = "thread" if self.pool == Pool.THREADS else "worker"
+        self.label = plural(self.workers, f"local {kind}")
 
     def _start(self, count: int) -> _FuturesExecutor:
         if self.pool == Pool.THREADS:

@@ -210,7 +210,7 @@ def test_a_small_search_measures_chooses_and_resumes(tmp_path):
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster:
         log = _search(out, "--trials", "4", "--scheduler", cluster.scheduler_address)
-    assert "1 interrupted trials run again" in log
+    assert "1 interrupted trial runs again" in log
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
     trials = pd.read_csv(out / "trials.csv")
     assert len(trials) == 4

@@ -17,6 +17,7 @@ import pandas as pd  # noqa: E402
 from codesign.calibration.calibrate import Calibration, PointResult  # noqa: E402
 from codesign.calibration.residuals import predict  # noqa: E402
 from codesign.files import atomic_write, write_json, write_table, write_text  # noqa: E402
+from codesign.jobs import plural  # noqa: E402
 from codesign.proxy.params import ideal_params  # noqa: E402
 from codesign.results.calibration import ProxyKind  # noqa: E402
 
@@ -134,7 +135,8 @@ def _markdown(cal: Calibration, params_path: Path | None) -> str:
     lines = [
         f"# Calibration `{cal.spec.name}`", "", cal.spec.description, "",
         f"Sweep: {s.total} SPICE jobs ({s.ran} run, {s.skipped} already done, "
-        f"{len(s.failed)} failed) on {s.workers} workers ({s.scheduler}), {s.wall_s:.1f} s.",
+        f"{len(s.failed)} failed) on {plural(s.workers, 'worker')} ({s.scheduler}), "
+        f"{s.wall_s:.1f} s.",
         f"Parameters: `{params_path}`" if params_path else "", "",
         "## Held-out equilibria (cores never used in the fit)", "",
         "| proxy | RMS [% FS] | max [% FS] |", "|---|---|---|",

@@ -63,7 +63,7 @@ def noiseless(chip: Chip) -> Chip:
     """The same instance (its conductances and device seed) without noise sources."""
     config = override(chip.config, {"noise": asdict(NoiseConfig())})
     return Chip.from_circuit(chip.core, replace(chip.circuit, config=config), chip.simulator,
-                             title="codesign noiseless twin")
+                             title="codesign noiseless twin", allow_unstable=chip.allow_unstable)
 
 
 def calibrate_chip(params: ProxyParams, chip: Chip, e_static: np.ndarray,
@@ -200,7 +200,8 @@ def check_noise(chip: Chip, params: ProxyParams, run_dir: Path, plan: NoisePlan,
         raise InputError("a noise check recompiles the chip at scaled currents: give it a "
                          "chip compiled with a seed (Chip(core, config, seed=...))")
     scaled_chip = Chip(chip.core, scale_currents(chip.config, plan.current_ratio), chip.seed,
-                       chip.simulator, title="codesign current-scaled twin")
+                       chip.simulator, title="codesign current-scaled twin",
+                       allow_unstable=chip.allow_unstable)
     scaled_params = calibrate_chip(own, scaled_chip, draw["static"], draw["dynamic"],
                                    run_dir / "scaled-calibrate")
     scaled = noise_spread(scaled_chip, scaled_params, draw["test"], plan.repeats,

@@ -24,13 +24,15 @@ from codesign.circuit.config import CircuitConfig
 from codesign.circuit.converters import adc_np, dac_np
 from codesign.circuit.description import CrossbarCircuit
 from codesign.circuit.dynamics import SETTLE_TOL_FS, transient_stops_s
+from codesign.circuit.network import NetworkCircuit, compile_network, predict_network
 from codesign.circuit.predict import CircuitPrediction, predict_equilibrium
 from codesign.deq.grid import GridWeights
+from codesign.deq.network import NetworkWeights
 from codesign.deq.weights import CoreWeights, real_array
-from codesign.errors import InputError
+from codesign.errors import InputError, UnstableCoreError
 from codesign.limits import check_size
 from codesign.netlist.deck import Analysis, Deck, SampleJob, check_analysis, make_jobs
-from codesign.netlist.spice import write_deck
+from codesign.netlist.spice import write_deck, write_network_deck
 from codesign.parts import chip_parts
 from codesign.proxy.crossbar import EffectiveCore, from_circuit
 from codesign.proxy.model import CircuitProxy
@@ -75,13 +77,26 @@ class Chip:
     ``simulator`` (optional: a chip can be compiled, predicted and exported without ngspice)
     runs it; the deck is written for it once (KLU where it has KLU; ``klu`` overrides, for a
     deck run elsewhere). ``force`` compiles a core larger than this machine should take on
-    (codesign.limits).
+    (codesign.limits). A core whose W is not a contraction (||W||_2 >= 1: the circuit may have
+    several or no stable equilibria) is refused with UnstableCoreError, as `codesign verify`
+    and `codesign export` refuse it, unless ``allow_unstable`` (their ``--allow-unstable``).
+
+    A NetworkWeights core compiles to a Kirchhoff network (codesign.circuit.network) with its
+    own deck (codesign.netlist.spice.write_network_deck); it has operating points only (no
+    dynamics, proxy or export), and where it switches half-edges its inputs, predictions and
+    operating points take the bits of every sample (``bits``, (K, G, G)), swept with the DACs.
     """
 
-    def __init__(self, core: CoreWeights | GridWeights, config: CircuitConfig, seed: Seed = 0,
+    def __init__(self, core: CoreWeights | GridWeights | NetworkWeights, config: CircuitConfig,
+                 seed: Seed = 0,
                  simulator: Simulator | None = None, *, klu: bool | None = None,
-                 title: str = "codesign crossbar equilibrium core", force: bool = False) -> None:
+                 title: str = "codesign crossbar equilibrium core", force: bool = False,
+                 allow_unstable: bool = False) -> None:
         _check_parts(core, config, simulator)
+        if isinstance(core, NetworkWeights):
+            self._init_network(core, config, seed, simulator, klu, force)
+            return
+        check_stable(core, allow_unstable)
         check_size(core.n, core.m, getattr(simulator, "workers", 1), force,
                    chip_parts(config).sky130_transistors_per_neuron(core.n, core.m),
                    _positions(core))
@@ -89,23 +104,62 @@ class Chip:
         self.config = config
         self.seed = seed
         self.simulator = simulator
+        self.allow_unstable = bool(allow_unstable)
         rng = None if seed is None else np.random.default_rng(seed)
         self.circuit = compile_core(core, config, rng)
         if klu is None:
             klu = bool(simulator and simulator.info.klu)
+        self.klu = klu
+        """Whether the deck solves with KLU (``.options klu``)."""
         self.deck: Deck = write_deck(self.circuit, klu=klu, title=title)
         self.runs: list[ChipRun] = []
+
+    def _init_network(self, core: NetworkWeights, config: CircuitConfig, seed: Seed,
+                      simulator: Simulator | None, klu: bool | None, force: bool) -> None:
+        """A network core's chip (a passive network: stable by construction)."""
+        check_size(core.n, core.m, getattr(simulator, "workers", 1), force, 0,
+                   core.device_count())
+        self.core, self.config, self.seed, self.simulator = core, config, seed, simulator
+        self.allow_unstable = False
+        rng = None if seed is None else np.random.default_rng(seed)
+        self.circuit = compile_network(core, config, rng)
+        if klu is None:
+            klu = bool(simulator and simulator.info.klu)
+        self.klu = klu
+        self.deck = write_network_deck(self.circuit, klu=klu)
+        self.runs = []
+
+    @property
+    def network(self) -> bool:
+        """Whether this chip is a Kirchhoff network core (NetworkWeights)."""
+        return isinstance(self.circuit, NetworkCircuit)
+
+    def _op_only(self, what: str) -> None:
+        if self.network:
+            raise InputError(f"{what}: a network core has operating points only (no dynamics "
+                             "model); use operating_points")
+
+    def _crossbar_only(self, what: str) -> None:
+        if self.network:
+            raise InputError(f"{what} needs a crossbar core; a network core has operating "
+                             "points and predictions only")
+        self.circuit.dense_only(what)
 
     @classmethod
     def from_circuit(cls, core: CoreWeights, circuit: CrossbarCircuit,
                      simulator: Simulator | None = None, *,
-                     title: str = "codesign crossbar equilibrium core") -> Chip:
+                     title: str = "codesign crossbar equilibrium core",
+                     allow_unstable: bool = False) -> Chip:
         """A chip of an instance compiled elsewhere (edited, or programmed from measured
-        conductances): ``circuit`` as it is, ``core`` the weights it stands for."""
+        conductances): ``circuit`` as it is, ``core`` the weights it stands for (refused, like
+        the constructor's, unless a contraction or ``allow_unstable``)."""
+        check_stable(core, allow_unstable)
         chip = cls.__new__(cls)
         chip.core, chip.config, chip.seed, chip.simulator = core, circuit.config, None, simulator
+        chip.allow_unstable = bool(allow_unstable)
         chip.circuit = circuit
-        chip.deck = write_deck(circuit, klu=bool(simulator and simulator.info.klu), title=title)
+        chip.klu = bool(simulator and simulator.info.klu)
+        chip.deck = write_deck(circuit, klu=chip.klu, title=title)
         chip.runs = []
         return chip
 
@@ -121,8 +175,20 @@ class Chip:
     def v_fs(self) -> float:
         return self.circuit.v_fs
 
-    def inputs(self, e: np.ndarray) -> np.ndarray:
-        """``e`` checked as (K, m) finite float64 core inputs."""
+    def inputs(self, e: np.ndarray, bits: np.ndarray | None = None) -> np.ndarray:
+        """``e`` checked as (K, m) finite float64 core inputs; for a network chip that switches
+        half-edges, with each sample's ``bits`` (K, G, G) appended as 0/1 columns (K, m + G^2):
+        the deck's input sources."""
+        if self.network:
+            e = real_array(e, "core inputs")
+            e = e[None] if e.ndim == 1 else e
+            if e.ndim != 2 or e.shape[1] != self.m or not np.isfinite(e).all():
+                raise InputError(f"network inputs must be finite (samples, {self.m}), got "
+                                 f"{e.shape}")
+            b = self.circuit.check_bits(bits, len(e))
+            return np.ascontiguousarray(e if b is None else np.concatenate([e, b], axis=1))
+        if bits is not None:
+            raise InputError("bits switch a network core's half-edges; this core has none")
         if isinstance(self.core, GridWeights):
             e = real_array(e, "core inputs")
             return np.ascontiguousarray(self.core.fields(e[None] if e.ndim == 1 else e)
@@ -133,20 +199,26 @@ class Chip:
 
     def dac(self, e: np.ndarray) -> np.ndarray:
         """Core inputs (K, m) [FS] as this chip's input DACs set them."""
+        if self.network:
+            bits = np.zeros(self.circuit.points, bool) if self.circuit.switched else None
+            return dac_np(self.inputs(e, bits)[:, :self.m], self.config.converters)
         return dac_np(self.inputs(e), self.config.converters)
 
     def adc(self, z: np.ndarray) -> np.ndarray:
         """Neuron outputs (K, n) [FS] as this chip's ADCs read them."""
         return adc_np(z, self.config.converters)
 
-    def prediction(self, e: np.ndarray) -> CircuitPrediction:
-        """The closed-form equilibrium of this instance (finite gain, offsets, rails)."""
+    def prediction(self, e: np.ndarray, bits: np.ndarray | None = None) -> CircuitPrediction:
+        """The closed-form equilibrium of this instance (finite gain, offsets, rails; a network
+        chip: its KCL solved with its element values, for ``bits`` where it switches)."""
+        if self.network:
+            return predict_network(self.circuit, self.inputs(e, bits)[:, :self.m], bits)
         return predict_equilibrium(self.circuit, self.inputs(e))
 
     @cached_property
     def effective(self) -> EffectiveCore:
         """This instance's exact conductances as the proxy's crossbar."""
-        self.circuit.dense_only("the proxy")
+        self._crossbar_only("the proxy")
         return from_circuit(self.circuit)
 
     def proxy_equilibrium(self, params: ProxyParams, e: np.ndarray) -> np.ndarray:
@@ -166,7 +238,7 @@ class Chip:
                inputs: np.ndarray | None = None, source: str = "",
                settle_tol_fs: float = SETTLE_TOL_FS) -> dict:
         """Write this instance as a deck that runs by itself (codesign.chip.export)."""
-        self.circuit.dense_only("export")
+        self._crossbar_only("export")
         return export_chip(self, out_dir, ngspice=ngspice, inputs=inputs, source=source,
                            settle_tol_fs=settle_tol_fs)
 
@@ -209,20 +281,27 @@ class Chip:
     def simulate(self, e: np.ndarray, analysis: str, run_dir: Path,
                  t_stop_s: np.ndarray | float | None = None, tol_fs: float = SETTLE_TOL_FS,
                  progress: Progress | None = None,
-                 store: ResultStore | None = None) -> ChipRun:
+                 store: ResultStore | None = None, bits: np.ndarray | None = None) -> ChipRun:
         """Every row of ``e`` through ngspice: the operating point, and for ``tran`` a
-        transient of length ``t_stop_s`` from reset; the run is kept (``runs``)."""
-        e = self.inputs(e)
+        transient of length ``t_stop_s`` from reset; the run is kept (``runs``). ``bits``: a
+        switched network chip's bits per sample (K, G, G)."""
+        e = self.inputs(e, bits)
         analysis = check_analysis(analysis)
+        if self.network and analysis != Analysis.OP:
+            raise InputError("a network core has operating points only (no dynamics model); "
+                             "use operating_points")
         states = self._states(e, analysis, Path(run_dir), None if t_stop_s is None else
                               np.broadcast_to(np.asarray(t_stop_s, float), len(e)),
                               tol_fs, progress, store)
         return self._record(analysis, e, states, Path(run_dir), t_stop_s)
 
     def operating_points(self, e: np.ndarray, run_dir: Path, progress: Progress | None = None,
-                         store: ResultStore | None = None) -> ChipRun:
-        """The equilibria (``.op``) of every row of ``e``."""
-        return self.simulate(e, Analysis.OP, run_dir, progress=progress, store=store)
+                         store: ResultStore | None = None,
+                         bits: np.ndarray | None = None) -> ChipRun:
+        """The equilibria (``.op``) of every row of ``e`` (with ``bits`` (K, G, G) for a
+        network chip that switches half-edges)."""
+        return self.simulate(e, Analysis.OP, run_dir, progress=progress, store=store,
+                             bits=bits)
 
     def transients(self, e: np.ndarray, run_dir: Path, tol_fs: float = SETTLE_TOL_FS,
                    progress: Progress | None = None, store: ResultStore | None = None,
@@ -231,6 +310,7 @@ class Chip:
         estimate (from ``prediction``, the chip's closed-form equilibrium of ``e``, computed
         when not given); samples not settled by then run again up to the contraction's
         bound."""
+        self._op_only("transients")
         e = self.inputs(e)
         plans = transient_stops_s(self.circuit, prediction or self.prediction(e), tol_fs)
         used = plans[0].copy()
@@ -257,6 +337,7 @@ class Chip:
         if not self.config.noise.enabled:
             raise InputError("noisy equilibria need a circuit with noise enabled "
                              "(CircuitConfig.noise)")
+        self._op_only("noisy equilibria")
         if self.simulator is None:
             raise InputError("this chip has no simulator; compile it with simulator=...")
         if type(repeats) is not int or repeats < 1:
@@ -273,6 +354,7 @@ class Chip:
               tol_fs: float = SETTLE_TOL_FS) -> tuple[np.ndarray, np.ndarray]:
         """One transient from reset, ``stretch`` times the estimated settling time: (time (P,)
         [s], z (P, n) [FS]), every time point the simulator wrote."""
+        self._op_only("a trace")
         e = self.inputs(np.asarray(e_row)[None] if np.ndim(e_row) == 1 else e_row)[:1]
         stop = transient_stops_s(self.circuit, self.prediction(e), tol_fs)[0]
         (state,) = self._states(e, Analysis.TRAN, Path(run_dir), stretch * stop, tol_fs, None,
@@ -300,11 +382,27 @@ class Chip:
                      for name in ("e", "z", "x"))
 
 
+def check_stable(core, allow_unstable: bool = False) -> None:
+    """UnstableCoreError unless ``core`` is a contraction or ``allow_unstable``: the core's own
+    check_contraction, the one the command line runs on every source it loads (codesign.cli:
+    ``--allow-unstable``), so the API and the CLI refuse the same cores with the same message."""
+    if not isinstance(allow_unstable, bool):
+        raise InputError(f"allow_unstable must be True or False, got {allow_unstable!r}")
+    check = getattr(core, "check_contraction", None)
+    if check is None:
+        return
+    try:
+        check(allow_unstable)
+    except UnstableCoreError as exc:
+        raise UnstableCoreError(f"{exc} (in Python: allow_unstable=True)") from None
+
+
 def _check_parts(core: object, config: object, simulator: object) -> None:
     """InputError unless ``core``, ``config`` and ``simulator`` are what a Chip takes."""
-    if not isinstance(core, CoreWeights | GridWeights):
+    if not isinstance(core, CoreWeights | GridWeights | NetworkWeights):
         raise InputError(f"a Chip's core must be CoreWeights (codesign.random_core, "
-                         f"load_source(path)[0], CoreWeights(W, U, b)) or GridWeights, got "
+                         f"load_source(path)[0], CoreWeights(W, U, b)), GridWeights or "
+                         f"NetworkWeights, got "
                          f"{type(core).__name__}")
     if not isinstance(config, CircuitConfig):
         hint = f" (e.g. codesign.circuit_config({config!r}))" if isinstance(config, str) else ""

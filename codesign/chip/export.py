@@ -1,5 +1,10 @@
 """Export a chip: a self-contained ngspice deck, the model libraries, the conductances and a
-JSON manifest (weights hash, mapping, model parameters, versions), written last."""
+JSON manifest (weights hash, mapping, model parameters, versions), written last.
+
+The deck runs by itself: ``ngspice crossbar.cir`` (or ``ngspice -b crossbar.cir``) solves the
+operating point and prints the equilibrium as a short table (z_fs, units of full scale) and the
+supplies' power, runs the transient from reset and prints the supplies' energy over it and its
+mean power, then quits (codesign.netlist.spice.report_control)."""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ from codesign.circuit.dynamics import SETTLE_TOL_FS, transient_stops_s
 from codesign.files import atomic_write, check_output_dir, write_json, write_text
 from codesign.netlist.deck import Analysis, SampleJob
 from codesign.netlist.library import copy_library, library_files
-from codesign.netlist.spice import standalone_deck, write_deck
+from codesign.netlist.spice import analysis_commands, self_running_deck, write_deck
 from codesign.simulator.ngspice import NgspiceInstall
 
 DECK_NAME = "crossbar.cir"
@@ -51,14 +56,17 @@ def export_chip(chip, out_dir: Path, *, ngspice: NgspiceInstall | None,
                 inputs: np.ndarray | None = None, source: str = "",
                 settle_tol_fs: float = SETTLE_TOL_FS) -> dict:
     """Write ``chip``'s deck (op + transient from reset for one input vector ``inputs``, zeros
-    by default), the .lib files, conductances.npz and, last, manifest.json into ``out_dir``."""
+    by default, run from a .control block that prints the equilibrium and the supplies' power
+    and energy, then quits), the .lib files, conductances.npz and, last, manifest.json into
+    ``out_dir``."""
     out_dir = check_output_dir(Path(out_dir))
     circuit = chip.circuit
     e = np.zeros((1, chip.m)) if inputs is None else chip.inputs(inputs)[:1]
     klu = bool(ngspice and ngspice.klu)
     deck = write_deck(circuit, klu=klu, library=Path("."), inputs=e[0])
     t_stop = float(transient_stops_s(circuit, chip.prediction(e), settle_tol_fs)[0][0])
-    text = standalone_deck(deck, SampleJob(0, tuple(e[0]), t_stop), Analysis.TRAN)
+    job = SampleJob(0, tuple(e[0]), t_stop)
+    text = self_running_deck(deck, analysis_commands(Analysis.TRAN, job, deck.tran_uic))
     write_text(out_dir / DECK_NAME, text)
     libs = copy_library(out_dir, library_files(chip.config))
     arrays = _conductances(circuit)
@@ -85,6 +93,8 @@ def export_chip(chip, out_dir: Path, *, ngspice: NgspiceInstall | None,
         },
         "deck_sha256": hashlib.sha256(text.encode()).hexdigest(),
         "run": f"cd {shlex.quote(str(out_dir))} && ngspice {DECK_NAME}",
+        "prints": "the equilibrium z_fs (units of full scale) and the supply power at the "
+                  "operating point; the supply energy and mean power over the transient",
     }
     write_json(out_dir / MANIFEST_NAME, manifest)
     return manifest

@@ -2,29 +2,40 @@
 
 For each sample: z_torch, the float64 PyTorch fixed point of the core; z_model, the circuit's
 equilibrium predicted from its element values (finite gain, offsets, rails); z_spice, ngspice's
-operating point; z_proxy, the calibrated proxy's prediction of this instance. With ``analysis
-tran`` each sample also runs a transient from reset (same deck, same process), from which the
-settling time and the energy per inference are read. The summary is a typed
-VerificationSummary (codesign.results.verify).
+operating point; z_proxy, the calibrated proxy's prediction of this instance (by default the
+shipped set of the chip's neuron level, as ``codesign verify`` uses; ``VerifySettings(proxy=
+None)`` skips it). With ``analysis tran`` each sample also runs a transient from reset (same
+deck, same process), from which the settling time and the energy per inference are read. The
+summary is a typed VerificationSummary (codesign.results.verify).
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from os import PathLike
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from codesign.chip.chip import Chip, ChipRun, Progress
+from codesign.choices import Choice
 from codesign.circuit.config import CircuitConfig
+from codesign.circuit.description import CrossbarCircuit
 from codesign.circuit.dynamics import SETTLE_TOL_FS, settling_bound_s
 from codesign.circuit.predict import CircuitPrediction
 from codesign.deq.weights import CoreWeights
 from codesign.errors import InputError
 from codesign.netlist.deck import Analysis
-from codesign.proxy.params import ProxyParams, config_library_sha256, neuron_model
+from codesign.proxy.fitted import check_range
+from codesign.proxy.params import (
+    ProxyParams,
+    config_library_sha256,
+    default_params_path,
+    load_params,
+    neuron_model,
+)
 from codesign.results.verify import (
     EnergySpread,
     ErrorStats,
@@ -38,6 +49,17 @@ from codesign.simulator.base import Simulator
 from codesign.simulator.store import ResultStore
 
 
+class ProxySet(Choice):
+    """A proxy a verification names without passing parameters."""
+
+    SHIPPED = "shipped"
+    """The shipped, calibrated set of the chip's neuron level (calibration/LEVEL.json), as
+    ``codesign verify`` uses by default; none where the level has none or the chip's circuit
+    is a sparse (grid) crossbar, which no proxy models."""
+    NONE = "none"
+    """No proxy: the verification reports SPICE against PyTorch and the closed form only."""
+
+
 @dataclass(frozen=True)
 class VerifySettings:
     """What to simulate and how strictly to judge settling."""
@@ -46,13 +68,26 @@ class VerifySettings:
     """op (equilibria) or tran (equilibria, then a transient from reset for settling/energy)."""
     settle_tol_fs: float = SETTLE_TOL_FS
     """Settling tolerance, a fraction of full scale."""
-    proxy: ProxyParams | None = None
-    """Proxy parameters whose prediction is reported beside SPICE's (z_proxy); None: none."""
+    proxy: ProxyParams | ProxySet | Path | None = ProxySet.SHIPPED
+    """The proxy whose prediction is reported beside SPICE's (z_proxy): by default the shipped
+    set of the chip's level, as ``codesign verify`` does (ProxySet.SHIPPED, "shipped"); a
+    parameter file (a path, as ``--proxy``); ProxyParams; or None ("none"): no proxy. A set
+    read from a file is checked against the circuit it was fitted on (codesign.proxy.fitted):
+    used outside it, a ProxyRangeWarning says so."""
     seed: int = 0
     """Seed of the device mismatch drawn at compile time (when the config sets a sigma)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "analysis", Analysis.parse(self.analysis, "analysis"))
+        proxy = self.proxy
+        if isinstance(proxy, str) and proxy in ProxySet.values():
+            proxy = ProxySet(proxy)
+        elif isinstance(proxy, str | PathLike) and not isinstance(proxy, ProxySet):
+            proxy = Path(proxy)
+        elif proxy is not None and not isinstance(proxy, ProxyParams):
+            raise InputError(f"VerifySettings proxy must be ProxyParams, a parameter file's "
+                             f"path, 'shipped' or None, got {type(proxy).__name__}")
+        object.__setattr__(self, "proxy", None if proxy == ProxySet.NONE else proxy)
         if not 0 < self.settle_tol_fs < 1:
             raise InputError(f"the settling tolerance must lie in (0, 1) of full scale, got "
                              f"{self.settle_tol_fs}")
@@ -73,6 +108,9 @@ class Verification:
     """The compiled instance that was simulated."""
     z_proxy: np.ndarray | None = None
     """The proxy's equilibria [FS] when the settings name proxy parameters."""
+    proxy_range: tuple[str, ...] = ()
+    """The chip's circuit settings outside the range the proxy's file records it was fitted
+    on (each 'setting value (fitted value, xratio)'; warned as a ProxyRangeWarning)."""
 
     def with_task_metric(self, metric: TaskMetric, full_digital: float | None) -> Verification:
         """A copy whose summary carries the task's metric on these samples."""
@@ -83,9 +121,13 @@ class Verification:
 def verify_chip(chip: Chip, e: np.ndarray, run_dir: Path,
                 settings: VerifySettings = VerifySettings(), progress: Progress | None = None,
                 store: ResultStore | None = None) -> Verification:
-    """Simulate ``chip`` on the core inputs ``e`` (K x m) under ``run_dir`` and compare."""
+    """Simulate ``chip`` on the core inputs ``e`` (K x m) under ``run_dir`` and compare with
+    PyTorch, the closed form and (``settings.proxy``, the level's shipped set by default, as
+    ``codesign verify``) the proxy. The chip itself refused a non-contractive core unless it
+    was compiled with ``allow_unstable=True``, as the command line does."""
     start = time.perf_counter()
     e = chip.inputs(e)
+    proxy, proxy_path, proxy_range = resolve_proxy(settings.proxy, chip)
     z_torch = chip.core.equilibrium(e)
     pred = chip.prediction(e)
     run_dir = Path(run_dir)
@@ -98,14 +140,34 @@ def verify_chip(chip: Chip, e: np.ndarray, run_dir: Path,
     equilibria = _equilibrium_table(z_torch, pred.z, run.z, chip.config.neuron.level)
     summary = _summary(chip, settings, z_torch, pred, run.z, transients)
     z_proxy = None
-    if settings.proxy is not None:
-        z_proxy = chip.proxy_equilibrium(settings.proxy, e)
+    if proxy is not None:
+        z_proxy = chip.proxy_equilibrium(proxy, e)
         equilibria["z_proxy"] = z_proxy.ravel()
         equilibria["error_proxy"] = (run.z - z_proxy).ravel()
         summary = replace(summary, proxy_error_fs=ErrorStats.of(run.z - z_proxy),
-                          proxy=_proxy_check(settings.proxy, chip.config))
+                          proxy=_proxy_check(proxy, chip.config, proxy_path))
     summary = replace(summary, wall_s=time.perf_counter() - start)
-    return Verification(equilibria, transients, summary, z_torch, run.z, run.x, chip, z_proxy)
+    return Verification(equilibria, transients, summary, z_torch, run.z, run.x, chip, z_proxy,
+                        proxy_range)
+
+
+def resolve_proxy(proxy: ProxyParams | ProxySet | Path | None,
+                  chip: Chip) -> tuple[ProxyParams | None, str, tuple[str, ...]]:
+    """(params, the file they came from or "", the chip's settings outside the range the file
+    records) of a VerifySettings proxy for ``chip``; a ProxyRangeWarning where that range is
+    left (the check runs before any SPICE)."""
+    if proxy is None or isinstance(proxy, ProxyParams):
+        return proxy, "", ()
+    if proxy == ProxySet.SHIPPED:
+        if not isinstance(chip.circuit, CrossbarCircuit) or chip.circuit.sparse:
+            return None, "", ()  # no proxy models a sparse (grid) crossbar or a network
+        try:
+            proxy = default_params_path(chip.config.neuron.level)
+        except InputError:  # a level without a shipped set: no proxy
+            return None, "", ()
+    params, provenance = load_params(proxy)
+    outside = check_range(provenance, chip.config, f"the proxy {proxy}", stacklevel=3)
+    return params, str(proxy), outside
 
 
 def verify_core(
@@ -118,9 +180,13 @@ def verify_core(
     progress: Progress | None = None,
     store: ResultStore | None = None,
     force: bool = False,
+    allow_unstable: bool = False,
 ) -> Verification:
-    """Compile ``core`` (mismatch from ``settings.seed``) and verify it on ``e`` (K x m)."""
-    chip = Chip(core, config, settings.seed, simulator, force=force)
+    """Compile ``core`` (mismatch from ``settings.seed``) and verify it on ``e`` (K x m); a
+    core whose W is not a contraction is refused (UnstableCoreError) unless
+    ``allow_unstable``, as ``codesign verify`` refuses it without ``--allow-unstable``."""
+    chip = Chip(core, config, settings.seed, simulator, force=force,
+                allow_unstable=allow_unstable)
     return verify_chip(chip, e, run_dir, settings, progress, store)
 
 
@@ -132,9 +198,9 @@ def task_metric(result: Verification, task, decode, targets: np.ndarray) -> Task
                       task.score(circuit, targets), task.agreement(digital, circuit))
 
 
-def _proxy_check(params: ProxyParams, config: CircuitConfig) -> ProxyCheck:
+def _proxy_check(params: ProxyParams, config: CircuitConfig, path: str = "") -> ProxyCheck:
     return ProxyCheck(params.neuron_model, params.neuron_model == neuron_model(config),
-                      params.library_sha256 == config_library_sha256(config))
+                      params.library_sha256 == config_library_sha256(config), path)
 
 
 def _clipped_fraction(chip: Chip, pred: CircuitPrediction) -> float:

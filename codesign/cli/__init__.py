@@ -4,10 +4,16 @@ Every CodesignError, and any OSError (an unwritable folder, a full disk), become
 ``Error: ...`` and exit status 2, without a traceback. SIGTERM stops a command the way Ctrl-C
 does: the ngspice processes it started are killed and what is finished stays on disk. Command
 modules import the library inside their functions, so ``codesign --help`` stays light.
+
+Without a terminal (nohup, CI) every line reaches the log as it is written (stdout and stderr
+line-buffered, the Python processes a command starts unbuffered), long commands print a
+progress line at least every 20 s (codesign.jobs.ProgressLines), and warnings (an option that
+does not apply, samples too few to resolve a target) are one ``warning: ...`` line on stderr.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -22,6 +28,7 @@ from codesign.cli.grid import grid
 from codesign.cli.info import info
 from codesign.cli.loop import loop
 from codesign.cli.noise import noise
+from codesign.cli.options import terminal
 from codesign.cli.report import report
 from codesign.cli.train import train
 from codesign.cli.verify import verify
@@ -61,6 +68,18 @@ def _terminate(signum, frame) -> None:
     sys.exit(128 + signum)
 
 
+def _line_buffered() -> None:
+    """Without a terminal, lines reach a log (or a pipe) as they are written: this process's
+    stdout and stderr are line-buffered, and Python processes it starts (the design search's
+    trials) run unbuffered."""
+    if terminal():
+        return
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError, OSError):
+            stream.reconfigure(line_buffering=True)
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+
+
 @click.group(cls=CodesignGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="codesign")
 def main() -> None:
@@ -76,6 +95,7 @@ def main() -> None:
     """
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _terminate)
+    _line_buffered()
 
 
 for _command in (train, export, verify, loop, design, report, noise, info, grid):

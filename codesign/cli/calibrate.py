@@ -10,7 +10,7 @@ import click
 
 from codesign._version import __version__
 from codesign.cli import options
-from codesign.jobs import LOCAL_DASK
+from codesign.jobs import LOCAL_DASK, plural
 
 REPORT_FILES = tuple(f"report/{name}" for name in (
     "fit_report.md", "fit.json", "sweep.parquet", "parity.png", "parity.csv", "residuals.png",
@@ -46,9 +46,10 @@ def _provenance(spec_path: Path, cal, ngspice_version: str) -> dict:
               help=f"Run the SPICE jobs on a Dask cluster (tcp://host:8786), or on a "
                    f"{LOCAL_DASK} LocalCluster; default: a local process pool.")
 @options.workers_option
-@options.timeout_option(300.0, "SPICE job",
-                        "that job is recorded as failed and the rest go on (the next run "
-                        "retries it)")
+@options.timeout_option(options.JOB_TIMEOUT_S, "SPICE job",
+                        "that job is recorded as failed and the sweep goes on (the next run "
+                        "retries it); shorter than verify's 600 s because the run carries on "
+                        "past a hung job")
 @options.force_option
 def calibrate_command(spec_path, out, work, scheduler, workers, timeout_s, force) -> None:
     """Run the SPICE sweep of SPEC and fit the proxy's parameters to it.
@@ -80,11 +81,9 @@ def calibrate_command(spec_path, out, work, scheduler, workers, timeout_s, force
     with RunFolder(work, "calibrate", "--work").start(REPORT_FILES) as folder, \
             executor(scheduler, workers, Pool.FORK) as jobs:
         label = f"SPICE jobs ({jobs.label})"
-        with click.progressbar(length=planned.unique_jobs, label=label) as bar:
-            cal = calibrate(spec, work, jobs, bar.update, planned, timeout_s)
-        s = cal.sweep
-        click.echo(f"sweep: {s.total} jobs, {s.ran} run, {s.skipped} already done, "
-                   f"{len(s.failed)} failed ({s.runs_per_s:.1f} runs/s on {s.workers} workers)")
+        with options.progress(label, planned.unique_jobs, "jobs") as update:
+            cal = calibrate(spec, work, jobs, update, planned, timeout_s)
+        click.echo(sweep_line(cal.sweep))
         for key, record in cal.failed.items():
             click.echo(f"failed job {key}: {record['error']}", err=True)
         base = cal.base  # SimulationError (one line, exit 2) when the base point has no fit
@@ -97,6 +96,13 @@ def calibrate_command(spec_path, out, work, scheduler, workers, timeout_s, force
         folder.complete(written)
     for path in written:
         click.echo(f"wrote {path}")
+
+
+def sweep_line(s) -> str:
+    """The console line of a finished sweep (a SweepSummary)."""
+    return (f"sweep: {plural(s.total, 'job')}, {s.ran} run, {s.skipped} already done, "
+            f"{len(s.failed)} failed ({s.runs_per_s:.1f} runs/s on "
+            f"{plural(s.workers, 'worker')})")
 
 
 def _percent(value: float | None) -> str:

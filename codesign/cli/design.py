@@ -12,9 +12,11 @@ from codesign.tasks import TASKS
 
 @click.command()
 @click.option("--task", type=click.Choice(list(TASKS)), default="digits", show_default=True,
-              help="The task every design is fine-tuned and judged on.")
+              help="The task every design is fine-tuned and judged on. Default digits, as "
+                   "train; `codesign loop` defaults to control, the `make demo` run.")
 @click.option("--neuron", type=click.Choice(["cmos"]), default="cmos", show_default=True,
-              help="The level whose circuit is designed (the sky130 CMOS neuron).")
+              help="The level whose circuit is designed: the sky130 CMOS neuron, the only "
+                   "level with a design space (currents, bias, transistor sizes).")
 @click.option("--trials", type=click.IntRange(min=1), default=40, show_default=True,
               help="Designs screened through their proxies.")
 @click.option("--verify", "verify_count", type=click.IntRange(min=1), default=20,
@@ -39,7 +41,8 @@ from codesign.tasks import TASKS
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Run folder (resumed if it holds a killed run).")
 @click.option("--mismatch", type=click.FloatRange(0, 0.5, max_open=True), default=0.05,
-              show_default=True, help="Relative programming error sigma per device.")
+              show_default=True, help="Relative programming error sigma per device. Default "
+              "0.05, a realistic chip, as in loop; verify and export default to 0.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sampler.")
 @click.option("--new-study", is_flag=True,
               help="If --out holds a search with other settings, move it to OUT/previous/TIME "
@@ -48,9 +51,10 @@ from codesign.tasks import TASKS
               help="Run the trials and ngspice on this Dask cluster's workers.")
 @options.backend_option
 @options.workers_option
-@options.timeout_option(300.0, "ngspice process",
+@options.timeout_option(options.JOB_TIMEOUT_S, "ngspice process",
                         "that design is recorded as failed and the search goes on (a resumed "
-                        "search with a longer --timeout tries it again)")
+                        "search with a longer --timeout tries it again); shorter than "
+                        "verify's 600 s because the search carries on past a hung design")
 @options.threads_option
 def design(task, neuron, trials, verify_count, samples, transients, final_samples, epochs,
            screen_samples, refine, refine_samples, space_path, out, mismatch, seed, new_study,
@@ -78,8 +82,17 @@ def design(task, neuron, trials, verify_count, samples, transients, final_sample
                               refine_samples=refine_samples, mismatch_sigma=mismatch,
                               seed=seed)
     space = DesignSpace.load(space_path)
-    with options.simulator_from_options(backend, workers, timeout_s, scheduler) as simulator:
-        chosen = run_design(settings, space, out, simulator, click.echo, workers=workers,
+    outline = options.task_outline(task)
+    if outline is not None:
+        metric, profile = outline
+        target = profile.design_target or profile.target
+        options.warn_resolution(metric, target, samples, task)
+        if final_samples:
+            options.warn_resolution(metric, target, final_samples, task, "--final-samples")
+    with options.simulator_from_options(backend, workers, timeout_s, scheduler) as simulator, \
+            options.log_lines(f"design ({task})") as log:
+        chosen = run_design(settings, space, out, simulator, log, workers=workers,
                             scheduler=scheduler, new_study=new_study)
     click.echo(f"wrote {out}/front.csv, {out}/front.png, {out}/chosen.json "
-               f"(trial {chosen.number})")
+               + (f"(trial {chosen.number})" if chosen.chosen
+                  else "(no design chosen: none settled)"))

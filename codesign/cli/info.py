@@ -28,7 +28,8 @@ def _settings(level: str) -> None:
 
 
 @click.command()
-@options.timeout_option(30.0, "`ngspice -v`")
+@options.timeout_option(options.PROBE_TIMEOUT_S, "`ngspice -v`",
+                        "info says ngspice did not answer and goes on")
 @click.option("--settings", "level", type=click.Choice(["ideal", "opamp", "transistor", "cmos"]),
               default=None, help="List every circuit setting with its value at this neuron "
                                  "level (instead of the versions).")

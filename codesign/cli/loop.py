@@ -15,22 +15,25 @@ from codesign.tasks import TASKS
 @click.option("--task", type=click.Choice(list(TASKS)), default="control", show_default=True,
               help="control (Pendulum-v1 balance), swingup (Pendulum-v1 from gymnasium's "
                    "reset), physics (nonlinear PDE steady states), darcy (Darcy flow) or digits "
-                   "(classification).")
+                   "(classification). Default control, the `make demo` run; train and design "
+                   "default to digits.")
 @click.option("--neuron", type=click.Choice(list(NEURON_LEVELS)), default="transistor",
-              show_default=True, help="Neuron fidelity level of the verified circuit.")
+              show_default=True, help="Neuron fidelity level of the verified circuit. Default "
+              "transistor, the level no closed form gives (what the loop's re-calibration is "
+              "for); verify and export default to opamp.")
 @click.option("--rounds", type=click.IntRange(min=1), default=3, show_default=True,
               help="At most this many train -> verify -> calibrate rounds.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Run folder (checkpoints, netlists, tables, report).")
 @click.option("--mismatch", type=click.FloatRange(0, 0.5, max_open=True), default=0.05,
-              show_default=True, help="Relative programming error sigma per device.")
+              show_default=True, help="Relative programming error sigma per device. Default "
+              "0.05, a realistic chip (what physics-aware training is for), as in design; "
+              "verify and export default to 0, the trained weights exactly.")
 @click.option("--levels", type=click.IntRange(min=0), default=None,
               help="Conductance levels per cell, 0 for continuous (task default: digits 2, "
                    "binary cells; physics and control continuous).")
-@click.option("--dac-bits", type=click.IntRange(0, 16), default=8, show_default=True,
-              help="Bits of the core's input DACs (0: ideal converters).")
-@click.option("--adc-bits", type=click.IntRange(0, 16), default=8, show_default=True,
-              help="Bits of the neuron outputs' ADCs (0: ideal converters).")
+@options.dac_bits_option
+@options.adc_bits_option
 @click.option("--chip-seed", type=int, default=1, show_default=True,
               help="Seed of the verified chip instance's mismatch.")
 @click.option("--seeds", type=click.IntRange(min=1), default=None,
@@ -49,7 +52,8 @@ from codesign.tasks import TASKS
 @options.backend_option
 @options.workers_option
 @options.scheduler_option
-@options.timeout_option(600.0)
+@options.timeout_option(options.RUN_TIMEOUT_S, then="the loop stops with an error (the same "
+                        "command starts it over)")
 @options.threads_option
 def loop(task, neuron, rounds, out, mismatch, levels, dac_bits, adc_bits, chip_seed, seeds,
          samples, params_path, circuit_path, evaluate, sets, backend, workers, scheduler,
@@ -78,5 +82,14 @@ def loop(task, neuron, rounds, out, mismatch, levels, dac_bits, adc_bits, chip_s
         chip_seed=chip_seed, params_path=str(params_path or ""), evaluate=evaluate,
         seeds=seeds or 0, verify_samples=samples or 0, dac_bits=dac_bits, adc_bits=adc_bits,
         circuit_path=str(circuit_path or ""), circuit_overrides=assignments(sets))
-    with options.simulator_from_options(backend, workers, timeout_s, scheduler) as simulator:
-        run_loop(settings, out, simulator, click.echo)
+    if circuit_path is not None:
+        for name in ("mismatch", "levels", "dac_bits", "adc_bits"):
+            options.warn_unused(name, "--" + name.replace("_", "-"), f"the circuit of "
+                                f"{circuit_path} is used as it is; change it with --set")
+    outline = options.task_outline(task)
+    if outline is not None:
+        metric, profile = outline
+        options.warn_resolution(metric, profile.target, samples or profile.verify_samples, task)
+    with options.simulator_from_options(backend, workers, timeout_s, scheduler) as simulator, \
+            options.log_lines(f"loop ({task})") as log:
+        run_loop(settings, out, simulator, log)

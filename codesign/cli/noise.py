@@ -48,8 +48,10 @@ def _median(values) -> float:
 @click.option("--core", "source", type=click.Path(dir_okay=False, path_type=Path), default=None,
               metavar="CKPT|CORE.npz", help="The core to check (default: a seeded random "
                                             "contraction of --n neurons and --m inputs).")
-@click.option("--n", type=click.IntRange(1, 64), default=8, show_default=True)
-@click.option("--m", type=click.IntRange(1, 64), default=4, show_default=True)
+@click.option("--n", type=click.IntRange(1, 64), default=8, show_default=True,
+              help="Neurons of the random core (without --core).")
+@click.option("--m", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="Inputs of the random core (without --core).")
 @options.neuron_option
 @click.option("--params", "params_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Proxy parameters to start from (default: the level's "
@@ -73,7 +75,8 @@ def _median(values) -> float:
 @options.set_option
 @options.backend_option
 @options.workers_option
-@options.timeout_option(300.0)
+@options.timeout_option(options.RUN_TIMEOUT_S, then="the measurement stops with an error (the "
+                        "same command starts it over)")
 @options.force_option
 def noise(source, n, m, neuron, params_path, inputs, repeats, current_ratio, amp_noise,
           temperature, seed, out, sets, backend, workers, timeout_s, force) -> None:
@@ -101,6 +104,9 @@ def noise(source, n, m, neuron, params_path, inputs, repeats, current_ratio, amp
     from codesign.run_folder import RunFolder
     from codesign.schema import write_result
 
+    if source is not None:
+        for name in ("n", "m"):
+            options.warn_unused(name, f"--{name}", "--core gives the core")
     plan = NoisePlan(inputs=inputs, repeats=repeats, current_ratio=current_ratio)
     rng = np.random.default_rng(seed)
     if source is not None:
@@ -116,9 +122,10 @@ def noise(source, n, m, neuron, params_path, inputs, repeats, current_ratio, amp
     with options.simulator_from_options(backend, workers, timeout_s) as simulator:
         chip = Chip(core, config, seed, simulator, force=force)
         with RunFolder(out, "noise").start(OUTPUTS) as folder:
-            check = check_noise(chip, params, out / "spice", plan, rng)
-            for line in _lines(check):
-                click.echo(line)
+            with options.log_lines("noise") as log:
+                check = check_noise(chip, params, out / "spice", plan, rng)
+                for line in _lines(check):
+                    log(line)
             written = [write_result(out / "noise.json", check, "noise"),
                        write_table(out / "spreads.csv", _table(check)),
                        save_params(out / "params.json", check.params,

@@ -7,17 +7,24 @@ from pathlib import Path
 
 import click
 
+from codesign.cli import options
 from codesign.deq.activations import ACTIVATIONS
+from codesign.jobs import plural
 from codesign.tasks import TASKS
 
 
 @click.command()
-@click.option("--task", type=click.Choice(list(TASKS)), default="digits", show_default=True)
+@click.option("--task", type=click.Choice(list(TASKS)), default="digits", show_default=True,
+              help="The task to train on (its data and profile: core size, epochs). Default "
+                   "digits, as `codesign design`; `codesign loop` defaults to control, the "
+                   "`make demo` run.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Checkpoint to write (.pt).")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="Training epochs (task default: digits 60, physics 60, control 30).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the model's initial weights and of the data's shuffling and "
+                   "augmentation.")
 @click.option("--core-size", type=click.IntRange(min=1), default=None,
               help="Neurons n of the analog core (task default: digits 64).")
 @click.option("--core-inputs", type=click.IntRange(min=1), default=None,
@@ -25,9 +32,8 @@ from codesign.tasks import TASKS
 @click.option("--gamma", type=float, default=0.9, show_default=True,
               help="Contraction bound ||W||_2 <= gamma < 1.")
 @click.option("--activation", type=click.Choice(list(ACTIVATIONS)), default="tanh",
-              show_default=True)
-@click.option("--threads", type=click.IntRange(min=1), default=None,
-              help="torch CPU threads (default: torch's choice).")
+              show_default=True, help="The core's activation phi (the neuron's transfer).")
+@options.threads_option
 def train(task, out, epochs, seed, core_size, core_inputs, gamma, activation, threads) -> None:
     """Train a hybrid DEQ (digital encoder, analog core, digital decoder) on TASK, digitally.
     (Physics-aware training runs inside `codesign loop`.)
@@ -46,8 +52,7 @@ def train(task, out, epochs, seed, core_size, core_inputs, gamma, activation, th
     from codesign.tasks import get_task
     from codesign.training.train import new_model, train_model
 
-    if threads:
-        torch.set_num_threads(threads)
+    torch.set_num_threads(threads)
     check_output_dir(out.parent, "--out's folder")
     data = get_task(task)
     profile = data.profile
@@ -58,8 +63,10 @@ def train(task, out, epochs, seed, core_size, core_inputs, gamma, activation, th
     )
     check_size(deq.core_size, deq.core_inputs)
     config = replace(profile.train, seed=seed, epochs=epochs or profile.train.epochs)
-    with click.progressbar(length=config.epochs, label=f"training on {task}") as bar:
-        result = train_model(data, new_model(data, deq, seed), config, progress=bar.update)
+    click.echo(f"training on {task}: {plural(config.epochs, 'epoch')}, "
+               f"{plural(threads, 'torch thread')} (--threads)")
+    with options.progress(f"training on {task}", config.epochs, "epochs") as update:
+        result = train_model(data, new_model(data, deq, seed), config, progress=update)
     metric = data.offline_metric
     metrics = {
         "metric": metric.name,
@@ -71,7 +78,8 @@ def train(task, out, epochs, seed, core_size, core_inputs, gamma, activation, th
     save_checkpoint(out, result.model, task, metrics, config.to_dict())
     click.echo(
         f"{task}: train {metric.name} {metric.format(result.train_metric)}, test "
-        f"{metric.name} {metric.format(result.test_metric)} ({len(data.y_test)} test "
-        f"samples), {result.seconds:.0f} s; ||W||_2 = {metrics['spectral_norm']:.3f}"
+        f"{metric.name} {metric.format(result.test_metric)} "
+        f"({plural(len(data.y_test), 'test sample')}), {result.seconds:.0f} s; "
+        f"||W||_2 = {metrics['spectral_norm']:.3f}"
     )
     click.echo(f"wrote {out}")

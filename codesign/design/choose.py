@@ -1,7 +1,8 @@
 """The search's decision: the least-energy SPICE-measured design within the task's target of the
 digital DEQ (else the best-metric one), measured again in SPICE on the chosen number of test
-samples. Only designs whose transients settled count as measured: an unsettled design's energy
-is a bound, not a measurement, and it is never chosen."""
+samples. Only designs whose transients settled count as measured: an unsettled design's
+"settling" is the simulated window and its energy that window's, not a measurement, so it is
+never chosen; where every measured design is unsettled, none is (NoDesignChosen)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from codesign.deq.checkpoint import load_checkpoint
 from codesign.design.settings import DesignSettings, Log
 from codesign.design.space import Design
 from codesign.design.verify import design_chip, spice_metric
-from codesign.errors import CodesignError
 from codesign.files import atomic_write, write_json
 from codesign.proxy.params import save_params
 from codesign.schema import read_json
@@ -47,6 +47,25 @@ class ChosenDesign:
     model_path: str
     refined: bool = False
     """Measured with its own calibration (design.refine), not the level's carried to it."""
+    unsettled_designs: tuple[int, ...] = ()
+    """Measured designs passed over because a SPICE transient had not settled (their settling
+    time and energy are the simulated window's, not measurements)."""
+    chosen: bool = True
+    """A design was chosen (see NoDesignChosen for a search where none could be)."""
+
+
+@dataclass(frozen=True)
+class NoDesignChosen:
+    """A search none of whose measured designs settled in every SPICE transient: nothing has a
+    measured settling time or energy, so no design is chosen (chosen.json says so)."""
+
+    measured: int
+    """Designs measured in SPICE."""
+    unsettled_designs: tuple[int, ...]
+    """All of them: each had a transient that had not settled when it ended."""
+    reason: str
+    """The one line the search printed."""
+    chosen: bool = False
 
 
 def design_task(task: Task) -> Task:
@@ -72,28 +91,57 @@ def eligible(front: pd.DataFrame) -> pd.DataFrame:
     return front[front.unsettled.to_numpy() == 0]
 
 
-def choose(task: Task, front: pd.DataFrame, out: Path, simulator: Simulator,
-           settings: DesignSettings, params_path: Path, log: Log) -> ChosenDesign:
-    """The least-energy settled design within the target of the digital DEQ (on the designs'
-    samples), else the best-metric settled one; then measured in SPICE on ``final_samples``."""
-    task = design_task(task)
+def unsettled_trials(front: pd.DataFrame) -> tuple[int, ...]:
+    """Trial numbers of the measured designs with a transient that had not settled."""
+    return tuple(int(k) for k in front.trial[front.unsettled.to_numpy() > 0])
+
+
+def none_settled(front: pd.DataFrame) -> NoDesignChosen:
+    """The record (and the line said) of a search whose measured designs all were unsettled."""
+    numbers = unsettled_trials(front)
+    reason = (f"no design chosen: none of the {len(front)} designs measured in SPICE settled in "
+              f"every transient (unsettled: trials {', '.join(map(str, numbers))}), so none has "
+              "a measured settling time or energy; raise --timeout or --transients, or widen "
+              "the design space's tau_s")
+    return NoDesignChosen(len(front), numbers, reason)
+
+
+def pick(task: Task, front: pd.DataFrame, reference: float) -> tuple[pd.Series | None, bool]:
+    """(the row chosen from the measured designs ``front``, whether it is within the target of
+    the digital DEQ's ``reference`` metric on their samples): the least-energy settled design
+    within the target, else the best-metric settled one; (None, False) where none settled."""
     candidates = eligible(front)
     if candidates.empty:
-        raise CodesignError(f"none of the {len(front)} measured designs settled in its SPICE "
-                            "transients, so none has a measured energy; raise --timeout or "
-                            "--transients, or widen the design space's tau_s")
-    reference = base_metric(task, out, settings.samples)
+        return None, False
     ok = [task.within_target(reference, TaskMetrics(float(r.metric_spice), int(r.samples)))
           for r in candidates.itertuples()]
     sign = -1.0 if task.metric.higher_is_better else 1.0
     within = candidates[np.array(ok, bool)]
-    row = within.sort_values("energy_j").iloc[0] if len(within) else \
-        candidates.iloc[int(np.argmin(sign * candidates.metric_spice.to_numpy()))]
+    if len(within):
+        return within.sort_values("energy_j").iloc[0], True
+    return candidates.iloc[int(np.argmin(sign * candidates.metric_spice.to_numpy()))], False
+
+
+def choose(task: Task, front: pd.DataFrame, out: Path, simulator: Simulator,
+           settings: DesignSettings, params_path: Path,
+           log: Log) -> ChosenDesign | NoDesignChosen:
+    """The least-energy settled design within the target of the digital DEQ (on the designs'
+    samples), else the best-metric settled one; then measured in SPICE on ``final_samples``.
+    A design with an unsettled transient is never chosen; where no design settled, none is
+    (NoDesignChosen, its reason said in ``log``)."""
+    task = design_task(task)
+    if eligible(front).empty:
+        nothing = none_settled(front)
+        log(nothing.reason)
+        return nothing
+    row, within = pick(task, front, base_metric(task, out, settings.samples))
     number = int(row.trial)
     folder = out / str(row.folder)
-    log(f"chosen: trial {number} ({'within' if len(within) else 'none within'} the target), "
+    passed = unsettled_trials(front)
+    log(f"chosen: trial {number} ({'within' if within else 'none within'} the target), "
         f"SPICE on {'all' if not settings.final_samples else settings.final_samples} test "
-        "samples")
+        "samples" + (f"; passed over as unsettled (not measured): trials "
+                     f"{', '.join(map(str, passed))}" if passed else ""))
     _, model, params, chip = design_chip(folder, simulator, settings.chip_seed,
                                          settings.mismatch_sigma, params_path, task.name)
     chosen_dir = out / "chosen"
@@ -116,7 +164,8 @@ def choose(task: Task, front: pd.DataFrame, out: Path, simulator: Simulator,
         metric_spice=metric, metric_digital=digital, energy_j=float(row.energy_j),
         energy_per_mac_j=float(row.fj_per_mac) * 1e-15, settling_s=float(row.settling_s),
         circuit_path=str(circuit_path.relative_to(out)),
-        model_path=str(model_path.relative_to(out)), refined=bool(row.refined))
+        model_path=str(model_path.relative_to(out)), refined=bool(row.refined),
+        unsettled_designs=passed)
     log(f"chosen design: SPICE {metric:.4f} vs digital DEQ {digital:.4f} on {count} samples "
         f"({'within' if chosen.within_target else 'outside'} the target: {target}), "
         f"{chosen.energy_j * 1e12:.1f} pJ per inference, "

@@ -75,8 +75,9 @@ def refine_candidates(task: Task, verified: list[VerifiedDesign], reference: flo
     def within(metric: float, samples: int, against: float) -> bool:
         return task.within_target(against, TaskMetrics(metric, samples))
 
-    ceiling = min((v.energy_j for v in verified
-                   if within(v.metric_spice, v.samples, reference)), default=np.inf)
+    ceiling = min((v.energy_j for v in verified  # an unsettled design's energy is no measure
+                   if not getattr(v, "unsettled", 0)
+                   and within(v.metric_spice, v.samples, reference)), default=np.inf)
     pool = [v for v in verified if v.energy_j < ceiling and not v.refined
             and v.number not in skip and not within(v.metric_spice, v.samples, reference)]
     sign = -1.0 if task.metric.higher_is_better else 1.0
@@ -126,7 +127,9 @@ def refine_measured(verified: list[VerifiedDesign], out: Path, task: Task,
             continue
         by_number[v.number] = r
         log(f"  trial {v.number} refined: SPICE {v.metric_spice:.4f} -> {r.metric_spice:.4f}, "
-            f"{r.energy_j * 1e12:.1f} pJ = {r.energy_per_mac_j * 1e15:.0f} fJ/MAC")
+            + (f"{r.energy_j * 1e12:.1f} pJ = {r.energy_per_mac_j * 1e15:.0f} fJ/MAC"
+               if not r.unsettled else f"UNSETTLED in {r.unsettled} of {r.transients} "
+               "transients: energy and settling not measured; never chosen"))
     return list(by_number.values())
 
 

@@ -9,6 +9,11 @@
    operating points, energy and settling from SPICE transients (codesign.design.verify).
 4. The front of the SPICE-measured designs, the chosen design (the least energy within the
    task's target of the digital DEQ), its metric on the whole test set, tables and a plot.
+   A design with a SPICE transient that had not settled is flagged wherever it appears (its
+   console line, front.csv's ``unsettled`` and ``measured`` columns, chosen.json's
+   ``unsettled_designs``, its own marker in front.png): its "settling" is the simulated window
+   and its energy that window's, so it is on no front and never chosen; where no measured
+   design settled, none is chosen and chosen.json says why.
 
 A killed run resumes where it stopped: finished trials and measured designs are kept in their
 folders, trials the kill interrupted are run again with their own parameters. A folder holds one
@@ -28,7 +33,14 @@ import pandas as pd
 
 from codesign.deq.checkpoint import save_checkpoint
 from codesign.deq.model import DEQConfig
-from codesign.design.choose import BASE_MODEL, ChosenDesign, base_metric, choose
+from codesign.design.choose import (
+    BASE_MODEL,
+    ChosenDesign,
+    NoDesignChosen,
+    base_metric,
+    choose,
+    unsettled_trials,
+)
 from codesign.design.refine import failed_before, refine_measured
 from codesign.design.report import energy_comparison, plot_front
 from codesign.design.settings import (
@@ -44,7 +56,7 @@ from codesign.design.trial import TrialJob, TrialResult, run_trial
 from codesign.design.verify import FAILED, VerifiedDesign, verify_design
 from codesign.errors import CodesignError, InputError
 from codesign.files import atomic_write, write_json, write_table
-from codesign.jobs import Executor, Pool, get_executor
+from codesign.jobs import Executor, Pool, get_executor, plural
 from codesign.proxy.params import default_params_path
 from codesign.run_folder import RunFolder
 from codesign.schema import from_json, read_result, write_result
@@ -135,7 +147,8 @@ class Search:
         batch = [(t.number, from_json(Design, t.user_attrs["design"], "design"))
                  for t in interrupted if "design" in t.user_attrs]
         if batch:
-            self.log(f"resuming: {len(batch)} interrupted trials run again")
+            runs = plural(len(batch), "interrupted trial runs", "interrupted trials run")
+            self.log(f"resuming: {runs} again")
         while True:
             done = sum(t.state.is_finished() for t in self.study.trials)
             room = self.settings.trials - done - len(batch)
@@ -229,22 +242,40 @@ def verified_table(verified: list[VerifiedDesign], higher_is_better: bool) -> pd
              "metric_proxy": v.metric_proxy, "energy_j": v.energy_j,
              "fj_per_mac": v.energy_per_mac_j * 1e15, "settling_s": v.settling_s,
              "screen_energy_j": v.screen_energy_j, "screen_settling_s": v.screen_settling_s,
-             "unsettled": v.unsettled, "refined": v.refined,
+             "transients": v.transients, "unsettled": v.unsettled,
+             "measured": v.unsettled == 0, "refined": v.refined,
              "folder": f"trials/{v.number:04d}" + ("/refined" if v.refined else ""),
              **v.breakdown.row()} for v in verified]
     table = pd.DataFrame(rows)
     sign = -1.0 if higher_is_better else 1.0
-    table["on_front"] = pareto_mask(np.column_stack(
-        [table.energy_j, sign * table.metric_spice, table.settling_s]))
+    table["on_front"] = False  # the front of the measured designs: an unsettled one is not
+    measured = table.measured.to_numpy(bool)
+    if measured.any():
+        table.loc[measured, "on_front"] = pareto_mask(np.column_stack(
+            [table.energy_j, sign * table.metric_spice, table.settling_s])[measured])
     return table.sort_values("energy_j").reset_index(drop=True)
+
+
+def design_line(v: VerifiedDesign) -> str:
+    """What a SPICE measurement of a design says on the console: its metric, energy and
+    settling, or, for a design with an unsettled transient, that these are not measured."""
+    head = f"SPICE {v.metric_spice:.4f} (its float core {v.metric_digital:.4f}), "
+    if not v.unsettled:
+        return (head + f"{v.energy_j * 1e12:.1f} pJ = {v.energy_per_mac_j * 1e15:.0f} fJ/MAC, "
+                f"settling {v.settling_s * 1e6:.2f} us")
+    return (head + f"UNSETTLED in {v.unsettled} of {v.transients} transients: settling not "
+            f"measured (> the simulated {v.settling_s * 1e6:.2f} us), energy not measured "
+            f"({v.energy_j * 1e12:.1f} pJ is the simulated window's); never chosen")
 
 
 def run_design(settings: DesignSettings, space: DesignSpace, out: Path, simulator: Simulator,
                log: Log, workers: int | None = None, scheduler: str | None = None,
-               new_study: bool = False) -> ChosenDesign:
-    """The whole search into ``out``; returns the chosen design. Trials run on ``workers``
-    local processes (default: all cores) or the Dask cluster at ``scheduler``. A folder that
-    holds another search is refused unless ``new_study`` (which moves it aside)."""
+               new_study: bool = False) -> ChosenDesign | NoDesignChosen:
+    """The whole search into ``out``; returns the chosen design (NoDesignChosen where no
+    measured design settled in its SPICE transients: none is chosen, chosen.json says why).
+    Trials run on ``workers`` local processes (default: all cores) or the Dask cluster at
+    ``scheduler``. A folder that holds another search is refused unless ``new_study`` (which
+    moves it aside)."""
     if not isinstance(settings, DesignSettings) or not isinstance(space, DesignSpace):
         raise InputError("run_design takes a DesignSettings and a DesignSpace")
     task = get_task(settings.task)
@@ -271,12 +302,13 @@ def run_design(settings: DesignSettings, space: DesignSpace, out: Path, simulato
             raise CodesignError("no design could be screened (see the trial messages above)")
         log(f"screened {len(results)} designs in {time.perf_counter() - start:.0f} s")
         chosen = _conclude(settings, task, results, out, simulator, params_path, log)
-        folder.complete([out / name for name in OUTPUTS])
+        folder.complete([out / name for name in OUTPUTS if (out / name).exists()])
     return chosen
 
 
 def _conclude(settings: DesignSettings, task: Task, results: list[TrialResult], out: Path,
-              simulator: Simulator, params_path: Path, log: Log) -> ChosenDesign:
+              simulator: Simulator, params_path: Path,
+              log: Log) -> ChosenDesign | NoDesignChosen:
     """SPICE measurements, refinement, the front, the chosen design and the outputs."""
     higher = task.metric.higher_is_better
     trials = trial_table(results, higher)
@@ -299,8 +331,16 @@ def _conclude(settings: DesignSettings, task: Task, results: list[TrialResult], 
                                               "activations_j", "dac_drivers_j",
                                               "dac_conversions_j", "adc_conversions_j",
                                               "total_j"]])
+    unsettled = unsettled_trials(front)
+    if unsettled:
+        log(f"unsettled in SPICE (flagged in front.csv and front.png, never chosen): trials "
+            f"{', '.join(map(str, unsettled))}")
     chosen = choose(task, front, out, simulator, settings, params_path, log)
     write_result(out / "chosen.json", chosen, "design_chosen")
+    if isinstance(chosen, NoDesignChosen):
+        plot_front(out / "front.png", task, trials, front, None,
+                   base_metric(task, out, settings.samples))
+        return chosen
     command = ["codesign", "loop", "--task", task.name, "--neuron", "cmos", "--circuit",
                str(out / chosen.circuit_path), "--params", str(out / "chosen" / "params.json"),
                "--out", str(out / "loop")]
@@ -338,10 +378,7 @@ def measure(picks: list[int], trials: pd.DataFrame, out: Path, task: Task,
             log(f"  trial {number}: SPICE failed ({message[:160]})")
             continue
         verified.append(v)
-        log(f"  [{len(verified)}/{len(picks)}] trial {number}: SPICE {v.metric_spice:.4f} "
-            f"(its float core {v.metric_digital:.4f}), {v.energy_j * 1e12:.1f} pJ = "
-            f"{v.energy_per_mac_j * 1e15:.0f} fJ/MAC, settling {v.settling_s * 1e6:.2f} us"
-            f"{'' if not v.unsettled else f' (UNSETTLED in {v.unsettled} transients)'} "
+        log(f"  [{len(verified)}/{len(picks)}] trial {number}: {design_line(v)} "
             f"({time.perf_counter() - tick:.0f} s)")
     return verified
 

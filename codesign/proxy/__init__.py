@@ -7,6 +7,7 @@ from codesign._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from codesign.proxy.crossbar import EffectiveCore, from_circuit, from_weights, stack
+    from codesign.proxy.fitted import FittedRange, ProxyRangeWarning, check_range
     from codesign.proxy.model import CircuitProxy, NeuronSpread
     from codesign.proxy.params import (
         ProxyParams,
