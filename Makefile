@@ -66,6 +66,8 @@ bench: setup
 	  --activation identity --max-iter 400 --residual-weight 0.1 --sweep-labels 0.1,0.3,1.0 \
 	  --out docs/results/grid-poisson-labels.json
 	$(BIN)/python -m benchmarks.grid_scale
+	@# subdomain SPICE against one process, 64 to 256 on a local Dask cluster (~25 min)
+	$(BIN)/python -m benchmarks.grid_subdomain
 	$(BIN)/python -m benchmarks.grid_tables --collect runs/bench/grid-verify-*
 
 # The documentation site into build/site (mkdocs build --strict: a broken link fails it), after

@@ -8,7 +8,9 @@
 - grid-<task>-labels.json: the residual term at 10/30/100 % labels
   (``python -m benchmarks.grid_pde --sweep-labels 0.1,0.3,1.0``),
 - grid-scale.json: ngspice's time and memory against the grid (``python -m
-  benchmarks.grid_scale``).
+  benchmarks.grid_scale``),
+- grid-subdomain.json: subdomain SPICE against the single-process `.op` (``python -m
+  benchmarks.grid_subdomain``).
 
     python -m benchmarks.grid_tables            # rewrite the tables between their markers
     python -m benchmarks.grid_tables --check    # exit 1 if a table and its data disagree
@@ -123,6 +125,33 @@ def scale_table() -> list[str]:
     return [*lines, ""]
 
 
+def subdomain_table() -> list[str]:
+    data = _load("grid-subdomain.json")
+    if not data:
+        return []
+    lines = [f"**Subdomain SPICE against one ngspice process** ({data['scheme']}; overlap "
+             f"{data['overlap']} points; sweeps until the halo moves less than "
+             f"{data['tolerance_fs']:g} FS; {data['core']}; {data['machine']})", "",
+             "| grid | neurons | subdomains (largest) | executor | start | sweeps | wall [s] | "
+             "ngspice peak per subdomain [MB] | one process: wall [s], peak [MB] | max "
+             "difference [FS] |", "|---|---|---|---|---|---|---|---|---|---|"]
+    cases = [*data.get("compare", []), *([data["dask"]] if data.get("dask") else [])]
+    for case in cases:
+        single = case.get("single") or {}
+        alone = (f"{single['wall_s']:.0f}, {single['ngspice_peak_mb']:.0f}"
+                 if "wall_s" in single else "-")
+        for start in ("zeros", "prediction"):
+            run = case.get(start)
+            if not run:
+                continue
+            lines.append(f"| {case['G']} x {case['G']} | {case['n']:,} | {run['subdomains']} "
+                         f"({run['largest_subdomain']:,}) | {run['executor']} | {start} | "
+                         f"{run['iterations']} | {run['wall_s']:.0f} | "
+                         f"{run['subdomain_peak_mb_max']:.0f} | {alone} | "
+                         f"{run['max_diff_fs']:.1e} |")
+    return [*lines, ""]
+
+
 def render() -> str:
     lines: list[str] = []
     for task in TASKS:
@@ -130,6 +159,7 @@ def render() -> str:
     for task in TASKS:
         lines += labels_table(task)
     lines += scale_table()
+    lines += subdomain_table()
     return "\n".join(lines).rstrip()
 
 

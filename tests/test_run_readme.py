@@ -25,6 +25,7 @@ from codesign.run_folder import (
     RunFolder,
     command_line,
     describe,
+    read_marker,
     undescribed,
 )
 
@@ -106,11 +107,17 @@ def test_command_line_names_how_codesign_was_started():
 def test_export_writes_only_described_files(monkeypatch, tmp_path, core):
     """(calibrate's folder is checked with its report in test_report_folders; loop, design and
     noise runs take minutes: their files are checked by their own tests when
-    CODESIGN_CHECK_RUN_FILES=1 is set for the whole suite.) Export writes no run record yet
-    (its CLI opens no RunFolder), but its files are all in the registry."""
+    CODESIGN_CHECK_RUN_FILES=1 is set for the whole suite.) An export folder is a run folder
+    too: its README says what made it and what each file holds, and a second export into it
+    replaces the first."""
     net = tmp_path / "net"
     cli(monkeypatch, "export", core, "--neuron", "opamp", "--out", net)
     assert (net / "crossbar.cir").is_file() and undescribed(net, "export") == []
+    readme = (net / "README.md").read_text()
+    assert "codesign export" in readme and "crossbar.cir" in readme
+    assert read_marker(net)["status"] == "complete"
+    cli(monkeypatch, "export", core, "--neuron", "ideal", "--out", net)
+    assert read_marker(net)["status"] == "complete" and undescribed(net, "export") == []
 
 
 def test_every_command_that_opens_a_run_folder_has_files_and_resume_text():
