@@ -42,6 +42,8 @@ bench: setup
 	$(BIN)/pip install -q --no-deps "torch-harmonics==0.9.3" "torchdeq==0.1.0"
 	$(BIN)/pip install -q "wandb"
 	$(BIN)/python -m benchmarks.run
+	@# codesign verify from the command line against a one-parse ngspice alter loop (issue 22)
+	$(BIN)/python -m benchmarks.verify_rate --repeats 2
 	$(BIN)/python -m benchmarks.parts
 	$(BIN)/python -m benchmarks.accuracy_grid
 	$(BIN)/python -m benchmarks.calibration

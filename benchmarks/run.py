@@ -6,7 +6,10 @@
    sweeps (alter + op + a raw file per sample, one deck per process), the shared-library
    backend (sweep and loop, in-process, one core), and the naive way: one PySpice-built
    circuit and one PySpice operating_point() per sample. Each path's largest difference from
-   the per-sample .op path, and from the circuit's predicted equilibrium.
+   the per-sample .op path, and from the circuit's predicted equilibrium. The codesign paths
+   run operating points on the deck's operating-point form (Deck.op_text: one VCCS per
+   weight); benchmarks.verify_rate times ``codesign verify`` from the command line against the
+   alter loop on the physical deck.
 2. Writing an N = 512 deck: codesign's writer against building and printing PySpice's elements.
 
 Writes runs/bench/bench.json and prints a table.

@@ -108,9 +108,9 @@ def test_a_sweep_and_a_verification_on_the_cluster_match_the_local_pool(cluster,
     for name, where in (("local", ["--workers", "2"]), ("cluster", ["--scheduler", address])):
         result = CliRunner().invoke(main, ["verify", str(core), "--samples", "300", "--neuron",
                                            "opamp", "--table-format", "csv", "--out",
-                                           str(tmp_path / name), *where])
+                                           str(tmp_path / f"verify-{name}"), *where])
         assert result.exit_code == 0, result.output
-        tables[name] = pd.read_csv(tmp_path / name / "equilibria.csv")
+        tables[name] = pd.read_csv(tmp_path / f"verify-{name}" / "equilibria.csv")
     assert len(tables["local"]) == 300 * 16
     np.testing.assert_array_equal(tables["cluster"].z_spice, tables["local"].z_spice)
 

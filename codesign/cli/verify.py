@@ -110,6 +110,7 @@ def verify(source, inputs, samples, neuron, dc_gain, gbw, offset, analysis, out,
     from codesign.errors import InputError
     from codesign.proxy.fitted import range_warnings_to
     from codesign.run_folder import RunFolder
+    from codesign.simulator.ngspice import SWEEP_CHUNK
     from codesign.simulator.store import ResultStore
     from codesign.training.train import decode
 
@@ -141,7 +142,10 @@ def verify(source, inputs, samples, neuron, dc_gain, gbw, offset, analysis, out,
     with options.simulator_from_options(backend, workers, timeout_s, scheduler) as simulator:
         chip = Chip(core, config, seed, simulator, force=force, allow_unstable=allow_unstable)
         with RunFolder(out, "verify").start(STALE) as folder:
-            store = ResultStore(out / "spice" / "store")
+            # operating points: a file per sweep's worth of samples (SWEEP_CHUNK), not one per
+            # sample; transients (each far dearer than a file) one file per sample as it ends
+            store = ResultStore(out / "spice" / "store",
+                                chunk=SWEEP_CHUNK if analysis == "op" else 1)
             # the file's path (not its parameters): the chip checks the set against the circuit
             # it was fitted on, and says so when this chip lies outside the calibrated range
             settings = VerifySettings(analysis=analysis, settle_tol_fs=settle_tol,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -87,6 +88,17 @@ class Deck:
     tran_uic: bool = True
     """Transients start from every node at 0 (``uic``); False: from the operating point the
     deck's reset switches give at t = 0."""
+    op_text: str = ""
+    """The same circuit in its operating-point form, which operating points run on
+    (codesign.netlist.spice.op_deck): the crossbar as one VCCS per weight and a conductance per
+    row (codesign.netlist.elements.op_crossbar), the library's supply-sensing sources and
+    unread -copies left out (spice.OP_FORM_LEFT_OUT). The same node voltages (to ~1e-12 V), not
+    the supplies' currents; '' where the deck has none (the form is exact only for some parts:
+    elements.op_form_exact). Transients, energies and exported decks use ``text``."""
+    op_of: int = 0
+    """text_check of the ``text`` that ``op_text`` is the form of: a deck whose text was
+    changed since (dataclasses.replace(deck, text=...)) runs its own text, never a stale
+    form."""
     noise: NoiseWaves | None = None
     """The circuit's noise sources, whose waveforms each transient sets (None: noiseless)."""
     save_all: bool = False
@@ -104,6 +116,11 @@ class Deck:
     def check_saves(self) -> tuple[str, ...]:
         """The check vectors to add to ngspice's save list (none where the deck saves all)."""
         return () if self.save_all else self.check_vectors
+
+
+def text_check(text: str) -> int:
+    """A checksum of deck text (CRC-32: which text an operating-point form was written for)."""
+    return zlib.crc32(text.encode())
 
 
 @dataclass(frozen=True)

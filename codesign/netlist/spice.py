@@ -15,10 +15,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from codesign.netlist.deck import Analysis, Deck, SampleJob, check_analysis
+from codesign.netlist.deck import Analysis, Deck, SampleJob, check_analysis, text_check
 from codesign.netlist.elements import (
     ACTIVATION_SUPPLIES,
     CORE_SUPPLIES,
@@ -38,6 +39,8 @@ from codesign.netlist.elements import (
     network_elements,
     network_node,
     noise_waves,
+    op_crossbar,
+    op_form_exact,
     separate_activation_supplies,
     switched_reset,
 )
@@ -171,30 +174,33 @@ def write_deck(
     cell_supplies = dict(zip(CELL_SUPPLIES, cell_rails, strict=True)) if cell_rails else {}
     saves = " ".join(z + x + tuple(f"i({s})" for s in CORE_SUPPLIES + activation_rails
                                    + tuple(cell_supplies) + INPUT_SUPPLIES))
-    lines = _header(circuit, title)
-    lines += [f'.include "{lib / name}"' for name in LIBRARY_FILES]
-    lines += _process_lines(circuit, lib)
-    guesses: list[Nodeset] = []
-    for item in circuit_elements(circuit, inputs):
-        if isinstance(item, Nodeset):
-            guesses.append(item)
-        else:
-            lines.append(element_line(item))
-    if guesses:
-        lines.append("* bias-point guesses for the transistor neurons (Newton's starting point)")
-        lines += [f".nodeset {' '.join(f'v({g.node})={fmt(g.volts)}' for g in guesses[k:k + 8])}"
-                  for k in range(0, len(guesses), 8)]
-    lines.append(".options klu" if klu else "* no .options klu: Sparse 1.3 solver")
-    sky130 = chip_parts(circuit.config).process == Process.SKY130
-    lines.append(f".options {CMOS_OPTIONS if sky130 else OPTIONS}")
-    lines += [f".options {option}" for option in chip_parts(circuit.config).options()]
-    if circuit.spice_seed is not None:
-        lines.append(f".options seed={circuit.spice_seed}")
     save_all = n >= SAVE_ALL_N
-    lines.append(".save all" if save_all else f".save {saves}")
+    tail = [".options klu" if klu else "* no .options klu: Sparse 1.3 solver"]
+    sky130 = chip_parts(circuit.config).process == Process.SKY130
+    tail.append(f".options {CMOS_OPTIONS if sky130 else OPTIONS}")
+    tail += [f".options {option}" for option in chip_parts(circuit.config).options()]
+    if circuit.spice_seed is not None:
+        tail.append(f".options seed={circuit.spice_seed}")
+    tail.append(".save all" if save_all else f".save {saves}")
+    head = _header(circuit, title)
+    head += [f'.include "{lib / name}"' for name in LIBRARY_FILES]
+    head += _process_lines(circuit, lib)
+    text = _netlist(head, circuit_elements(circuit, inputs), tail)
+    op_text = ""
+    if op_form_exact(circuit):
+        op_head = _header(circuit, title)
+        op_head.insert(1, "* operating-point form: the crossbar as one VCCS per weight, the "
+                          "supply-sensing sources and the unread -copies left out (the same "
+                          "node voltages; the supplies' currents are not the circuit's)")
+        op_head += [line for name in LIBRARY_FILES for line in op_library(library_dir() / name)]
+        op_head += _process_lines(circuit, lib)
+        op_text = _netlist(op_head, circuit_elements(circuit, inputs, crossbar=False),
+                           op_crossbar_lines(circuit) + tail)
     sup = circuit.config.supplies
     return Deck(
-        text="\n".join(lines) + "\n",
+        text=text,
+        op_text=op_text,
+        op_of=text_check(text) if op_text else 0,
         n=n,
         m=m,
         v_fs=circuit.v_fs,
@@ -212,6 +218,66 @@ def write_deck(
         noise=noise_waves(circuit),
         save_all=save_all,
     )
+
+
+def _netlist(head: list[str], items, tail: list[str]) -> str:
+    """Deck text: ``head``, the elements (bias-point guesses gathered as .nodeset lines after
+    them), ``tail``."""
+    lines = list(head)
+    guesses: list[Nodeset] = []
+    for item in items:
+        if isinstance(item, Nodeset):
+            guesses.append(item)
+        else:
+            lines.append(element_line(item))
+    if guesses:
+        lines.append("* bias-point guesses for the transistor neurons (Newton's starting point)")
+        lines += [f".nodeset {' '.join(f'v({g.node})={fmt(g.volts)}' for g in guesses[k:k + 8])}"
+                  for k in range(0, len(guesses), 8)]
+    return "\n".join(lines + tail) + "\n"
+
+
+def op_crossbar_lines(circuit: CrossbarCircuit) -> list[str]:
+    """The crossbar of ``circuit`` in its operating-point form (elements.op_crossbar) as SPICE
+    lines: per weight ``gNAME 0 s_i +line 0 g`` (a VCCS driving g v(+line) into s_i), per row
+    ``rsum{i} s_i 0 1/total``; formatted in bulk (the deck of a large core holds millions)."""
+    form = op_crossbar(circuit)
+    lines = ["* crossbar [W | U | b], operating-point form: per weight a VCCS (g- - g+) from its "
+             "+line into s_i, per row its cells' total conductance to ground"]
+    lines += [f"{name} 0 {row} {line} 0 {g:.12g}" for name, row, line, g in
+              zip(form.names, form.rows, form.lines, form.net.tolist(), strict=True)]
+    lines += [f"rsum{i} s{i} 0 {1.0 / g:.12g}" for i, g in enumerate(form.total.tolist())
+              if g > 0]
+    return lines
+
+
+OP_FORM_LEFT_OUT = ("bsrc", "bsnk", "bn", "rsn")
+"""What the library's behavioural stages (codesign_amplifiers.lib, codesign_neurons.lib) lose in
+an operating-point form: the B sources that draw each output stage's load current from its
+vdd / vss pins (bsrc, bsnk: they feed ideal supply sources only) and the -copy of the
+activations and drivers (bn and its sense resistor rsn: an ideal source that the form's
+crossbar, which reads the +copy alone, never loads or reads). No node voltage of the circuit
+depends on them."""
+
+
+@lru_cache(maxsize=8)
+def op_library(path: Path) -> tuple[str, ...]:
+    """The lines of the library ``path`` for an operating-point form, written into its deck:
+    its subcircuits without OP_FORM_LEFT_OUT, which cost half of a crossbar's B sources at
+    every Newton iteration and move only the supplies' currents and the unread -copies."""
+    lines = Path(path).read_text().split("\n")
+    return (f"* {Path(path).name} without its supply-sensing sources and -copies",
+            *(line for line in lines if line.split(" ", 1)[0] not in OP_FORM_LEFT_OUT))
+
+
+def op_deck(deck: Deck, analysis: str | Analysis) -> Deck:
+    """The deck that runs ``analysis``: for an operating point, ``deck``'s operating-point form
+    where it has one for its text (Deck.op_text, Deck.op_of: the same node voltages from fewer,
+    cheaper elements); otherwise ``deck`` itself."""
+    if (deck.op_text and check_analysis(analysis) == Analysis.OP
+            and deck.op_of == text_check(deck.text)):
+        return replace(deck, text=deck.op_text, op_text="", op_of=0)
+    return deck
 
 
 def tran_command(t_stop_s: float, uic: bool = True) -> str:
@@ -342,7 +408,8 @@ def sweepable(deck: Deck, analysis: str) -> bool:
 
 
 def sweep_circuit(deck: Deck, jobs: Sequence[SampleJob]) -> str:
-    """The deck (no analyses, no .end) with each DAC source turned into a B source that looks
+    """The deck (no analyses, no .end; its operating-point form where it has one: op_deck)
+    with each DAC source turned into a B source that looks
     its current up by sample: i = pwl(v(SWEEP_NODE), k, e_k * v_fs / INPUT_OHM ...), and
     SWEEP_SOURCE driving SWEEP_NODE. A ``.dc`` sweep of SWEEP_SOURCE over 0 .. K-1 then solves
     sample k's operating point at point k (the same equations as its ``.op``; each point starts
@@ -352,7 +419,7 @@ def sweep_circuit(deck: Deck, jobs: Sequence[SampleJob]) -> str:
     at n = 128 on tiles of 64 nearly double the LU's fill)."""
     sources = {name: k for k, name in enumerate(deck.input_sources)}
     kept, lookups = [], []
-    for line in deck.text.split("\n"):
+    for line in op_deck(deck, Analysis.OP).text.split("\n"):
         name = line.split(" ", 1)[0]
         if name in sources:
             k = sources[name]
@@ -401,13 +468,14 @@ def circuit_text(deck: Deck) -> str:
 
 
 def run_deck(deck: Deck, jobs: list[SampleJob], analysis: str) -> Deck:
-    """The deck that runs ``jobs``: ``deck``, or for a noisy transient (alone: deck_groups) the
-    deck with its noise waveforms written in (job_deck)."""
+    """The deck that runs ``jobs``: ``deck`` (for operating points its operating-point form
+    where it has one: op_deck), or for a noisy transient (alone: deck_groups) the deck with
+    its noise waveforms written in (job_deck)."""
     if deck.noise is not None and check_analysis(analysis) == Analysis.TRAN:
         if len(jobs) != 1:
             raise ValueError("a noisy transient runs alone on its own deck (deck_groups)")
         return job_deck(deck, jobs[0])
-    return deck
+    return op_deck(deck, analysis)
 
 
 def batch_deck(deck: Deck, jobs: list[SampleJob], analysis: str) -> str:
