@@ -1,7 +1,16 @@
-"""Kirchhoff network cores in SPICE: the finite-difference nonlinear Poisson network, hand-built
-(no training), against its digital twin on the task's test fields.
+"""Kirchhoff network cores in SPICE: the trained network models (docs/results/grid-{task}-
+network.pt) and the finite-difference nonlinear Poisson network, hand-built (no training),
+against their digital models on the tasks' test fields.
 
     python -m benchmarks.grid_network_spice --out docs/results/grid-network-spice.json
+
+Trained models (``--trained``, default darcy at 16 and 32, poisson at 32 and 64, both Poisson
+checkpoints: the PDE-initialised one and grid-poisson-network-random.pt): verify_network
+(the same as ``codesign verify MODEL --grid G --samples 64 --mismatch 0.05 --dac-bits 8
+--adc-bits 8``) on every test field of the grid (Darcy has 50), op-amp level; the chip reads
+each channel through its readout gain (NetworkDEQ.readout_gain) into an 8-bit ADC.
+
+The hand-built FD network:
 
 The network (codesign.deq.network.NetworkWeights): edges 1/h^2 (h = 1/(G+1), Dirichlet 0 V
 one spacing outside), a cubic element kappa / a^2 (kappa = 40) and one injection resistor g per
@@ -147,9 +156,45 @@ def op_timing(grid: int, a: float, g: float, samples: int, sigma: float, bits: i
             "ngspice_max_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
 
 
+TRAINED = ("darcy-network:16", "darcy-network:32", "poisson-network:32", "poisson-network:64",
+           "poisson-network-random:32", "poisson-network-random:64")
+"""The trained cases: checkpoint docs/results/grid-{name}.pt : grid (the issue's grids: Darcy
+at 16 and 32, Poisson at 32 and 64; the Poisson core with every channel random as well)."""
+
+
+def trained_rows(cases: tuple[str, ...], samples: int, config: CircuitConfig, seed: int,
+                 run_dir: Path, simulator, models: Path = Path("docs/results")) -> list[dict]:
+    """verify_network of each trained checkpoint (``models``/grid-{name}.pt) at each case
+    name:grid, on the test fields of the checkpoint's task."""
+    from codesign.deq.checkpoint import load_network_checkpoint  # deferred: trained part only
+    from codesign.tasks.grid import get_grid_task
+
+    rows = []
+    for case in cases:
+        name, grid = case.split(":")
+        grid = int(grid)
+        path = models / f"grid-{name}.pt"
+        ckpt = load_network_checkpoint(path)
+        model, task = ckpt.model, ckpt.task
+        x, y = get_grid_task(task, grids=(grid,)).test_at(grid)
+        x, y = x[:samples], y[:samples]
+        summary, _ = verify_network(model, x, y, config, seed, run_dir / f"{task}{grid}",
+                                    simulator, task)
+        row = {"model": str(path), "parameters": sum(p.numel() for p in model.parameters()),
+               **summary.__dict__, "readout_gain": list(summary.readout_gain)}
+        rows.append(row)
+        print(json.dumps({k: row[k] for k in ("task", "grid", "samples", "digital_l2",
+                                              "circuit_l2", "ratio", "seconds_per_sample",
+                                              "prediction_error_fs_max")}), flush=True)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--grids", type=int, nargs="+", default=[16, 32, 64])
+    ap.add_argument("--trained", nargs="*", default=list(TRAINED),
+                    help="trained cases name:grid, docs/results/grid-{name}.pt (none: skip)")
+    ap.add_argument("--grids", type=int, nargs="*", default=[16, 32, 64],
+                    help="grids of the hand-built FD Poisson network (none: skip)")
     ap.add_argument("--op-grids", type=int, nargs="*", default=[64, 128])
     ap.add_argument("--op-samples", type=int, default=4)
     ap.add_argument("--samples", type=int, default=64)
@@ -162,16 +207,19 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
 
-    task = load_poisson_grid(grids=tuple(args.grids), test_count=args.samples)
-    smax = max(float(np.abs(task.test_at(grid)[0]).max()) for grid in args.grids)
+    grids = args.grids or [16]
+    task = load_poisson_grid(grids=tuple(grids), test_count=args.samples)
+    smax = max(float(np.abs(task.test_at(grid)[0]).max()) for grid in grids)
     g = args.a * smax / 0.98
     model = FDPoissonNetwork(args.a, g)
     config = chip_config(args.mismatch, args.bits)
     record: dict = {"design": {"a": args.a, "g_inject": g, "kappa": KAPPA, "max_abs_s": smax,
                                "mismatch_sigma": args.mismatch, "converter_bits": args.bits,
                                "level": "opamp", "seed": args.seed},
-                    "grids": [], "op_timing": [], "design_by_prediction": []}
+                    "trained": [], "grids": [], "op_timing": [], "design_by_prediction": []}
     with get_simulator() as simulator:
+        record["trained"] = trained_rows(tuple(args.trained), args.samples, config, args.seed,
+                                         args.run_dir / "trained", simulator)
         for grid in args.grids:
             x, y = task.test_at(grid)
             summary, _ = verify_network(model, x, y, config, args.seed,

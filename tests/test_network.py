@@ -50,6 +50,56 @@ def test_transfer_rule_keeps_the_pde():
     assert np.abs(z - u.reshape(2, -1)).max() <= 1e-9 * np.abs(u).max()
 
 
+def _manufactured(grid: int, gamma: float = 30.0, w: float = 50.0):
+    """A coupled two-channel PDE with a known solution on the unit square (Dirichlet 0, the
+    G x G interior points, h = 1 / (G + 1)):
+
+        -lap u_a + gamma (u_a - u_b) + (g_a + w) u_a + beta (u_a - 1) + kappa_a u_a^3 = w e_a
+        -lap u_b + gamma (u_b - u_a) + (g_b + w) u_b               + kappa_b u_b^3 = w e_b
+
+    u_a = sin(pi x) sin(pi y), u_b = sin(pi x) sin(2 pi y) / 2, e the forcing that makes them
+    exact. Its network on the 16 x 16 grid, hand-built from the finite-difference operator
+    times h^2: edges 1, every pointwise coefficient times h_16^2 (the injection w from e_a,
+    which also loads the node by w). Returns (network at 16, inputs e (2 G^2,), exact u)."""
+    g_, beta, kappa = np.array([2.0, 5.0]), 3.0, np.array([4.0, 8.0])
+    h = 1.0 / (grid + 1)
+    x = np.arange(1, grid + 1) * h
+    yy, xx = np.meshgrid(x, x, indexing="ij")
+    ua = np.sin(np.pi * xx) * np.sin(np.pi * yy)
+    ub = 0.5 * np.sin(np.pi * xx) * np.sin(2 * np.pi * yy)
+    fa = (2 * np.pi**2 * ua + gamma * (ua - ub) + (g_[0] + w) * ua + beta * (ua - 1)
+          + kappa[0] * ua**3)
+    fb = 5 * np.pi**2 * ub + gamma * (ub - ua) + (g_[1] + w) * ub + kappa[1] * ub**3
+    h16 = 1.0 / 17
+    net = NetworkWeights(16, np.ones((2, 2)), None,
+                         h16**2 * gamma * (1 - np.eye(2)), h16**2 * g_,
+                         h16**2 * w * np.eye(2).reshape(2, 2, 1, 1),
+                         h16**2 * np.array([beta, 0.0]), h16**2 * kappa)
+    return net, np.concatenate([fa.ravel(), fb.ravel()]) / w, np.concatenate([ua.ravel(),
+                                                                              ub.ravel()])
+
+
+def test_transfer_of_the_fd_operator_leaves_only_the_discretisation_error():
+    """The hand-built 16 x 16 finite-difference network of a coupled nonlinear two-channel
+    PDE, moved to 32 and 64 by NetworkWeights.at with (h_16 / h_G)^2, solves the PDE there
+    with the second-order discretisation error only: ~4x smaller per halving of h. (Keeping
+    the inter-channel couplings fixed, as the rule once did, makes the error grow instead.)"""
+    errors = {}
+    for grid in (16, 32, 64):
+        net16, e, u = _manufactured(grid)
+        net = net16 if grid == 16 else net16.at(grid, ((grid + 1) / 17) ** 2)
+        assert np.array_equal(net.edge, net16.edge)
+        errors[grid] = np.abs(net.equilibrium(e) - u).max() / np.abs(u).max()
+    assert errors[16] < 2e-2
+    assert 3.0 < errors[16] / errors[32] < 5.0
+    assert 3.0 < errors[32] / errors[64] < 5.0
+    net16, e, u = _manufactured(32)
+    s = (33 / 17) ** 2
+    stale = NetworkWeights(32, net16.edge, None, net16.couple, net16.ground / s,
+                           net16.inject / s, net16.bias / s, net16.cubic / s)
+    assert np.abs(stale.equilibrium(e) - u).max() / np.abs(u).max() > 10 * errors[16]
+
+
 @pytest.mark.parametrize("value", [0.0, 1.0])
 def test_darcy_network_uniform_equals_generator(value):
     """With a uniform coefficient the harmonic and the arithmetic face means agree, and the
@@ -230,6 +280,123 @@ def test_torch_core_equals_the_hand_off(kind, cubic, boundary):
     assert np.abs(z - ref).max() <= 1e-9 * np.abs(ref).max()
 
 
+@pytest.mark.parametrize(("spacing", "boundary"), [("interior", "outside"), ("nodal", "first")])
+def test_torch_core_transfers_by_the_hand_off_rule(spacing, boundary):
+    """The trainable core's conductances on a finer task grid are its training-grid network
+    moved by NetworkWeights.at with NetworkDEQConfig.scale: every pointwise term (couplings
+    included) divided by (h_train / h)^2, the edges kept."""
+    import torch  # deferred: as _core's
+
+    from codesign.deq.kirchhoff import NetworkCore, NetworkDEQConfig
+
+    cfg = NetworkDEQConfig(channels=3, inputs=2, kind="switched", cubic=True, spacing=spacing,
+                           boundary=boundary, train_grid=8)
+    core = NetworkCore(cfg, torch.Generator().manual_seed(4)).double()
+    with torch.no_grad():
+        core.bias.copy_(torch.tensor([0.1, -0.2, 0.05]))
+    base = core.to_weights(8)
+    for grid in (16, 32):
+        moved = base.at(cfg.network_grid(grid), cfg.scale(grid))
+        direct = core.to_weights(grid)
+        assert moved.grid == direct.grid
+        for name in ("edge", "half", "couple", "ground", "inject", "bias", "cubic"):
+            assert np.allclose(getattr(moved, name), getattr(direct, name), rtol=1e-12,
+                               atol=0), name
+        expected = (9 / (grid + 1)) ** 2 if spacing == "interior" else (8 / grid) ** 2
+        assert np.allclose(direct.couple, base.couple * expected, rtol=1e-12)
+
+
+def test_readout_gain_fills_each_channels_adc():
+    """fit_range sets each channel's readout gain so that its largest |z| on the fields is 0.8
+    FS at the ADC; read() then rounds to within half an LSB / gain, finer than a unity-gain
+    ADC wherever the gain exceeds 1."""
+    import torch  # deferred: as _core's
+
+    from codesign.circuit.config import ConverterConfig
+    from codesign.circuit.converters import adc
+    from codesign.deq.kirchhoff import NetworkDEQ, NetworkDEQConfig
+
+    cfg = NetworkDEQConfig(channels=3, inputs=1, hidden=4, train_grid=6, cubic=True)
+    model = NetworkDEQ(cfg, torch.Generator().manual_seed(0)).double()
+    x = torch.rand(5, 1, 6, 6, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    assert model.fit_range(x) == 1.0
+    with torch.no_grad():
+        z = model.state(x)
+    gain = model.readout_gain
+    assert torch.allclose(z.abs().amax((0, 2, 3)) * gain, torch.full((3,), 0.8,
+                                                                     dtype=torch.float64))
+    assert (gain > 1).all()  # a passive network's state stays well inside full scale
+    conv = ConverterConfig(dac_bits=8, adc_bits=8)
+    lsb = 2.0 / 255
+    err = (model.read(z, lambda t: adc(t, conv)) - z).abs().amax((0, 2, 3))
+    assert (err <= lsb / 2 / gain + 1e-12).all()
+    model.readout_gain.fill_(1.0)
+    unity = (model.read(z, lambda t: adc(t, conv)) - z).abs().amax((0, 2, 3))
+    assert err.sum() < unity.sum()
+    with pytest.raises(InputError, match="peak"):
+        model.fit_range(x, peak=1.5)
+
+
+def test_darcy_init_is_the_pde_network():
+    """NetworkInit.DARCY: channel 0 holds Darcy's harmonic finite-difference network in model
+    units (half-edges 2 k, source DARCY_STATE_SCALE h^2 through the bias) and, alone, its
+    state is DARCY_STATE_SCALE times the oracle's u up to the bias's load (~5 %)."""
+    import torch  # deferred: as _core's
+
+    from codesign.deq.kirchhoff import DARCY_STATE_SCALE, NetworkCore, NetworkDEQConfig
+
+    cfg = NetworkDEQConfig(channels=1, inputs=1, kind="switched", spacing="nodal",
+                           boundary="first", train_grid=10, init="darcy", tol=1e-10)
+    core = NetworkCore(cfg, torch.Generator().manual_seed(0)).double()
+    w = core.to_weights(10)
+    assert np.allclose(w.half[0], [[2 * A_LOW, 2 * A_HIGH]] * 2, rtol=1e-9)
+    assert w.bias[0] == pytest.approx(DARCY_STATE_SCALE / 100)
+    assert w.edge.max() < 2e-4 and w.ground[0] < 2e-5
+    rng = np.random.default_rng(3)
+    a = (rng.random((2, 10, 10)) > 0.5).astype(float)
+    z = w.equilibrium(np.zeros((2, 81)), bits=a[:, 1:, 1:] > 0.5) / DARCY_STATE_SCALE
+    for sample, field in zip(z, a, strict=True):
+        ref = _harmonic_darcy(field)
+        err = np.linalg.norm(sample.reshape(9, 9) - ref) / np.linalg.norm(ref)
+        assert 1e-3 < err < 0.1  # the load: a passive source is never exact
+    with pytest.raises(InputError, match="switched"):
+        NetworkDEQConfig(init="darcy")
+
+
+def test_poisson_init_is_the_pde_network():
+    """NetworkInit.POISSON: after set_standardisation the encoder's input 0 is tanh(k s)
+    exactly and channel 0's state is alpha u (alpha = POISSON_INJECT k / h^2) up to the
+    injection's load and the tanh (a few %)."""
+    import torch  # deferred: as _core's
+
+    from codesign.deq.kirchhoff import (
+        POISSON_INJECT,
+        POISSON_INPUT_PEAK,
+        NetworkDEQ,
+        NetworkDEQConfig,
+    )
+
+    cfg = NetworkDEQConfig(channels=1, inputs=1, hidden=4, cubic=True, train_grid=8,
+                           init="poisson", tol=1e-10)
+    model = NetworkDEQ(cfg, torch.Generator().manual_seed(0)).double()
+    s, u = poisson_fields(8, 6, 0, dtype=np.float64)
+    x, y = torch.from_numpy(s[:, None]), torch.from_numpy(u[:, None])
+    model.set_standardisation(x, y)
+    k = POISSON_INPUT_PEAK / float(np.abs(s).max())
+    with torch.no_grad():
+        e = model.encode(x)
+        z = model.state(x)
+        out = model(x)
+    assert torch.allclose(e, torch.tanh(k * x), rtol=0, atol=1e-12)
+    alpha = POISSON_INJECT * k * 9**2
+    err = np.linalg.norm(z[:, 0].numpy() / alpha - u) / np.linalg.norm(u)
+    assert 1e-3 < err < 0.1
+    # the decoder starts by reading u = z_0 / alpha
+    assert torch.allclose(out[:, 0], z[:, 0] / alpha, rtol=0, atol=1e-9 * float(y.abs().max()))
+    with pytest.raises(InputError, match="cubic"):
+        NetworkDEQConfig(init="poisson")
+
+
 def test_implicit_gradients_match_finite_differences():
     import torch  # deferred: as _core's
 
@@ -287,7 +454,7 @@ def test_network_checkpoint_round_trip_and_training(tmp_path):
     s, u = poisson_fields(8, 16, 0, cache=False)
     x, y = s[:, None], u[:, None]
     cfg = NetworkDEQConfig(channels=2, inputs=1, hidden=8, train_grid=8,
-                           **TASK_STRUCTURE["poisson"])
+                           **{**TASK_STRUCTURE["poisson"], "init": "random"})
     model = NetworkDEQ(cfg, torch.Generator().manual_seed(0))
     model.set_standardisation(torch.from_numpy(x), torch.from_numpy(y))
     before = field_error(model, x, y)

@@ -167,8 +167,11 @@ def test_verify_network_model(kind, simulator, tmp_path):
     rng = np.random.default_rng(2)
     x = rng.uniform(0, 1, (3, 1, G, G)).astype(np.float32)
     y = rng.standard_normal((3, 1, G, G))
+    model.fit_range(torch.from_numpy(x))
     summary, arrays = verify_network(model, x, y, circuit_config("opamp"), 0, tmp_path,
                                      simulator, "test")
+    assert summary.readout_gain == pytest.approx(model.readout_gain.tolist())
+    assert min(summary.readout_gain) > 1
     assert summary.prediction_error_fs_max < 1e-9
     assert summary.equilibrium_error_fs_max < (1e-4 if switched else 1e-9)  # switch ron
     assert summary.switches == (2 * 2 * 2 * (2 * 7 * 6 + 2 * 7) if switched else 0)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ import torch
 
 from codesign.chip.chip import Chip
 from codesign.circuit.config import CircuitConfig
+from codesign.circuit.converters import adc
 from codesign.deq.grid import GridDEQ
 from codesign.errors import InputError
 from codesign.simulator.base import Simulator
@@ -167,12 +169,25 @@ class NetworkVerification:
     mismatch_sigma: float
     dac_bits: int
     adc_bits: int
+    readout_gain: tuple[float, ...] = ()
+    """The buffer gain between each channel's nodes and their ADCs (NetworkDEQ.readout_gain;
+    () where the model has none: unity)."""
 
 
 def _fields_check(x: np.ndarray, y: np.ndarray) -> None:
     if x.ndim != 4 or x.shape[-1] != x.shape[-2] or len(x) == 0 or y.shape[0] != len(x):
         raise InputError(f"grid fields must be (samples, channels, G, G) with their solutions, "
                          f"got {x.shape} and {y.shape}")
+
+
+def _read(model, z: torch.Tensor, config: CircuitConfig) -> torch.Tensor:
+    """The chip's node voltages (K, c, g, g) [FS] through its readout: the model's per-channel
+    buffer gain and the ADCs (NetworkDEQ.read); a model without ``read``: the ADCs alone."""
+    convert = partial(adc, converters=config.converters)
+    if hasattr(model, "read"):
+        with torch.no_grad():
+            return model.read(z, convert)
+    return convert(z)
 
 
 def verify_network(model, x: np.ndarray, y: np.ndarray, config: CircuitConfig, seed: int,
@@ -185,7 +200,9 @@ def verify_network(model, x: np.ndarray, y: np.ndarray, config: CircuitConfig, s
     ``model``: a NetworkDEQ (codesign.deq.kirchhoff) or anything with its interface: a torch
     module whose forward is the digital model, encode(x) -> e (K, p, g, g) in [-1, 1],
     bits(x) -> (K, g, g) bool or None, decode(z (K, c, g, g), e) -> the outputs, and
-    to_weights(G) -> NetworkWeights on the network's g x g grid."""
+    to_weights(G) -> NetworkWeights on the network's g x g grid; optionally read(z,
+    converters) -> the state as the chip's readout (buffer gain per channel, ADC) reports it
+    (without it: the ADCs at unity gain)."""
     x, y = np.asarray(x, np.float32), np.asarray(y, np.float64)
     _fields_check(x, y)
     grid = x.shape[-1]
@@ -206,7 +223,8 @@ def verify_network(model, x: np.ndarray, y: np.ndarray, config: CircuitConfig, s
     z_ideal = weights.equilibrium(e_dac, bits)
     z_pred = chip.prediction(e_dac, bits).z
     g = weights.grid
-    z_adc = torch.from_numpy(chip.adc(run.z)).reshape(len(x), weights.c, g, g)
+    z_run = torch.from_numpy(run.z).reshape(len(x), weights.c, g, g)
+    z_adc = _read(model, z_run, config)
     with torch.no_grad():
         e_fields = torch.from_numpy(e_dac).reshape(e.shape).to(torch.float32)
         u_circuit = model.decode(z_adc.to(torch.float32), e_fields).double().numpy()
@@ -224,7 +242,8 @@ def verify_network(model, x: np.ndarray, y: np.ndarray, config: CircuitConfig, s
         prediction_error_fs_max=float(np.abs(run.z - z_pred).max()),
         compile_s=compile_s, spice_s=spice_s, seconds_per_sample=spice_s / len(x),
         level=config.neuron.level, mismatch_sigma=config.array.mismatch_sigma,
-        dac_bits=config.converters.dac_bits, adc_bits=config.converters.adc_bits)
+        dac_bits=config.converters.dac_bits, adc_bits=config.converters.adc_bits,
+        readout_gain=tuple(float(v) for v in getattr(model, "readout_gain", ())))
     arrays = {"u_digital": u_digital, "u_circuit": u_circuit, "z_spice": run.z,
               "z_ideal": z_ideal, "z_predicted": z_pred}
     return summary, arrays

@@ -34,6 +34,10 @@ def grid() -> None:
               "a plain network with cubic node elements, Darcy edges switched by the "
               "permeability bit (a >= 0.5). --shape, --activation, --transfer and --gamma "
               "are the grid core's only.")
+@click.option("--init", type=click.Choice(["pde", "random"]), default="pde", show_default=True,
+              help="Network core: how it starts. pde: channel 0 is the task's own "
+              "finite-difference network (codesign.deq.kirchhoff.NetworkInit), the other "
+              "channels learn corrections; random: every channel from generic values.")
 @click.option("--channels", type=click.IntRange(min=1), default=4, show_default=True,
               help="Analog neurons (network: nodes) per grid point.")
 @click.option("--inputs", type=click.IntRange(min=1), default=2, show_default=True,
@@ -53,7 +57,8 @@ def grid() -> None:
               help="Training epochs [default: grid 30, network 15].")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Peak learning rate of the one-cycle schedule [default: grid 3e-3, network "
-              "1e-2].")
+              "1e-3 from --init pde (faster rates replace the PDE's source with noise), 1e-2 "
+              "from --init random].")
 @click.option("--residual-weight", type=click.FloatRange(min=0), default=None,
               help="Weight of the PDE's squared residual in the loss [default: grid 0.1, "
               "network 0].")
@@ -65,7 +70,7 @@ def grid() -> None:
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the initial weights, the batch order and the mismatch draws.")
 @options.threads_option
-def train(task, out, core, channels, inputs, shape, activation, transfer, gamma, epochs, lr,
+def train(task, out, core, init, channels, inputs, shape, activation, transfer, gamma, epochs, lr,
           residual_weight, labelled, mismatch, seed, threads) -> None:
     """Train a grid DEQ on TASK's 16 x 16 fields and judge it at 16, 32 and 64.
 
@@ -89,14 +94,15 @@ def train(task, out, core, channels, inputs, shape, activation, transfer, gamma,
     check_output_dir(out.parent, "--out's folder")
     network = core == "network"
     if network:
-        deq = NetworkDEQConfig(channels=channels, inputs=inputs, **TASK_STRUCTURE[task])
+        structure = TASK_STRUCTURE[task] | ({"init": "random"} if init == "random" else {})
+        deq = NetworkDEQConfig(channels=channels, inputs=inputs, **structure)
     else:
         deq = GridDEQConfig(channels=channels, inputs=inputs, shape=shape,
                             activation=activation, transfer=transfer, gamma=gamma,
                             encoder_stencil=1, input_stencil=1, max_iter=400)
     epochs = epochs or (15 if network else 30)
     config = GridTrainConfig(
-        epochs=epochs, lr=lr or (1e-2 if network else 3e-3),
+        epochs=epochs, lr=lr or ((1e-2 if init == "random" else 1e-3) if network else 3e-3),
         residual_weight=(0.0 if network else 0.1) if residual_weight is None
         else residual_weight, labelled=labelled, mismatch_sigma=mismatch, seed=seed)
 

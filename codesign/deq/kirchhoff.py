@@ -16,8 +16,11 @@ with J = A + diag(3 cubic z^2) (symmetric), dL/dtheta = -w' dF/dtheta, J w = dL/
 solved by the same preconditioned CG; nothing of the forward iterations is stored.
 
 Transfer across grids is the diffusive rule of NetworkWeights.at: edges and halves stay, the
-ground, inject, bias and cubic terms are divided by (h_train / h)^2 with the task's spacing
-(``Spacing``), so the network samples the same continuum operator on any grid.
+pointwise terms (couplings between channels at a point, ground, inject, bias, cubic) are divided
+by (h_train / h)^2 with the task's spacing (``Spacing``), so the network samples the same
+continuum operator on any grid. (A coupling between channels is a reaction term, not a grid
+edge: kept fixed it grew 4x relative to the rest per halving of h, and the trained cores'
+relative L2 went from 0.06 at 16 to 0.39 at 32 and 0.80 at 64.)
 
 Physics-aware training (``device_sigma`` > 0): every conductance of the chip (each edge, each
 half-edge, each injection tap, bias, ground, coupling and cubic element, at every grid point) is
@@ -27,6 +30,7 @@ exact because each coupling is one device.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,14 +74,50 @@ class Boundary(Choice):
     FIRST = "first"
 
 
+class NetworkInit(Choice):
+    """How a NetworkCore starts. ``random``: every channel from the generic initial values
+    (NetworkCore). ``darcy``: channel 0 is Darcy's own finite-difference network
+    (-div(k grad u) = 1, k = A_LOW or A_HIGH by the bit, codesign.tasks.fields) in model units
+    at the training grid: half-edges 2 k (harmonic face means), the source a bias conductance
+    DARCY_STATE_SCALE h^2 to +1 (the state z = DARCY_STATE_SCALE u while its load stays small
+    beside the operator's lowest eigenvalue), and its edge, ground, injections and couplings
+    to the other channels near 0; the other channels start random and learn corrections."""
+
+    RANDOM = "random"
+    DARCY = "darcy"
+    POISSON = "poisson"
+    """Channel 0 is nonlinear Poisson's finite-difference network (-lap u + kappa u^3 = s):
+    edges 1, input 0 of the encoder e_0 = tanh(k s) exactly linear before the tanh (two
+    hidden units t and -t: GELU(t) - GELU(-t) = t), k = POISSON_INPUT_PEAK / max |s| on the
+    training fields, an injection POISSON_INJECT from e_0, z = alpha u with alpha =
+    POISSON_INJECT k / h^2 and a cubic element h^2 kappa / alpha^2 (set by
+    NetworkDEQ.set_standardisation, which sees the fields; kappa = POISSON_KAPPA)."""
+
+
+POISSON_KAPPA = 40.0
+"""The nonlinear Poisson task's kappa (codesign.tasks.grid.load_poisson_grid)."""
+POISSON_INPUT_PEAK = 0.4
+"""k max |s|: the PDE channel's DAC input at the largest training source (tanh(0.4) = 0.38,
+nearly linear)."""
+POISSON_INJECT = 0.007
+"""The PDE channel's injection conductance (model units; ~10 % of the lowest eigenvalue of
+the 16 x 16 grid Laplacian, 2 pi^2 / 17^2 = 0.068: the load it adds)."""
+
+DARCY_STATE_SCALE = 0.02
+"""Model volts per unit of Darcy's u in the PDE-initialised channel (u peaks near 2 on the
+training fields: a state of ~0.04 FS, read through the readout gain)."""
+
 TASK_STRUCTURE: dict[str, dict] = {
-    "poisson": {"kind": "plain", "cubic": True, "spacing": "interior", "boundary": "outside"},
-    "darcy": {"kind": "switched", "cubic": False, "spacing": "nodal", "boundary": "first"},
+    "poisson": {"kind": "plain", "cubic": True, "spacing": "interior", "boundary": "outside",
+                "init": "poisson"},
+    "darcy": {"kind": "switched", "cubic": False, "spacing": "nodal", "boundary": "first",
+              "init": "darcy"},
 }
 """The network structure of each grid task's PDE (NetworkDEQConfig fields): nonlinear Poisson
 is a plain network with a cubic node element on the interior grid (h = 1 / (G + 1)); Darcy a
 linear network with edges switched by the permeability bit, on the points off the x = 0
-boundary (h = 1 / G)."""
+boundary (h = 1 / G); each with its channel 0 starting as the PDE's own network
+(NetworkInit)."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +148,8 @@ class NetworkDEQConfig:
     boundary: Boundary = Boundary.OUTSIDE
     train_grid: int = 16
     """The task grid the model is trained on (the transfer rule scales from it)."""
+    init: NetworkInit = NetworkInit.RANDOM
+    """How the core starts (NetworkInit; ``darcy`` needs kind switched)."""
     tol: float = 1e-5
     """Relative residual of the operating point (and of the adjoint solve)."""
     max_newton: int = 30
@@ -117,6 +159,13 @@ class NetworkDEQConfig:
         object.__setattr__(self, "kind", NetworkKind.parse(self.kind, "network kind"))
         object.__setattr__(self, "spacing", Spacing.parse(self.spacing, "spacing"))
         object.__setattr__(self, "boundary", Boundary.parse(self.boundary, "boundary"))
+        object.__setattr__(self, "init", NetworkInit.parse(self.init, "network init"))
+        if self.init == NetworkInit.DARCY and self.kind != NetworkKind.SWITCHED:
+            raise InputError("network init darcy needs kind switched (its half-edges carry "
+                             "the permeability); set kind = switched or init = random")
+        if self.init == NetworkInit.POISSON and not (self.cubic and self.hidden >= 2):
+            raise InputError("network init poisson needs cubic = true and hidden >= 2; set "
+                             "them or init = random")
         sizes = {name: getattr(self, name) for name in (
             "in_channels", "out_channels", "channels", "inputs", "input_stencil",
             "encoder_stencil", "hidden", "train_grid", "max_newton", "max_cg")}
@@ -144,7 +193,7 @@ class NetworkDEQConfig:
         from dataclasses import asdict  # deferred: only checkpoints need it
 
         return {**asdict(self), "kind": self.kind.value, "spacing": self.spacing.value,
-                "boundary": self.boundary.value}
+                "boundary": self.boundary.value, "init": self.init.value}
 
 
 # ------------------------------------------------------------------------------- the operator
@@ -310,7 +359,9 @@ class NetworkCore(torch.nn.Module):
     """The operating point of a trainable passive network on whatever grid the inputs come
     on (NetworkDEQConfig). Initial values: edges ~1 (lognormal per channel), halves ~1 (both
     bits), couplings 0.05, ground log-spaced per channel over 1e-3..1e-1 (channels with
-    different diffusion lengths), injections 0.05 / (p k^2) in random signs, bias 0, cubic 0.1."""
+    different diffusion lengths), injections 0.05 / (p k^2) in random signs, bias 0, cubic 0.1;
+    then channel 0 as the task's PDE network where config.init says so (NetworkInit.DARCY
+    here, NetworkInit.POISSON in NetworkDEQ.set_standardisation, which sees the fields)."""
 
     def __init__(self, config: NetworkDEQConfig,
                  generator: torch.Generator | None = None) -> None:
@@ -331,10 +382,30 @@ class NetworkCore(torch.nn.Module):
         signs = torch.randint(0, 2, (c, p, k, k), generator=gen) * 2.0 - 1.0
         self.inject = torch.nn.Parameter(signs * 0.05 / (p * k * k))
         self.bias = torch.nn.Parameter(torch.zeros(c))
+        if config.init == NetworkInit.DARCY:
+            self._init_darcy()
         self.device_sigma = 0.0
         """Relative (lognormal) error of every conductance while training (0: ideal)."""
         self.noise_generator: torch.Generator | None = None
         self.last_info = None
+
+    def _init_darcy(self, small: float = 1e-4) -> None:
+        """Channel 0 := Darcy's finite-difference network (NetworkInit.DARCY)."""
+        from codesign.tasks.fields import A_HIGH, A_LOW  # deferred: the task's constants
+
+        def raw(value: float) -> float:  # softplus^-1, stable for large values
+            return float(value + np.log(-np.expm1(-value)))
+
+        h = self.config.spacing.h(self.config.train_grid)
+        with torch.no_grad():
+            self.edge_raw[0] = raw(small)
+            self.half_raw[0, :, 0] = raw(2 * A_LOW)
+            self.half_raw[0, :, 1] = raw(2 * A_HIGH)
+            self.couple_raw[0, :] = raw(small / 100)
+            self.couple_raw[:, 0] = raw(small / 100)
+            self.ground_raw[0] = raw(small / 10)
+            self.inject[0] = small / 100
+            self.bias[0] = DARCY_STATE_SCALE * h**2
 
     # ---------------------------------------------------------------------------- values
 
@@ -345,7 +416,7 @@ class NetworkCore(torch.nn.Module):
         return {
             "edge": F.softplus(self.edge_raw),
             "half": None if self.half_raw is None else F.softplus(self.half_raw),
-            "couple": couple + couple.T,
+            "couple": (couple + couple.T) / s,
             "ground": F.softplus(self.ground_raw) / s,
             "inject": self.inject / s,
             "bias": self.bias / s,
@@ -462,7 +533,9 @@ class NetworkDEQ(torch.nn.Module):
     """x (B, C_in, G, G) -> standardise -> e = tanh(encoder(x)) (p per point, local) ->
     z* = NetworkCore(e, bits(x)) -> y = decoder([z* / z_scale, e]) (pointwise) -> (B, C_out,
     G, G), on any G. z_scale (a buffer) is the state's RMS on the training fields at
-    initialisation, so that the decoder starts on O(1) values."""
+    initialisation, so that the decoder starts on O(1) values. readout_gain (a buffer, per
+    channel; fit_range sets it after training) is the gain of the buffer between a node and
+    its ADC on the chip, so that every channel's ADC sees most of its full scale (read)."""
 
     def __init__(self, config: NetworkDEQConfig,
                  generator: torch.Generator | None = None) -> None:
@@ -475,6 +548,7 @@ class NetworkDEQ(torch.nn.Module):
         self.register_buffer("y_mean", torch.zeros(cfg.out_channels))
         self.register_buffer("y_scale", torch.ones(cfg.out_channels))
         self.register_buffer("z_scale", torch.ones(cfg.channels))
+        self.register_buffer("readout_gain", torch.ones(cfg.channels))
         self.encoder = nn.Sequential(
             nn.Conv2d(cfg.in_channels, cfg.hidden, cfg.encoder_stencil,
                       padding=cfg.encoder_stencil // 2),
@@ -497,8 +571,65 @@ class NetworkDEQ(torch.nn.Module):
             self.x_scale.copy_(x.std((0, 2, 3)).clamp_min(1e-12))
             self.y_mean.copy_(y.mean((0, 2, 3)))
             self.y_scale.copy_(y.std((0, 2, 3)).clamp_min(1e-12))
+            alpha = None
+            if self.config.init == NetworkInit.POISSON:
+                alpha = self._init_poisson(float(x.abs().max()))
+            elif self.config.init == NetworkInit.DARCY:
+                alpha = DARCY_STATE_SCALE
             z = self.state(x[:256])
             self.z_scale.copy_(z.pow(2).mean((0, 2, 3)).sqrt().clamp_min(1e-12))
+            if alpha is not None:
+                self._init_decoder(alpha)
+
+    def _init_decoder(self, alpha: float) -> None:
+        """A PDE-initialised model (NetworkInit) starts by reading output 0 as channel 0's
+        state / alpha (the PDE network's u): the decoder's hidden units 0 and 1 carry +-z_0 /
+        z_scale_0 (GELU(t) - GELU(-t) = t) and only they reach output 0."""
+        first, second = self.decoder[0], self.decoder[2]
+        first.weight[:2].zero_()
+        first.weight[0, 0] = 1.0
+        first.weight[1, 0] = -1.0
+        first.bias[:2] = 0.0
+        gain = float(self.z_scale[0]) / (alpha * float(self.y_scale[0]))
+        second.weight[0].zero_()
+        second.weight[0, 0] = gain
+        second.weight[0, 1] = -gain
+        second.bias[0] = -float(self.y_mean[0]) / float(self.y_scale[0])
+        second.weight[1:, :2] = 0.0
+
+    def _init_poisson(self, s_max: float, small: float = 1e-4) -> float:
+        """Channel 0 := nonlinear Poisson's finite-difference network, input 0 := k s
+        (NetworkInit.POISSON); called by set_standardisation with the largest |s|. Returns
+        alpha (model volts of channel 0 per unit of u)."""
+
+        def raw(value: float) -> float:  # softplus^-1, stable for large values
+            return float(value + np.log(-np.expm1(-value)))
+
+        core, cfg = self.core, self.config
+        h = cfg.spacing.h(cfg.train_grid)
+        k = POISSON_INPUT_PEAK / max(s_max, 1e-30)
+        alpha = POISSON_INJECT * k / h**2
+        first, second = self.encoder[0], self.encoder[2]
+        scale, mean = float(self.x_scale[0]), float(self.x_mean[0])
+        mid = cfg.encoder_stencil // 2
+        first.weight[:2].zero_()
+        first.weight[0, 0, mid, mid] = 1.0
+        first.weight[1, 0, mid, mid] = -1.0
+        first.bias[:2] = 0.0
+        second.weight[0].zero_()
+        second.weight[0, 0] = k * scale
+        second.weight[0, 1] = -k * scale
+        second.bias[0] = k * mean
+        second.weight[1:, :2] = 0.0
+        core.edge_raw[0] = raw(1.0)
+        core.couple_raw[0, :] = raw(small)
+        core.couple_raw[:, 0] = raw(small)
+        core.ground_raw[0] = raw(small / 10)
+        core.inject[0] = 0.0
+        core.inject[0, 0, cfg.input_stencil // 2, cfg.input_stencil // 2] = POISSON_INJECT
+        core.bias[0] = 0.0
+        core.cubic_raw[0] = raw(h**2 * POISSON_KAPPA / alpha**2)
+        return alpha
 
     def _nodes(self, x: torch.Tensor) -> torch.Tensor:
         """The part of a field on the network's nodes (Boundary)."""
@@ -535,8 +666,29 @@ class NetworkDEQ(torch.nn.Module):
 
     def fit_range(self, x: torch.Tensor, peak: float = 0.8) -> float:
         """A passive network's node voltages lie between its sources' (0, +-e, +-1; the cubic
-        element only pulls them towards 0), so the state is already inside full scale: 1."""
+        element only pulls them towards 0), so the state is already inside full scale and is
+        not rescaled (returns 1). But a channel may span a small fraction of it (a trained
+        Poisson core's weakest channel peaked at 0.04 FS, RMS 0.009 FS: about one LSB of an
+        8-bit ADC, and the chip's error was 1.41x the model's from the ADCs alone), so this sets
+        ``readout_gain`` per channel to ``peak`` / (the channel's largest |z| over the fields
+        ``x``): the gain of the buffer between a node and its ADC (NetworkDEQ.read)."""
+        if not 0 < peak <= 1:
+            raise InputError(f"fit_range peak must lie in (0, 1], got {peak!r}")
+        with torch.no_grad():
+            largest = torch.stack([self.state(xb).abs().amax((0, 2, 3)) for xb in x.split(64)])
+            largest = largest.amax(0).double()
+            gain = torch.where(largest > 0, peak / largest.clamp_min(1e-30), 1.0)
+            self.readout_gain.copy_(gain.to(self.readout_gain.dtype))
         return 1.0
+
+    def read(self, z: torch.Tensor,
+             adc: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        """The state (K, c, g, g) [FS] as the ADCs report it: each channel amplified by its
+        readout gain (the buffer into the ADC), converted by ``adc`` (the chip's converters,
+        e.g. codesign.circuit.converters.adc: clipped to full scale, rounded to the ADC's
+        codes) and divided by the gain again in the digital decoder's units."""
+        gain = self.readout_gain.to(z.dtype)[:, None, None]
+        return adc(z * gain) / gain
 
     def to_weights(self, grid: int) -> NetworkWeights:
         """The core's network on a task grid of ``grid`` (NetworkCore.to_weights)."""

@@ -318,13 +318,17 @@ class NetworkWeights:
     # ------------------------------------------------------------------------------ transfer
 
     def at(self, grid: int, scale: float) -> NetworkWeights:
-        """This network on a ``grid`` x ``grid`` grid by the diffusive rule: edges and halves
-        unchanged, ground, inject, bias and cubic divided by ``scale`` = (h_old / h_new)^2 (the
-        task's spacing), so the network samples the same continuum operator finer."""
+        """This network on a ``grid`` x ``grid`` grid by the diffusive rule: the node equation
+        is h^2 times the continuum one, so the conductances along the grid (edges and halves,
+        h^2 / h^2) stay and every pointwise term (couplings between channels at a point,
+        ground, inject, bias and cubic: h^2 times a continuum coefficient) is divided by
+        ``scale`` = (h_old / h_new)^2 (the task's spacing); the network then samples the same
+        continuum operator finer (tests/test_network.py checks it against a manufactured
+        solution)."""
         if not (isinstance(scale, float | int) and np.isfinite(scale) and scale > 0):
             raise InputError(f"network transfer scale must be a finite number > 0, got {scale!r}")
         s = float(scale)
-        return NetworkWeights(grid, self.edge, self.half, self.couple, self.ground / s,
+        return NetworkWeights(grid, self.edge, self.half, self.couple / s, self.ground / s,
                               self.inject / s, self.bias / s, self.cubic / s)
 
     def sha256(self) -> str:

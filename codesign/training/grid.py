@@ -92,6 +92,31 @@ def field_error(model: GridDEQ | NetworkDEQ, x: np.ndarray, y: np.ndarray) -> fl
     return float(relative_l2(pred, torch.from_numpy(np.asarray(y, np.float64))).mean())
 
 
+PDE_SIGNED_LR = 0.01
+"""Learning-rate factor of a PDE-initialised network's source path (NetworkInit): the core's
+signed parameters (inject, bias) and the encoder's last layer. Adam moves every parameter by
+about the learning rate per step whatever its size, and the PDE channel's source is a
+conductance of ~1e-4 (Darcy's bias) to ~1e-2 (Poisson's injection) fed by an encoder weight of
+~0.05: at the full rate the first steps replace the PDE's source by noise (a small Poisson
+test model at 0.011 went to 0.44 in 2 epochs at lr 1e-2; 0.17 with this factor, and it holds
+0.012 at lr 1e-3, the rate the PDE-initialised results train at)."""
+
+
+def _parameter_groups(model: GridDEQ | NetworkDEQ, lr: float) -> tuple[list[dict], list[float]]:
+    """Adam's parameter groups and their peak learning rates: one group at ``lr``, except a
+    PDE-initialised network's source path (core inject and bias, the encoder's last layer) at
+    lr x PDE_SIGNED_LR."""
+    from codesign.deq.kirchhoff import NetworkInit  # deferred: as the model's
+
+    if not isinstance(model, NetworkDEQ) or model.config.init == NetworkInit.RANDOM:
+        return [{"params": list(model.parameters())}], [lr]
+    slow = [model.core.inject, model.core.bias, *model.encoder[-1].parameters()]
+    ids = {id(p) for p in slow}
+    rest = [p for p in model.parameters() if id(p) not in ids]
+    return ([{"params": rest}, {"params": slow, "lr": lr * PDE_SIGNED_LR}],
+            [lr, lr * PDE_SIGNED_LR])
+
+
 def train_grid(model: GridDEQ | NetworkDEQ, x: np.ndarray, y: np.ndarray, config: GridTrainConfig,
                residual: Residual | None = None,
                progress: Callable[[int, float], None] | None = None) -> GridTrainResult:
@@ -115,8 +140,9 @@ def train_grid(model: GridDEQ | NetworkDEQ, x: np.ndarray, y: np.ndarray, config
     # pool (the labelled ones alone cycle when there is no residual term).
     per_epoch = pool.repeat((len(xt) + len(pool) - 1) // len(pool))[: len(xt)]
     steps = config.epochs * ((len(xt) + config.batch_size - 1) // config.batch_size)
-    opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, config.lr, total_steps=steps)
+    groups, peaks = _parameter_groups(model, config.lr)
+    opt = torch.optim.Adam(groups, lr=config.lr, weight_decay=config.weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, peaks, total_steps=steps)
     start, loss = time.perf_counter(), torch.tensor(float("nan"))
     for epoch in range(config.epochs):
         model.train()
@@ -175,6 +201,8 @@ def train_grid_task(task_name: str, deq: GridDEQConfig | NetworkDEQConfig,
         "parameters": sum(p.numel() for p in result.model.parameters()),
         "train_s": round(result.seconds, 1), "labelled_fields": result.labelled_fields,
         "state_scale": factor, "relative_l2": errors,
+        **({"readout_gain": [round(float(v), 6) for v in result.model.readout_gain]}
+           if isinstance(result.model, NetworkDEQ) else {}),
         "sources": {str(g): task.sources[g] for g in grids},
     }
     return result.model, record
