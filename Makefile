@@ -70,6 +70,13 @@ bench: setup
 	$(BIN)/python -m benchmarks.grid_scale
 	@# subdomain SPICE against one process, 64 to 256 on a local Dask cluster (~25 min)
 	$(BIN)/python -m benchmarks.grid_subdomain
+	@# Kirchhoff network cores: Darcy and Poisson from the PDE's network, Poisson from random values,
+	@# then their chips and the hand-built FD network in SPICE (~25 min)
+	$(BIN)/python -m benchmarks.grid_network --task poisson --epochs 15 --out docs/results/grid-poisson-network.json
+	$(BIN)/python -m benchmarks.grid_network --task darcy --epochs 20 --out docs/results/grid-darcy-network.json
+	$(BIN)/python -m benchmarks.grid_network --task poisson --init random --epochs 15 --lr 1e-2 \
+	  --out docs/results/grid-poisson-network-random.json
+	$(BIN)/python -m benchmarks.grid_network_spice --out docs/results/grid-network-spice.json
 	$(BIN)/python -m benchmarks.grid_tables --collect runs/bench/grid-verify-*
 
 # The documentation site into build/site (mkdocs build --strict: a broken link fails it), after

@@ -30,9 +30,37 @@ def markers(table_id: str) -> tuple[str, str]:
     return f"<!-- doc-table:{table_id}:start -->", f"<!-- doc-table:{table_id}:end -->"
 
 
+VERIFY_PATHS = (("cli", "`codesign verify` from the command line (proxy included)"),
+                ("sweep_api", "sweep path through the API (`verify_core`, no proxy)"),
+                ("alter_loop", "one-parse ngspice alter loop on the physical deck"),
+                ("alter_loop_op_form", "the same loop on the deck's operating-point form"))
+"""The paths of docs/results/verify-rate.json (benchmarks.verify_rate), in table order."""
+
+
+def verify_rate_record() -> dict | None:
+    """docs/scale.md's verify-rate table, from the benchmark's own output (None: not run)."""
+    path = RESULTS / "verify-rate.json"
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text())
+    small, large = (str(k) for k in data["samples"])
+    rate = data["marginal_equilibria_per_s"]
+    rows = [[label, f"{rate[key]:.1f}", f"{data['seconds'][key][small]:.2f}",
+             f"{data['seconds'][key][large]:.2f}", f"{rate[key] / rate['alter_loop']:.2f}"]
+            for key, label in VERIFY_PATHS]
+    return {"page": "docs/scale.md", "tables": [{
+        "id": "verify-rate",
+        "header": ["path", "marginal rate [equilibria/s]", f"{small} samples [s]",
+                   f"{large} samples [s]", "vs the alter loop"],
+        "rows": rows}]}
+
+
 def records() -> list[dict]:
-    """Every stored page record: ``{"page": "docs/X.md", "tables": [...]}``."""
-    return [json.loads(path.read_text()) for path in sorted(RESULTS.glob("tables-*.json"))]
+    """Every stored page record: ``{"page": "docs/X.md", "tables": [...]}`` (and the verify
+    rate's, built from its benchmark's output)."""
+    stored = [json.loads(path.read_text()) for path in sorted(RESULTS.glob("tables-*.json"))]
+    verify = verify_rate_record()
+    return stored + ([verify] if verify else [])
 
 
 def render(table: dict) -> str:

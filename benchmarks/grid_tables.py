@@ -2,6 +2,9 @@
 
 - grid-<task>.json: the structured model (``codesign grid train --task T --out
   docs/results/grid-T.pt`` writes it beside the checkpoint),
+- grid-<task>-network.json, grid-<task>-network-random.json: Kirchhoff network cores
+  (``python -m benchmarks.grid_network``), and their chips in SPICE, the ``trained`` runs of
+  grid-network-spice.json (``python -m benchmarks.grid_network_spice``),
 - grid-<task>-baselines.json: FNO, dense DEQ and MLP (``python -m benchmarks.grid_baselines``),
 - grid-verify-<task>-<G>.json: its chip in SPICE (``codesign grid verify ... --out D``, then
   D/summary.json copied there by ``python -m benchmarks.grid_tables --collect D``),
@@ -68,11 +71,41 @@ def accuracy_table(task: str) -> list[str]:
     lines.append(f"| {name} | {grid_model['parameters']:,} | {grid_model['train_s']:.0f} | "
                  + " | ".join(_l2(grid_model, g) for g in GRIDS)
                  + f" | {'; '.join(runs) or '-'} |")
+    lines += network_rows(task)
     for record in (baselines or {}).get("models", []):
         lines.append(f"| {record['model']} | {record['parameters']:,} | "
                      f"{record['train_s']:.0f} | " + " | ".join(_l2(record, g) for g in GRIDS)
                      + " | - |")
     return [*lines, ""]
+
+
+NETWORK_MODELS = (("network", "PDE-initialised"), ("network-random", "random init"))
+"""The network-core records of each task (grid-<task>-<name>.json) and how each started."""
+
+
+def _spice_runs(runs: list[dict]) -> str:
+    return "; ".join(f"{s['grid']} x {s['grid']}: {s['circuit_l2']:.4f} / {s['digital_l2']:.4f} "
+                     f"= {s['ratio']:.3f}x ({s['samples']} fields, mismatch "
+                     f"{s['mismatch_sigma']:g}, {s['dac_bits']}/{s['adc_bits']}-bit)"
+                     for s in sorted(runs, key=lambda r: r["grid"])) or "-"
+
+
+def network_rows(task: str) -> list[str]:
+    """A row per Kirchhoff network core of ``task`` with its SPICE runs."""
+    spice = (_load("grid-network-spice.json") or {}).get("trained", [])
+    rows = []
+    for name, start in NETWORK_MODELS:
+        record = _load(f"grid-{task}-{name}.json")
+        if record is None:
+            continue
+        model = f"docs/results/grid-{task}-{name}.pt"
+        deq = record["deq"]
+        label = (f"network DEQ (c = {deq['channels']}, {deq['kind']}"
+                 f"{', cubic' if deq['cubic'] else ''}, {start})")
+        rows.append(f"| {label} | {record['parameters']:,} | {record['train_s']:.0f} | "
+                    + " | ".join(_l2(record, g) for g in GRIDS)
+                    + f" | {_spice_runs([r for r in spice if r['model'] == model])} |")
+    return rows
 
 
 def labels_table(task: str) -> list[str]:
