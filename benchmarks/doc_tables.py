@@ -50,6 +50,9 @@ def verify_rate_record() -> dict | None:
             for key, label in VERIFY_PATHS]
     return {"page": "docs/scale.md", "tables": [{
         "id": "verify-rate",
+        "command": "python -m benchmarks.verify_rate --repeats 2",
+        "provenance": f"docs/results/verify-rate.json as the command wrote it ({data['cores']} "
+                      f"cores, ngspice {data['ngspice']['ngspice_version']})",
         "header": ["path", "marginal rate [equilibria/s]", f"{small} samples [s]",
                    f"{large} samples [s]", "vs the alter loop"],
         "rows": rows}]}
