@@ -25,6 +25,18 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     torch.set_num_threads(1)
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """The longest tests first (``@pytest.mark.slow(seconds=N)``: their rough time on 2 quiet
+    cores; a plain ``slow`` counts 10 s), the rest in their order: pytest-xdist hands the first
+    tests out in turn, so the two workers start on the long ones and finish together instead of
+    one waiting for a five-minute test handed out late."""
+    def seconds(item) -> float:
+        mark = item.get_closest_marker("slow")
+        return 0.0 if mark is None else float(mark.kwargs.get("seconds", 10))
+
+    items.sort(key=lambda item: -seconds(item))
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import codesign
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -24,6 +26,7 @@ def test_every_public_name_resolves():
         assert getattr(codesign, name) is not None, name
 
 
+@pytest.mark.slow(seconds=25)
 def test_the_readme_python_session_runs(tmp_path):
     out = subprocess.run([sys.executable, "-c", readme_session()], cwd=tmp_path,
                          capture_output=True, text=True, timeout=900)

@@ -62,6 +62,7 @@ def test_bad_specs_name_the_problem(tmp_path, text, message):
         load_spec(bad)
 
 
+@pytest.mark.slow(seconds=45)
 def test_transistor_fit_beats_the_ideal_proxy_on_held_out_cores(tmp_path):
     spec = load_spec(write_spec(tmp_path, "transistor", transients=2))
     cal = calibrate(spec, tmp_path / "work", POOL)
@@ -118,7 +119,7 @@ def _store_files(store: Path) -> dict[str, float]:
     return {p.name: p.stat().st_mtime_ns for p in store.glob("*.npz")}
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=25)
 def test_sweep_killed_half_way_resumes_without_redoing_jobs(tmp_path):
     spec_path = tmp_path / "resume.toml"
     spec_path.write_text(SWEEP)

@@ -115,6 +115,7 @@ def test_a_sweep_and_a_verification_on_the_cluster_match_the_local_pool(cluster,
     np.testing.assert_array_equal(tables["cluster"].z_spice, tables["local"].z_spice)
 
 
+@pytest.mark.slow(seconds=90)
 def test_a_worker_killed_mid_sweep_loses_no_finished_job(cluster, tmp_path):
     address, workers, _ = cluster
     spec_path = tmp_path / "spec.toml"

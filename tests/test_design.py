@@ -161,6 +161,7 @@ def _search(out, *extra, code: int = 0) -> str:
     return result.output
 
 
+@pytest.mark.slow(seconds=280)
 def test_a_small_search_measures_chooses_and_resumes(tmp_path):
     """Two designs on the local pool whose SPICE runs all time out (--timeout 0.05): a one-line
     error, the screened designs kept, each failure recorded with its time-out. Then the default

@@ -13,7 +13,7 @@ from codesign.tasks import get_task
 from codesign.training.train import TrainConfig, new_model, train_model
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=25)
 def test_digits_model_and_its_opamp_circuit(process_sim, tmp_path):
     task = get_task("digits")
     result = train_model(task, new_model(task, DEQConfig(), 0), TrainConfig(seed=0))

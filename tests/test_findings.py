@@ -115,7 +115,7 @@ def test_a_failed_rerun_removes_the_earlier_results(tmp_path, core_file, monkeyp
     assert json.loads((tmp_path / "v" / "run.json").read_text())["status"] == "failed"
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=30)
 def test_a_killed_verify_resumes_without_redoing_finished_samples(tmp_path, rng):
     core = save_npz_core(tmp_path / "core.npz", random_core(24, 8, 0.9, rng))
     out = tmp_path / "v"

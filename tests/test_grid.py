@@ -226,6 +226,7 @@ def test_grid_checkpoints_round_trip_and_refuse_what_they_cannot_trust(tmp_path)
         load_grid_checkpoint(tmp_path / "junk.pt")
 
 
+@pytest.mark.slow(seconds=20)
 def test_grid_train_and_verify_from_the_command_line(tmp_path, monkeypatch):
     """A small Poisson model trained and its chip verified in SPICE on its 16 x 16 grid: the
     circuit's equilibrium equals its own prediction, and with an ideal array and converters

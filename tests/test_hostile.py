@@ -263,6 +263,7 @@ def test_a_spec_without_held_out_cores_is_refused_before_any_spice(tmp_path, mon
 
 # 4. the noise check
 
+@pytest.mark.slow(seconds=75)
 def test_noise_on_a_tiny_core_gives_a_result(tmp_path):
     """n = 1 (seed 2): the dynamics fit drives the output pole to ~1e-46 s, which made the
     two-pole Lyapunov equation singular and the predicted spread 1e-17 FS."""

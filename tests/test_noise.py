@@ -142,6 +142,7 @@ def test_the_proxy_predicts_the_spread_of_spice_equilibria(process_sim, tmp_path
     assert spread.median_error < 0.2, spread.ratios
 
 
+@pytest.mark.slow(seconds=35)
 def test_codesign_noise_writes_its_check_and_refuses_bad_settings(tmp_path):
     runner = CliRunner()
     out = tmp_path / "noise"

@@ -158,6 +158,7 @@ def test_value_function_interpolates_bilinearly_and_wraps_the_angle():
     np.testing.assert_allclose(v(0.3, 20.0), v(0.3, 8.0))  # speeds clipped to the limit
 
 
+@pytest.mark.slow(seconds=30)
 def test_swingup_expert_beats_the_published_agents_from_gymnasiums_reset():
     """The value-iteration expert on the 100 evaluation episodes (the default grid, ~20 s)."""
     task = get_task("swingup")
