@@ -84,9 +84,7 @@ def verify_grid(model: GridDEQ, x: np.ndarray, y: np.ndarray, config: CircuitCon
     """Run ``model``'s chip on fields x (K, C_in, G, G) with solutions y; the summary and the
     arrays (u_digital, u_circuit, z_spice, z_ideal)."""
     x, y = np.asarray(x, np.float32), np.asarray(y, np.float64)
-    if x.ndim != 4 or x.shape[-1] != x.shape[-2] or len(x) == 0 or y.shape[0] != len(x):
-        raise InputError(f"grid fields must be (samples, channels, G, G) with their solutions, "
-                         f"got {x.shape} and {y.shape}")
+    _fields_check(x, y)
     grid = x.shape[-1]
     tick = time.perf_counter()
     chip = grid_chip(model, grid, config, seed, simulator, force)
@@ -103,22 +101,12 @@ def verify_grid(model: GridDEQ, x: np.ndarray, y: np.ndarray, config: CircuitCon
     z_pred = chip.prediction(e_dac).z
     c = model.config.channels
     z_adc = torch.from_numpy(chip.adc(run.z)).reshape(len(x), c, grid, grid)
-    with torch.no_grad():
-        e_fields = torch.from_numpy(e_dac).reshape(e.shape).to(torch.float32)
-        u_circuit = model.decode(z_adc.to(torch.float32), e_fields).double().numpy()
-    flat = y.reshape(len(y), -1)
-    digital = float(relative_l2(u_digital.reshape(len(y), -1), flat).mean())
-    circuit = float(relative_l2(u_circuit.reshape(len(y), -1), flat).mean())
-    err = run.z - z_ideal
+    u_circuit = _decode(model, z_adc, e_dac, e.shape)
     summary = GridVerification(
         task=task, grid=grid, samples=len(x), n=chip.n, m=chip.m,
-        cells=chip.circuit.device_count(), digital_l2=digital, circuit_l2=circuit,
-        ratio=circuit / digital, equilibrium_error_fs_max=float(np.abs(err).max()),
-        equilibrium_error_fs_rms=float(np.sqrt(np.mean(err**2))),
-        prediction_error_fs_max=float(np.abs(run.z - z_pred).max()),
+        cells=chip.circuit.device_count(),
+        **_scores(y, u_digital, u_circuit, run.z, z_ideal, z_pred, config),
         compile_s=compile_s, spice_s=spice_s, seconds_per_sample=spice_s / len(x),
-        level=config.neuron.level, mismatch_sigma=config.array.mismatch_sigma,
-        dac_bits=config.converters.dac_bits, adc_bits=config.converters.adc_bits,
         row_trim=config.array.row_trim)
     arrays = {"u_digital": u_digital, "u_circuit": u_circuit, "z_spice": run.z,
               "z_ideal": z_ideal}
@@ -180,6 +168,31 @@ def _fields_check(x: np.ndarray, y: np.ndarray) -> None:
                          f"got {x.shape} and {y.shape}")
 
 
+def _decode(model, z_adc: torch.Tensor, e_dac: np.ndarray, shape) -> np.ndarray:
+    """The digital decoder on the chip's read-back state and its DAC inputs (``shape``: the
+    encoder's output's)."""
+    with torch.no_grad():
+        e_fields = torch.from_numpy(e_dac).reshape(shape).to(torch.float32)
+        return model.decode(z_adc.to(torch.float32), e_fields).double().numpy()
+
+
+def _scores(y: np.ndarray, u_digital: np.ndarray, u_circuit: np.ndarray, z: np.ndarray,
+            z_ideal: np.ndarray, z_pred: np.ndarray, config: CircuitConfig) -> dict:
+    """The fields a grid or network verification shares: both models' mean relative L2 on the
+    solutions ``y``, their ratio, the SPICE equilibria ``z`` against the ideal core's and the
+    circuit's prediction [FS], and the circuit's level, mismatch and converters."""
+    flat = y.reshape(len(y), -1)
+    digital = float(relative_l2(u_digital.reshape(len(y), -1), flat).mean())
+    circuit = float(relative_l2(u_circuit.reshape(len(y), -1), flat).mean())
+    err = z - z_ideal
+    return {"digital_l2": digital, "circuit_l2": circuit, "ratio": circuit / digital,
+            "equilibrium_error_fs_max": float(np.abs(err).max()),
+            "equilibrium_error_fs_rms": float(np.sqrt(np.mean(err**2))),
+            "prediction_error_fs_max": float(np.abs(z - z_pred).max()),
+            "level": config.neuron.level, "mismatch_sigma": config.array.mismatch_sigma,
+            "dac_bits": config.converters.dac_bits, "adc_bits": config.converters.adc_bits}
+
+
 def _read(model, z: torch.Tensor, config: CircuitConfig) -> torch.Tensor:
     """The chip's node voltages (K, c, g, g) [FS] through its readout: the model's per-channel
     buffer gain and the ADCs (NetworkDEQ.read); a model without ``read``: the ADCs alone."""
@@ -200,9 +213,9 @@ def verify_network(model, x: np.ndarray, y: np.ndarray, config: CircuitConfig, s
     ``model``: a NetworkDEQ (codesign.deq.kirchhoff) or anything with its interface: a torch
     module whose forward is the digital model, encode(x) -> e (K, p, g, g) in [-1, 1],
     bits(x) -> (K, g, g) bool or None, decode(z (K, c, g, g), e) -> the outputs, and
-    to_weights(G) -> NetworkWeights on the network's g x g grid; optionally read(z,
-    converters) -> the state as the chip's readout (buffer gain per channel, ADC) reports it
-    (without it: the ADCs at unity gain)."""
+    to_weights(G) -> NetworkWeights on the network's g x g grid; optionally read(z, adc) ->
+    the state as the chip's readout (buffer gain per channel, then ``adc``, the chip's
+    converters) reports it (without it: the ADCs at unity gain)."""
     x, y = np.asarray(x, np.float32), np.asarray(y, np.float64)
     _fields_check(x, y)
     grid = x.shape[-1]
@@ -224,25 +237,14 @@ def verify_network(model, x: np.ndarray, y: np.ndarray, config: CircuitConfig, s
     z_pred = chip.prediction(e_dac, bits).z
     g = weights.grid
     z_run = torch.from_numpy(run.z).reshape(len(x), weights.c, g, g)
-    z_adc = _read(model, z_run, config)
-    with torch.no_grad():
-        e_fields = torch.from_numpy(e_dac).reshape(e.shape).to(torch.float32)
-        u_circuit = model.decode(z_adc.to(torch.float32), e_fields).double().numpy()
-    flat = y.reshape(len(y), -1)
-    digital = float(relative_l2(u_digital.reshape(len(y), -1), flat).mean())
-    circuit = float(relative_l2(u_circuit.reshape(len(y), -1), flat).mean())
-    err = run.z - z_ideal
+    u_circuit = _decode(model, _read(model, z_run, config), e_dac, e.shape)
     g_lo, g_hi = chip.circuit.conductance_range()
     summary = NetworkVerification(
         task=task, grid=grid, samples=len(x), n=chip.n, m=chip.m,
         devices=chip.circuit.device_count(), switches=chip.circuit.switch_count(),
-        g_min_s=g_lo, g_max_s=g_hi, digital_l2=digital, circuit_l2=circuit,
-        ratio=circuit / digital, equilibrium_error_fs_max=float(np.abs(err).max()),
-        equilibrium_error_fs_rms=float(np.sqrt(np.mean(err**2))),
-        prediction_error_fs_max=float(np.abs(run.z - z_pred).max()),
+        g_min_s=g_lo, g_max_s=g_hi,
+        **_scores(y, u_digital, u_circuit, run.z, z_ideal, z_pred, config),
         compile_s=compile_s, spice_s=spice_s, seconds_per_sample=spice_s / len(x),
-        level=config.neuron.level, mismatch_sigma=config.array.mismatch_sigma,
-        dac_bits=config.converters.dac_bits, adc_bits=config.converters.adc_bits,
         readout_gain=tuple(float(v) for v in getattr(model, "readout_gain", ())))
     arrays = {"u_digital": u_digital, "u_circuit": u_circuit, "z_spice": run.z,
               "z_ideal": z_ideal, "z_predicted": z_pred}

@@ -453,33 +453,43 @@ class GridCore(torch.nn.Module):
             return GridWeights(K, L, b, grid, self.config.activation)
 
 
+def add_codec(model: torch.nn.Module, cfg, core: torch.nn.Module,
+              generator: torch.Generator | None) -> None:
+    """The digital side every grid model shares, set on ``model`` around its ``core``: the
+    standardisation buffers (x_mean, x_scale, y_mean, y_scale), an encoder from ``cfg``'s
+    in_channels to its ``inputs`` DAC channels (a small stencil, then pointwise) and a pointwise
+    decoder from the state and the inputs to out_channels, initialised from ``generator``
+    (torch's default initialisation without one). ``cfg``: a GridDEQConfig or a
+    NetworkDEQConfig (channels, inputs, hidden, in/out_channels, encoder_stencil)."""
+    from torch import nn  # deferred: the names above are torch's own; nn only here
+
+    model.register_buffer("x_mean", torch.zeros(cfg.in_channels))
+    model.register_buffer("x_scale", torch.ones(cfg.in_channels))
+    model.register_buffer("y_mean", torch.zeros(cfg.out_channels))
+    model.register_buffer("y_scale", torch.ones(cfg.out_channels))
+    model.encoder = nn.Sequential(
+        nn.Conv2d(cfg.in_channels, cfg.hidden, cfg.encoder_stencil,
+                  padding=cfg.encoder_stencil // 2),
+        nn.GELU(), nn.Conv2d(cfg.hidden, cfg.inputs, 1))
+    model.core = core
+    model.decoder = nn.Sequential(nn.Conv2d(cfg.channels + cfg.inputs, cfg.hidden, 1),
+                                  nn.GELU(), nn.Conv2d(cfg.hidden, cfg.out_channels, 1))
+    if generator is not None:
+        for conv in (*model.encoder[::2], *model.decoder[::2]):
+            bound = (conv.in_channels * conv.kernel_size[0] ** 2) ** -0.5
+            with torch.no_grad():
+                conv.weight.uniform_(-bound, bound, generator=generator)
+                conv.bias.uniform_(-bound, bound, generator=generator)
+
+
 class GridDEQ(torch.nn.Module):
     """x (B, C_in, G, G) -> standardise -> e = tanh(encoder(x)) (p per point, local) ->
     z* = GridCore(e) -> y = decoder([z*, e]) (pointwise) -> (B, C_out, G, G), on any G."""
 
     def __init__(self, config: GridDEQConfig, generator: torch.Generator | None = None) -> None:
         super().__init__()
-        from torch import nn  # deferred: the names above are torch's own; nn only here
-
         self.config = config
-        cfg = config
-        self.register_buffer("x_mean", torch.zeros(cfg.in_channels))
-        self.register_buffer("x_scale", torch.ones(cfg.in_channels))
-        self.register_buffer("y_mean", torch.zeros(cfg.out_channels))
-        self.register_buffer("y_scale", torch.ones(cfg.out_channels))
-        self.encoder = nn.Sequential(
-            nn.Conv2d(cfg.in_channels, cfg.hidden, cfg.encoder_stencil,
-                      padding=cfg.encoder_stencil // 2),
-            nn.GELU(), nn.Conv2d(cfg.hidden, cfg.inputs, 1))
-        self.core = GridCore(cfg, generator)
-        self.decoder = nn.Sequential(nn.Conv2d(cfg.channels + cfg.inputs, cfg.hidden, 1),
-                                     nn.GELU(), nn.Conv2d(cfg.hidden, cfg.out_channels, 1))
-        if generator is not None:
-            for conv in (*self.encoder[::2], *self.decoder[::2]):
-                bound = (conv.in_channels * conv.kernel_size[0] ** 2) ** -0.5
-                with torch.no_grad():
-                    conv.weight.uniform_(-bound, bound, generator=generator)
-                    conv.bias.uniform_(-bound, bound, generator=generator)
+        add_codec(self, config, GridCore(config, generator), generator)
 
     def set_standardisation(self, x: torch.Tensor, y: torch.Tensor) -> None:
         """Per-channel mean and scale of the training inputs (B, C_in, G, G) and outputs."""

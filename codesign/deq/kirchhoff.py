@@ -38,6 +38,7 @@ import torch
 import torch.nn.functional as F
 
 from codesign.choices import Choice
+from codesign.deq.grid import add_codec
 from codesign.deq.network import NetworkWeights
 from codesign.errors import InputError
 
@@ -540,28 +541,10 @@ class NetworkDEQ(torch.nn.Module):
     def __init__(self, config: NetworkDEQConfig,
                  generator: torch.Generator | None = None) -> None:
         super().__init__()
-        from torch import nn  # deferred: nn only here
-
         self.config = cfg = config
-        self.register_buffer("x_mean", torch.zeros(cfg.in_channels))
-        self.register_buffer("x_scale", torch.ones(cfg.in_channels))
-        self.register_buffer("y_mean", torch.zeros(cfg.out_channels))
-        self.register_buffer("y_scale", torch.ones(cfg.out_channels))
+        add_codec(self, cfg, NetworkCore(cfg, generator), generator)
         self.register_buffer("z_scale", torch.ones(cfg.channels))
         self.register_buffer("readout_gain", torch.ones(cfg.channels))
-        self.encoder = nn.Sequential(
-            nn.Conv2d(cfg.in_channels, cfg.hidden, cfg.encoder_stencil,
-                      padding=cfg.encoder_stencil // 2),
-            nn.GELU(), nn.Conv2d(cfg.hidden, cfg.inputs, 1))
-        self.core = NetworkCore(cfg, generator)
-        self.decoder = nn.Sequential(nn.Conv2d(cfg.channels + cfg.inputs, cfg.hidden, 1),
-                                     nn.GELU(), nn.Conv2d(cfg.hidden, cfg.out_channels, 1))
-        if generator is not None:
-            for conv in (*self.encoder[::2], *self.decoder[::2]):
-                bound = (conv.in_channels * conv.kernel_size[0] ** 2) ** -0.5
-                with torch.no_grad():
-                    conv.weight.uniform_(-bound, bound, generator=generator)
-                    conv.bias.uniform_(-bound, bound, generator=generator)
 
     def set_standardisation(self, x: torch.Tensor, y: torch.Tensor) -> None:
         """Per-channel mean and scale of the training inputs and outputs, and the state's RMS
