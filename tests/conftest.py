@@ -27,9 +27,9 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
 def pytest_collection_modifyitems(config, items) -> None:
     """The longest tests first (``@pytest.mark.slow(seconds=N)``: their rough time on 2 quiet
-    cores; a plain ``slow`` counts 10 s), the rest in their order: pytest-xdist hands the first
-    tests out in turn, so the two workers start on the long ones and finish together instead of
-    one waiting for a five-minute test handed out late."""
+    cores; a plain ``slow`` counts 10 s), the rest in their order. With `make test`'s
+    ``--dist worksteal`` a worker that runs out takes tests from the other's queue, so the
+    five-minute design search starts at once and the two workers finish together."""
     def seconds(item) -> float:
         mark = item.get_closest_marker("slow")
         return 0.0 if mark is None else float(mark.kwargs.get("seconds", 10))
