@@ -1,5 +1,5 @@
-# codesign: `make demo` runs the co-design loop end to end (default task: control, about
-# 3 minutes on 2 cores) and ends with the report's path; `make test` runs the tests.
+# codesign: `make demo` runs the co-design loop end to end (default task: control, 3 to 9
+# minutes on 2 cores, by the machine) and ends with the report's path; `make test` runs the tests.
 # Both set up what they need first (ngspice from the distribution, a virtualenv in .venv).
 PYTHON ?= python3
 VENV ?= .venv
