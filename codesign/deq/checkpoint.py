@@ -285,8 +285,15 @@ class GridCheckpoint:
 def save_grid_checkpoint(path: Path, model: GridDEQ, task: str, metrics: dict,
                          train_config: dict) -> Path:
     """Write a grid model like save_checkpoint does a HybridDEQ (tensors and plain values)."""
+    return _save_tagged(path, GRID_FORMAT, model, task, metrics, train_config)
+
+
+def _save_tagged(path: Path, tag: str, model: torch.nn.Module, task: str, metrics: dict,
+                 train_config: dict) -> Path:
+    """Write ``model`` (its config's to_dict and its tensors) with format ``tag`` and its record
+    as plain values, atomically."""
     payload = {
-        "format": GRID_FORMAT, "format_version": FORMAT_VERSION,
+        "format": tag, "format_version": FORMAT_VERSION,
         "codesign_version": __version__, "torch_version": str(torch.__version__),
         "task": str(task), "config": jsonable(model.config.to_dict()),
         "train_config": jsonable(dict(train_config)), "metrics": jsonable(dict(metrics)),
@@ -315,11 +322,14 @@ def load_grid_checkpoint(path: Path) -> GridCheckpoint:
     path = Path(path)
     model, payload = _load_tagged(path, GRID_FORMAT, GridDEQConfig, GridDEQ, "grid",
                                   "`codesign grid train`")
+    return GridCheckpoint(model, *_record(path, payload))
+
+
+def _record(path: Path, payload: dict) -> tuple[str, dict, dict, str]:
+    """(task, metrics, train_config, codesign_version) of a tagged checkpoint's payload."""
     task = payload.get("task", "")
-    return GridCheckpoint(model, task if isinstance(task, str) else "",
-                          _plain_dict(path, payload, "metrics"),
-                          _plain_dict(path, payload, "train_config"),
-                          str(payload.get("codesign_version", "")))
+    return (task if isinstance(task, str) else "", _plain_dict(path, payload, "metrics"),
+            _plain_dict(path, payload, "train_config"), str(payload.get("codesign_version", "")))
 
 
 def _load_tagged(path: Path, tag: str, config_type, model_type, what: str, how: str):
@@ -383,14 +393,7 @@ def save_network_checkpoint(path: Path, model: NetworkDEQ, task: str, metrics: d
                             train_config: dict) -> Path:
     """Write a network-core model like save_grid_checkpoint (tensors and plain values, its own
     format tag)."""
-    payload = {
-        "format": NETWORK_FORMAT, "format_version": FORMAT_VERSION,
-        "codesign_version": __version__, "torch_version": str(torch.__version__),
-        "task": str(task), "config": jsonable(model.config.to_dict()),
-        "train_config": jsonable(dict(train_config)), "metrics": jsonable(dict(metrics)),
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-    }
-    return atomic_write(Path(path), lambda tmp: torch.save(payload, tmp))
+    return _save_tagged(path, NETWORK_FORMAT, model, task, metrics, train_config)
 
 
 def is_network_checkpoint(path: Path) -> bool:
@@ -404,8 +407,4 @@ def load_network_checkpoint(path: Path) -> NetworkCheckpoint:
     path = Path(path)
     model, payload = _load_tagged(path, NETWORK_FORMAT, NetworkDEQConfig, NetworkDEQ,
                                   "network", "`codesign grid train --core network`")
-    task = payload.get("task", "")
-    return NetworkCheckpoint(model, task if isinstance(task, str) else "",
-                             _plain_dict(path, payload, "metrics"),
-                             _plain_dict(path, payload, "train_config"),
-                             str(payload.get("codesign_version", "")))
+    return NetworkCheckpoint(model, *_record(path, payload))
