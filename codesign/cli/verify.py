@@ -106,7 +106,7 @@ def verify(source, inputs, samples, neuron, dc_gain, gbw, offset, analysis, out,
     from codesign.chip.chip import Chip
     from codesign.chip.summary import format_summary
     from codesign.chip.verify import VerifySettings, task_metric, verify_chip
-    from codesign.deq.checkpoint import is_grid_checkpoint, is_network_checkpoint
+    from codesign.deq.checkpoint import GRID_FORMAT, NETWORK_FORMAT, checkpoint_format
     from codesign.errors import InputError
     from codesign.proxy.fitted import range_warnings_to
     from codesign.run_folder import RunFolder
@@ -114,7 +114,7 @@ def verify(source, inputs, samples, neuron, dc_gain, gbw, offset, analysis, out,
     from codesign.simulator.store import ResultStore
     from codesign.training.train import decode
 
-    if is_grid_checkpoint(source) or is_network_checkpoint(source):
+    if checkpoint_format(source) in (GRID_FORMAT, NETWORK_FORMAT):  # one probe of the tag
         from codesign.cli.grid import verify_grid_model  # deferred: the grid branch
 
         if analysis != "op" or inputs is not None or proxy_path is not None:
