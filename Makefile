@@ -60,8 +60,8 @@ bench: setup
 	@# term at 10/30/100 % labels, ngspice against the grid; then the tables from docs/results
 	$(BIN)/codesign grid train --task poisson --out docs/results/grid-poisson.pt
 	$(BIN)/codesign grid train --task darcy --residual-weight 0 --out docs/results/grid-darcy.pt
-	$(BIN)/python -m benchmarks.grid_baselines --task poisson --out docs/results/grid-poisson-baselines.json
-	$(BIN)/python -m benchmarks.grid_baselines --task darcy --out docs/results/grid-darcy-baselines.json
+	$(BIN)/python -m benchmarks.grid_baselines --task poisson --out docs/results/grid-poisson-baselines.json --dense-out docs/results/grid-poisson-dense.pt
+	$(BIN)/python -m benchmarks.grid_baselines --task darcy --out docs/results/grid-darcy-baselines.json --dense-out docs/results/grid-darcy-dense.pt
 	for run in poisson-16 poisson-32 poisson-64 darcy-16 darcy-32; do \
 	  $(BIN)/codesign verify docs/results/grid-$${run%-*}.pt --grid $${run#*-} --samples 64 \
 	  --mismatch 0.05 --set array.row_trim=true --timeout 1800 \
@@ -80,6 +80,8 @@ bench: setup
 	$(BIN)/python -m benchmarks.grid_network --task poisson --init random --epochs 15 --lr 1e-2 \
 	  --out docs/results/grid-poisson-network-random.json
 	$(BIN)/python -m benchmarks.grid_network_spice --out docs/results/grid-network-spice.json
+	@# the dense baseline's chip in SPICE on every test field at 16, 32 and 64 (~1 min)
+	$(BIN)/python -m benchmarks.grid_dense_spice --out docs/results/grid-dense-spice.json
 	$(BIN)/python -m benchmarks.grid_tables --collect runs/bench/grid-verify-*
 
 # The documentation site into build/site (mkdocs build --strict: a broken link fails it), after

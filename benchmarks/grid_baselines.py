@@ -16,7 +16,9 @@ task's 16 x 16 training fields for the same epochs, evaluated at every test grid
   their output back (bilinear, benchmarks/darcy.py ``resample``).
 
 The metric is the mean relative L2 error over the test fields, on the original fields. Writes
-one JSON record (settings, and per model its parameters, training seconds and error per grid).
+one JSON record (settings, and per model its parameters, training seconds and error per grid)
+and, with ``--dense-out``, the dense DEQ as a codesign checkpoint (task ``grid-TASK-16``), which
+benchmarks/grid_dense_spice.py runs as a chip in SPICE.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import numpy as np
 import torch
 
 from benchmarks.darcy import grid_metric, with_grid
+from codesign.deq.checkpoint import save_checkpoint
 from codesign.deq.model import DEQConfig
 from codesign.tasks.base import RegressionTask, relative_l2
 from codesign.tasks.darcy import PROFILE
@@ -114,8 +117,13 @@ def fno_error(model: ScaledFNO, a: np.ndarray, u: np.ndarray) -> float:
     return float(relative_l2(out.reshape(len(a), -1), u.reshape(len(u), -1)).mean())
 
 
+DENSE_TASK = "grid-{task}-16"
+"""The task name a saved dense baseline carries (the flattened 16 x 16 fields of the grid task,
+not the registered dense task of that name)."""
+
+
 def run(task_name: str, epochs: int, seed: int, grids: tuple[int, ...], out: Path | None,
-        log=print) -> dict:
+        log=print, dense_out: Path | None = None) -> dict:
     grid_task = get_grid_task(task_name, grids=grids)
     a, u = grid_task.x_train[:, 0], grid_task.y_train[:, 0]
     if a.shape[-1] != 16:
@@ -145,6 +153,10 @@ def run(task_name: str, epochs: int, seed: int, grids: tuple[int, ...], out: Pat
                    "train_s": round(result.seconds, 1),
                    "relative_l2": {str(g): grid_metric(result.model, *tests[g]) for g in grids}})
     log(json.dumps(models[-1]))
+    if dense_out is not None:
+        save_checkpoint(dense_out, result.model, DENSE_TASK.format(task=task_name),
+                        {"relative_l2": models[-1]["relative_l2"]}, train.to_dict())
+        log(f"wrote {dense_out}")
 
     log(f"{task_name}: MLP, {epochs} epochs")
     mlp = train_model(task, new_mlp(deq, torch.from_numpy(task.x_train), seed), train)
@@ -178,10 +190,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--grids", default="16,32,64")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--dense-out", type=Path, help="also save the dense DEQ's checkpoint here")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     record = run(args.task, args.epochs, args.seed,
-                 tuple(int(g) for g in args.grids.split(",")), args.out)
+                 tuple(int(g) for g in args.grids.split(",")), args.out,
+                 dense_out=args.dense_out)
     print("| model | parameters | training [s] | " +
           " | ".join(f"rel. L2 {g}" for g in record["models"][0]["relative_l2"]) + " |")
     for m in record["models"]:

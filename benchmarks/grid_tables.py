@@ -6,6 +6,8 @@
   (``python -m benchmarks.grid_network``), and their chips in SPICE, the ``trained`` runs of
   grid-network-spice.json (``python -m benchmarks.grid_network_spice``),
 - grid-<task>-baselines.json: FNO, dense DEQ and MLP (``python -m benchmarks.grid_baselines``),
+  and the dense DEQ's chip in SPICE, grid-dense-spice.json (``python -m
+  benchmarks.grid_dense_spice``),
 - grid-verify-<task>-<G>.json: its chip in SPICE (``codesign grid verify ... --out D``, then
   D/summary.json copied there by ``python -m benchmarks.grid_tables --collect D``),
 - grid-<task>-labels.json: the residual term at 10/30/100 % labels
@@ -72,10 +74,13 @@ def accuracy_table(task: str) -> list[str]:
                  + " | ".join(_l2(grid_model, g) for g in GRIDS)
                  + f" | {'; '.join(runs) or '-'} |")
     lines += network_rows(task)
+    dense = [r for r in (_load("grid-dense-spice.json") or {}).get("rows", [])
+             if r["task"] == task]
     for record in (baselines or {}).get("models", []):
+        runs = _spice_runs(dense) if record["model"].startswith("dense DEQ") else "-"
         lines.append(f"| {record['model']} | {record['parameters']:,} | "
                      f"{record['train_s']:.0f} | " + " | ".join(_l2(record, g) for g in GRIDS)
-                     + " | - |")
+                     + f" | {runs} |")
     return [*lines, ""]
 
 

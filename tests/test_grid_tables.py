@@ -22,3 +22,5 @@ def test_the_tables_show_every_stored_model():
     for path in RESULTS.glob("grid-verify-*.json"):
         summary = json.loads(path.read_text())
         assert f"{summary['ratio']:.3f}x" in table
+    for row in json.loads((RESULTS / "grid-dense-spice.json").read_text())["rows"]:
+        assert f"{row['circuit_l2']:.4f} / {row['digital_l2']:.4f} = {row['ratio']:.3f}x" in table
