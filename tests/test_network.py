@@ -225,7 +225,9 @@ def test_validation():
               "cubic": good.cubic}
     bad = [{"edge": -good.edge}, {"edge": good.edge[:, :1]}, {"ground": np.array([np.nan, 1])},
            {"couple": np.array([[0.0, 1.0], [2.0, 0.0]])}, {"inject": good.inject[:, :, :2, :2]},
-           {"cubic": -np.ones(2)}, {"grid": 0}, {"half": np.ones((2, 2))}]
+           {"cubic": -np.ones(2)}, {"grid": 0}, {"half": np.ones((2, 2))},
+           {"readout": np.ones(3)}, {"readout": np.array([1.0, 0.0])},
+           {"readout": np.array([1.0, np.inf])}]
     for change in bad:
         with pytest.raises(InputError):
             NetworkWeights(**{**fields, **change})
@@ -238,6 +240,14 @@ def test_validation():
         switched.matrices()
     with pytest.raises(InputError):
         good.equilibrium(np.zeros(5))
+    # a readout gain (the buffers into the ADCs) travels with the network to another grid,
+    # changes its hash and leaves its equilibrium alone
+    read = NetworkWeights(**{**fields, "readout": np.array([2.0, 3.5])})
+    assert read.sha256() != good.sha256()
+    assert np.array_equal(read.at(8, 4.0).readout, [2.0, 3.5])
+    assert good.at(8, 4.0).readout is None
+    e = rng.uniform(-1, 1, (2, good.m))
+    assert np.array_equal(read.equilibrium(e), good.equilibrium(e))
 
 
 # ------------------------------------------------------------------ the trainable core (torch)

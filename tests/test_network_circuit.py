@@ -5,11 +5,13 @@ the ideal network, one resistor per coupling, and exact row sums under mismatch.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from codesign.chip.chip import Chip
-from codesign.circuit.config import ArrayConfig, circuit_config
+from codesign.circuit.config import ArrayConfig, ConverterConfig, circuit_config
 from codesign.circuit.network import compile_network, predict_network
 from codesign.deq.network import NetworkWeights
 from codesign.errors import InputError
@@ -178,3 +180,44 @@ def test_verify_network_model(kind, simulator, tmp_path):
     assert summary.n == 2 * (G - 1 if switched else G) ** 2
     assert abs(summary.ratio - 1) < 0.05
     assert arrays["u_circuit"].shape == arrays["u_digital"].shape == y.shape
+
+
+def test_the_readout_gain_is_the_decks_buffer_gain(simulator, tmp_path):
+    """A model's per-channel readout gain is in the deck (each node's buffer into its ADC
+    amplifies it by its channel's gain): SPICE's buffer outputs are the node voltages times the
+    gain, and the chip's read-back state equals the digital readout model (NetworkDEQ.read) of
+    SPICE's node voltages."""
+    import torch
+
+    from codesign.chip.grid import verify_network
+    from codesign.circuit.converters import adc
+    from codesign.deq.kirchhoff import NetworkDEQ, NetworkDEQConfig
+
+    model = NetworkDEQ(NetworkDEQConfig(channels=2, inputs=1, train_grid=8, cubic=True),
+                       torch.Generator().manual_seed(0))
+    rng = np.random.default_rng(4)
+    x = rng.uniform(0, 1, (3, 1, G, G)).astype(np.float32)
+    model.fit_range(torch.from_numpy(x))
+    gain = model.readout_gain.double().numpy()
+    assert gain.min() > 1 and not np.allclose(gain[0], gain[1])
+    config = replace(circuit_config("opamp"), converters=ConverterConfig(dac_bits=8,
+                                                                          adc_bits=8))
+    chip = Chip(model.to_weights(G), config, seed=0, simulator=simulator)
+    buffers = {line.split()[0]: float(line.split()[-1]) for line in chip.deck.text.splitlines()
+               if line.startswith("ebuf")}
+    expected = np.repeat(gain, G * G)
+    assert len(buffers) == chip.n
+    assert np.allclose([buffers[f"ebuf{i}"] for i in range(chip.n)], expected, rtol=1e-9)
+    with torch.no_grad():
+        e = model.encode(torch.from_numpy(x)).double().reshape(len(x), -1).numpy()
+    run = chip.operating_points(chip.dac(e), tmp_path / "op")
+    assert np.allclose(run.z, run.x * expected, rtol=0, atol=1e-9)
+    assert np.abs(run.z).max() > 2 * np.abs(run.x).max() / 3  # the gain spreads the range
+    _, arrays = verify_network(model, x, rng.standard_normal((3, 1, G, G)), config, 0,
+                               tmp_path / "verify", simulator, "test")
+    state = torch.from_numpy(arrays["z_spice"]).reshape(len(x), 2, G, G)
+    with torch.no_grad():
+        read = model.read(state, lambda t: adc(t, config.converters))
+        e_fields = torch.from_numpy(chip.dac(e)).reshape(len(x), -1, G, G).float()
+        expected_u = model.decode(read.float(), e_fields).double().numpy()
+    assert np.allclose(arrays["u_circuit"], expected_u, rtol=1e-5, atol=1e-6)

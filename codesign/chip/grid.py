@@ -17,7 +17,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,6 @@ import torch
 
 from codesign.chip.chip import Chip
 from codesign.circuit.config import CircuitConfig
-from codesign.circuit.converters import adc
 from codesign.deq.grid import GridDEQ
 from codesign.errors import InputError
 from codesign.simulator.base import Simulator
@@ -193,16 +191,6 @@ def _scores(y: np.ndarray, u_digital: np.ndarray, u_circuit: np.ndarray, z: np.n
             "dac_bits": config.converters.dac_bits, "adc_bits": config.converters.adc_bits}
 
 
-def _read(model, z: torch.Tensor, config: CircuitConfig) -> torch.Tensor:
-    """The chip's node voltages (K, c, g, g) [FS] through its readout: the model's per-channel
-    buffer gain and the ADCs (NetworkDEQ.read); a model without ``read``: the ADCs alone."""
-    convert = partial(adc, converters=config.converters)
-    if hasattr(model, "read"):
-        with torch.no_grad():
-            return model.read(z, convert)
-    return convert(z)
-
-
 def verify_network(model, x: np.ndarray, y: np.ndarray, config: CircuitConfig, seed: int,
                    run_dir: Path, simulator: Simulator, task: str = "",
                    progress: Callable[[int], None] | None = None, force: bool = False
@@ -213,9 +201,8 @@ def verify_network(model, x: np.ndarray, y: np.ndarray, config: CircuitConfig, s
     ``model``: a NetworkDEQ (codesign.deq.kirchhoff) or anything with its interface: a torch
     module whose forward is the digital model, encode(x) -> e (K, p, g, g) in [-1, 1],
     bits(x) -> (K, g, g) bool or None, decode(z (K, c, g, g), e) -> the outputs, and
-    to_weights(G) -> NetworkWeights on the network's g x g grid; optionally read(z, adc) ->
-    the state as the chip's readout (buffer gain per channel, then ``adc``, the chip's
-    converters) reports it (without it: the ADCs at unity gain)."""
+    to_weights(G) -> NetworkWeights on the network's g x g grid, its readout gains (the
+    deck's buffers into the ADCs) included. ``z_spice`` is the SPICE node voltages [FS]."""
     x, y = np.asarray(x, np.float32), np.asarray(y, np.float64)
     _fields_check(x, y)
     grid = x.shape[-1]
@@ -234,18 +221,21 @@ def verify_network(model, x: np.ndarray, y: np.ndarray, config: CircuitConfig, s
     run = chip.operating_points(e_dac, Path(run_dir), progress=progress, bits=bits)
     spice_s = time.perf_counter() - tick
     z_ideal = weights.equilibrium(e_dac, bits)
-    z_pred = chip.prediction(e_dac, bits).z
+    z_pred = chip.prediction(e_dac, bits).x
     g = weights.grid
-    z_run = torch.from_numpy(run.z).reshape(len(x), weights.c, g, g)
-    u_circuit = _decode(model, _read(model, z_run, config), e_dac, e.shape)
+    # the ADCs read the buffers (run.z: the node voltages run.x times each channel's readout
+    # gain, in the deck); the codes are scaled back to node volts for the decoder
+    codes = chip.adc(run.z) / chip.circuit.readout()
+    u_circuit = _decode(model, torch.from_numpy(codes).reshape(len(x), weights.c, g, g), e_dac,
+                        e.shape)
     g_lo, g_hi = chip.circuit.conductance_range()
     summary = NetworkVerification(
         task=task, grid=grid, samples=len(x), n=chip.n, m=chip.m,
         devices=chip.circuit.device_count(), switches=chip.circuit.switch_count(),
         g_min_s=g_lo, g_max_s=g_hi,
-        **_scores(y, u_digital, u_circuit, run.z, z_ideal, z_pred, config),
+        **_scores(y, u_digital, u_circuit, run.x, z_ideal, z_pred, config),
         compile_s=compile_s, spice_s=spice_s, seconds_per_sample=spice_s / len(x),
-        readout_gain=tuple(float(v) for v in getattr(model, "readout_gain", ())))
-    arrays = {"u_digital": u_digital, "u_circuit": u_circuit, "z_spice": run.z,
+        readout_gain=() if weights.readout is None else tuple(weights.readout.tolist()))
+    arrays = {"u_digital": u_digital, "u_circuit": u_circuit, "z_spice": run.x,
               "z_ideal": z_ideal, "z_predicted": z_pred}
     return summary, arrays

@@ -113,6 +113,15 @@ class NetworkCircuit:
     """The half-edge switches' on resistance [Ohm]."""
     switch_roff_ohm: float = SWITCH_ROFF_OHM
     """Their off resistance [Ohm]."""
+    readout_gain: np.ndarray | None = None
+    """(n,) the gain of each node's buffer into its ADC (NetworkWeights.readout, per channel;
+    None: unity). Ideal voltage-controlled sources: no offset, no gain error."""
+
+    def readout(self) -> np.ndarray:
+        """(n,) each node's buffer gain into its ADC (ones where there is no readout gain)."""
+        if self.readout_gain is None:
+            return np.ones(self.n)
+        return self.readout_gain
 
     @property
     def n(self) -> int:
@@ -396,10 +405,11 @@ def compile_network(weights: NetworkWeights, config: CircuitConfig,
             values[name] = program(torch.from_numpy(g), sigma,
                                    torch.from_numpy(rng.standard_normal(g.shape))).numpy()
     top.update(values)
+    readout = None if weights.readout is None else np.repeat(weights.readout, weights.grid**2)
     return NetworkCircuit(config=config, grid=weights.grid, channels=weights.c,
                           inputs_per_point=weights.p, g_unit_s=g_unit,
                           weights_sha256=weights.sha256(), switch_ron_ohm=ron,
-                          switch_roff_ohm=roff, **top)
+                          switch_roff_ohm=roff, readout_gain=readout, **top)
 
 
 def predict_network(circuit: NetworkCircuit, e: np.ndarray, bits: np.ndarray | None = None,
@@ -408,7 +418,8 @@ def predict_network(circuit: NetworkCircuit, e: np.ndarray, bits: np.ndarray | N
     of a switched network: KCL at every node and midpoint with the realised element values
     (mismatch, quantization, the switches' on and off resistance, ideal drivers and buffers),
     solved by Newton with a sparse LU (one LU for all samples where the network is linear and
-    unswitched). x = z = the node voltages [FS] (the buffers are ideal)."""
+    unswitched). x: the node voltages [FS]; z: the buffers' outputs into the ADCs, x times
+    each node's readout gain (ideal buffers; z = x without a readout gain)."""
     e = np.asarray(e, np.float64)
     if e.ndim == 1:
         e = e[None]
@@ -431,8 +442,8 @@ def predict_network(circuit: NetworkCircuit, e: np.ndarray, bits: np.ndarray | N
             x, ok = _newton(g_matrix, nodes, k, currents[s], x, tol_v, max_iter)
             converged &= ok
         v[s] = x
-    z = v[:, :circuit.n] / circuit.v_fs
-    return CircuitPrediction(z, z.copy(), bool(converged))
+    x = v[:, :circuit.n] / circuit.v_fs
+    return CircuitPrediction(x, x * circuit.readout(), bool(converged))
 
 
 def _newton(g_matrix: sp.csc_matrix, nodes: np.ndarray, k: np.ndarray, rhs: np.ndarray,

@@ -31,7 +31,7 @@ exact because each coupling is one device.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -674,5 +674,9 @@ class NetworkDEQ(torch.nn.Module):
         return adc(z * gain) / gain
 
     def to_weights(self, grid: int) -> NetworkWeights:
-        """The core's network on a task grid of ``grid`` (NetworkCore.to_weights)."""
-        return self.core.to_weights(grid)
+        """The core's network on a task grid of ``grid`` (NetworkCore.to_weights) with this
+        model's readout gain per channel (the chip's buffers into its ADCs; none where every
+        gain is 1)."""
+        weights = self.core.to_weights(grid)
+        gain = self.readout_gain.double().numpy()
+        return weights if (gain == 1).all() else replace(weights, readout=gain)

@@ -94,6 +94,10 @@ class NetworkWeights:
     """(c,) signed: conductance from +1 (if > 0) or -1 (if < 0) model volts."""
     cubic: np.ndarray
     """(c,) >= 0: node element to ground conducting cubic * z^3."""
+    readout: np.ndarray | None = None
+    """(c,) > 0 or None (unity): the gain of the buffer between each channel's nodes and their
+    ADCs (NetworkDEQ.readout_gain). It does not move the network's equilibrium; the chip's
+    buffers amplify the node voltages by it into the ADCs (codesign.circuit.network)."""
 
     def __post_init__(self) -> None:
         if isinstance(self.grid, bool) or not isinstance(self.grid, int | np.integer) \
@@ -122,6 +126,12 @@ class NetworkWeights:
             raise InputError(f"network inject must be (c={c}, p, k, k) with k odd and p >= 1, "
                              f"got {inject.shape}")
         object.__setattr__(self, "inject", inject)
+        if self.readout is not None:
+            readout = _array(self.readout, "readout", (c,), True)
+            if (readout <= 0).any():
+                raise InputError(f"network readout gains must be > 0, got a minimum of "
+                                 f"{readout.min():.3g}")
+            object.__setattr__(self, "readout", readout)
         if self.half is None:
             self._check_grounded(None)
 
@@ -329,12 +339,14 @@ class NetworkWeights:
             raise InputError(f"network transfer scale must be a finite number > 0, got {scale!r}")
         s = float(scale)
         return NetworkWeights(grid, self.edge, self.half, self.couple / s, self.ground / s,
-                              self.inject / s, self.bias / s, self.cubic / s)
+                              self.inject / s, self.bias / s, self.cubic / s, self.readout)
 
     def sha256(self) -> str:
         h = hashlib.sha256(f"network {self.grid} half {self.half is not None}".encode())
         parts = [self.edge] + ([self.half] if self.half is not None else []) + [
             self.couple, self.ground, self.inject, self.bias, self.cubic]
+        if self.readout is not None:  # a network without one keeps its earlier hash
+            parts.append(self.readout)
         for arr in parts:
             h.update(str(arr.shape).encode())
             h.update(np.ascontiguousarray(arr, dtype="<f8").tobytes())

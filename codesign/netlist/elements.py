@@ -398,8 +398,8 @@ def network_elements(circuit, inputs: Sequence[float] | None = None,
     """Every element of a NetworkCircuit (codesign.circuit.network): supplies, the DACs (at
     ``inputs`` [FS], zeros by default) with their +/- drivers, the bit sources (``bits``, 0 by
     default), the reference, the resistors, the half-edge switches, the cubic elements (B
-    sources, named bcub*: their value is k [A/V^3]) and the ideal unity buffers that the ADCs
-    read (E sources, zp_i = u_i)."""
+    sources, named bcub*: their value is k [A/V^3]) and the ideal buffers that the ADCs read
+    (E sources, zp_i = g_i u_i: unity, or the channel's readout gain)."""
     sup = circuit.config.supplies
     v_fs = circuit.v_fs
     driver = chip_parts(circuit.config).driver
@@ -463,6 +463,10 @@ def network_elements(circuit, inputs: Sequence[float] | None = None,
         yield Comment("cubic elements: behavioural current sources i = k v^3 to ground")
     for a, k in zip(circuit.cubic_nodes.tolist(), circuit.k_cubic.tolist(), strict=True):
         yield Element(f"bcub{a}", (u(a), "0"), k)
-    yield Comment("ideal unity buffers into the ADCs: zp_i = u_i")
-    for i in range(circuit.n):
-        yield Element(f"ebuf{i}", (f"zp{i}", "0", u(i), "0"), 1.0)
+    if circuit.readout_gain is None:
+        yield Comment("ideal unity buffers into the ADCs: zp_i = u_i")
+    else:
+        yield Comment("ideal buffers into the ADCs: zp_i = g_i u_i, g_i the channel's readout "
+                      "gain (it spreads the channel over the ADC's range)")
+    for i, gain in enumerate(circuit.readout().tolist()):
+        yield Element(f"ebuf{i}", (f"zp{i}", "0", u(i), "0"), gain)
