@@ -82,6 +82,8 @@ bench: setup
 	$(BIN)/python -m benchmarks.grid_network_spice --out docs/results/grid-network-spice.json
 	@# the dense baseline's chip in SPICE on every test field at 16, 32 and 64 (~1 min)
 	$(BIN)/python -m benchmarks.grid_dense_spice --out docs/results/grid-dense-spice.json
+	@# the network chips' resistor spans and their accuracy held to a window (~2 min)
+	$(BIN)/python -m benchmarks.grid_network_window --out docs/results/grid-network-window.json
 	$(BIN)/python -m benchmarks.grid_tables --collect runs/bench/grid-verify-*
 
 # The documentation site into build/site (mkdocs build --strict: a broken link fails it), after

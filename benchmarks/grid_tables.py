@@ -12,6 +12,8 @@
   D/summary.json copied there by ``python -m benchmarks.grid_tables --collect D``),
 - grid-<task>-labels.json: the residual term at 10/30/100 % labels
   (``python -m benchmarks.grid_pde --sweep-labels 0.1,0.3,1.0``),
+- grid-network-window.json: the network chips' resistor spans and their accuracy held to a
+  window (``python -m benchmarks.grid_network_window``),
 - grid-scale.json: ngspice's time and memory against the grid (``python -m
   benchmarks.grid_scale``),
 - grid-subdomain.json: subdomain SPICE against the single-process `.op` (``python -m
@@ -88,10 +90,22 @@ NETWORK_MODELS = (("network", "PDE-initialised"), ("network-random", "random ini
 """The network-core records of each task (grid-<task>-<name>.json) and how each started."""
 
 
+def _ohms(value: float) -> str:
+    """A resistance with an SI prefix, 3 digits (34.4 kOhm, 1.9 TOhm)."""
+    for scale, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, "")):
+        if value >= scale:
+            return f"{value / scale:.3g} {prefix}Ohm"
+    return f"{value:.3g} Ohm"
+
+
 def _spice_runs(runs: list[dict]) -> str:
+    """Each run's SPICE / digital errors, its settings and, for a network chip, the span of
+    its resistors (1 / g_max to 1 / g_min)."""
     return "; ".join(f"{s['grid']} x {s['grid']}: {s['circuit_l2']:.4f} / {s['digital_l2']:.4f} "
                      f"= {s['ratio']:.3f}x ({s['samples']} fields, mismatch "
-                     f"{s['mismatch_sigma']:g}, {s['dac_bits']}/{s['adc_bits']}-bit)"
+                     f"{s['mismatch_sigma']:g}, {s['dac_bits']}/{s['adc_bits']}-bit"
+                     + (f", resistors {_ohms(1 / s['g_max_s'])} to {_ohms(1 / s['g_min_s'])}"
+                        if "g_min_s" in s else "") + ")"
                      for s in sorted(runs, key=lambda r: r["grid"])) or "-"
 
 
@@ -190,10 +204,37 @@ def subdomain_table() -> list[str]:
     return [*lines, ""]
 
 
+def window_table() -> list[str]:
+    """The network chips' resistor spans and their accuracy held to a window
+    (grid-network-window.json, ``python -m benchmarks.grid_network_window``)."""
+    record = _load("grid-network-window.json")
+    if not record:
+        return []
+    ratios = [w["ratio"] for w in record["rows"][0]["windows"]]
+    lines = ["**Network chips held to a resistor window** (opamp level, no mismatch, "
+             f"{record['bits']}-bit converters, relative L2 by the closed-form prediction on "
+             "the first test fields; a window g_max / r: conductances below half its floor left "
+             "out, the rest below it raised to it; the longest resistor as one 0.35 um strip "
+             "of sky130 xhigh_po at 2 kOhm/sq)", "",
+             "| model | grid | resistors | span | decades | longest strip [m] | as compiled | "
+             + " | ".join(f"window r = {r:.0e} (changed)" for r in ratios) + " |",
+             "|---|---|---|---|---|---|---|" + "---|" * len(ratios)]
+    for row in record["rows"]:
+        name = row["case"].split(":")[0]
+        lines.append(f"| grid-{name} | {row['grid']} x {row['grid']} | {row['resistors']:,} | "
+                     f"{_ohms(row['r_min_ohm'])} to {_ohms(row['r_max_ohm'])} | "
+                     f"{row['decades']:.1f} | {row['longest_xhigh_po_m']:.3g} | "
+                     f"{row['chip_l2']:.4f} | "
+                     + " | ".join(f"{w['chip_l2']:.4f} ({w['changed']:,})"
+                                  for w in row["windows"]) + " |")
+    return [*lines, ""]
+
+
 def render() -> str:
     lines: list[str] = []
     for task in TASKS:
         lines += accuracy_table(task)
+    lines += window_table()
     for task in TASKS:
         lines += labels_table(task)
     lines += scale_table()
