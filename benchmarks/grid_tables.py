@@ -16,6 +16,8 @@
   window (``python -m benchmarks.grid_network_window``),
 - grid-scale.json: ngspice's time and memory against the grid (``python -m
   benchmarks.grid_scale``),
+- grid-verify-time.json: ``codesign verify`` of trained models on one field against the grid
+  (``python -m benchmarks.grid_verify_time``),
 - grid-subdomain.json: subdomain SPICE against the single-process `.op` (``python -m
   benchmarks.grid_subdomain``).
 
@@ -230,6 +232,28 @@ def window_table() -> list[str]:
     return [*lines, ""]
 
 
+def verify_time_table() -> list[str]:
+    """`codesign verify` on one field against the grid (grid-verify-time.json, ``python -m
+    benchmarks.grid_verify_time``)."""
+    record = _load("grid-verify-time.json")
+    if not record:
+        return []
+    lines = [f"**`{record['command']}`** against the grid (one process per row; the whole "
+             "command from start-up to its files, and the peak memory of any process in it)",
+             "", "| model | grid | nodes / neurons | command [s] | compile [s] | ngspice `.op` "
+             "and parse [s] | peak memory [MB] |", "|---|---|---|---|---|---|---|"]
+    for row in record["rows"]:
+        if row["status"] != "ok":
+            lines.append(f"| {row['model']} | {row['grid']} x {row['grid']} | - | "
+                         f"{row['status']} after {row['wall_s']:.0f} | - | - | "
+                         f"{row['peak_mb']:.0f} |")
+            continue
+        lines.append(f"| {row['model']} | {row['grid']} x {row['grid']} | {row['n']:,} | "
+                     f"{row['wall_s']:.1f} | {row['compile_s']:.1f} | {row['spice_s']:.1f} | "
+                     f"{row['peak_mb']:.0f} |")
+    return [*lines, ""]
+
+
 def render() -> str:
     lines: list[str] = []
     for task in TASKS:
@@ -238,6 +262,7 @@ def render() -> str:
     for task in TASKS:
         lines += labels_table(task)
     lines += scale_table()
+    lines += verify_time_table()
     lines += subdomain_table()
     return "\n".join(lines).rstrip()
 
