@@ -72,7 +72,7 @@ bench: setup
 	  --out docs/results/grid-poisson-labels.json
 	$(BIN)/python -m benchmarks.grid_scale
 	@# codesign verify of the trained Poisson models on one field, 16 to 128 (~6 min)
-	$(BIN)/python -m benchmarks.grid_verify_time --out docs/results/grid-verify-time.json
+	$(BIN)/python -m benchmarks.grid_verify_time --out docs/results/grid-command-time.json
 	@# subdomain SPICE against one process, 64 to 256 on a local Dask cluster (~25 min)
 	$(BIN)/python -m benchmarks.grid_subdomain
 	@# Kirchhoff network cores: Darcy and Poisson from the PDE's network, Poisson from random values,

@@ -16,7 +16,7 @@
   window (``python -m benchmarks.grid_network_window``),
 - grid-scale.json: ngspice's time and memory against the grid (``python -m
   benchmarks.grid_scale``),
-- grid-verify-time.json: ``codesign verify`` of trained models on one field against the grid
+- grid-command-time.json: ``codesign verify`` of trained models on one field against the grid
   (``python -m benchmarks.grid_verify_time``),
 - grid-subdomain.json: subdomain SPICE against the single-process `.op` (``python -m
   benchmarks.grid_subdomain``).
@@ -233,9 +233,9 @@ def window_table() -> list[str]:
 
 
 def verify_time_table() -> list[str]:
-    """`codesign verify` on one field against the grid (grid-verify-time.json, ``python -m
+    """`codesign verify` on one field against the grid (grid-command-time.json, ``python -m
     benchmarks.grid_verify_time``)."""
-    record = _load("grid-verify-time.json")
+    record = _load("grid-command-time.json")
     if not record:
         return []
     lines = [f"**`{record['command']}`** against the grid (one process per row; the whole "

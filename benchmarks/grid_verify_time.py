@@ -2,7 +2,7 @@
 wall time (start-up, loading the task's fields, compiling, writing the deck, ngspice's `.op`,
 parsing, the digital model, the files written) and the peak memory of any process in it.
 
-    python -m benchmarks.grid_verify_time --out docs/results/grid-verify-time.json
+    python -m benchmarks.grid_verify_time --out docs/results/grid-command-time.json
 
 Each case (checkpoint:grid) runs ``codesign verify docs/results/grid-{name}.pt --grid G
 --samples 1 --mismatch 0.05 --dac-bits 8 --adc-bits 8`` in a fresh process, itself started by
