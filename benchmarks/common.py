@@ -3,6 +3,7 @@ benchmarks.NAME``): one ngspice process over a deck under ngspice's own accounti
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import tempfile
@@ -100,3 +101,13 @@ def between(text: str, table: str, start: str, end: str) -> str:
     head, _, rest = text.partition(start)
     _, _, tail = rest.partition(end)
     return f"{head}{start}\n{table}\n{end}{tail}"
+
+
+def write_record(path: Path | None, record: dict) -> None:
+    """A benchmark's record as indented JSON at ``path`` (its folder made), said on stdout;
+    nothing where ``path`` is None."""
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1) + "\n")
+    print(f"wrote {path}")

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.common import write_record
 from benchmarks.darcy import resample
 from benchmarks.grid_baselines import DENSE_TASK
 from benchmarks.grid_network_spice import chip_config
@@ -111,10 +112,7 @@ def main(argv: list[str] | None = None) -> None:
                   flush=True)
     record = {"benchmark": "benchmarks.grid_dense_spice", "mismatch_sigma": args.mismatch,
               "bits": args.bits, "seed": args.seed, "rows": rows}
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(record, indent=1) + "\n")
-        print(f"wrote {args.out}")
+    write_record(args.out, record)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from benchmarks.common import write_record
 from codesign.chip.chip import Chip
 from codesign.chip.grid import verify_network
 from codesign.circuit.config import ArrayConfig, CircuitConfig, ConverterConfig, circuit_config
@@ -239,10 +240,7 @@ def main(argv: list[str] | None = None) -> None:
                             args.run_dir / f"op{grid}", simulator)
             record["op_timing"].append(row)
             print(json.dumps(row), flush=True)
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(record, indent=1) + "\n")
-        print(f"wrote {args.out}")
+    write_record(args.out, record)
 
 
 if __name__ == "__main__":

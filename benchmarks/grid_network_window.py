@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from benchmarks.common import write_record
 from benchmarks.grid_network_spice import TRAINED, chip_config
 from codesign.circuit.converters import adc_np, dac_np
 from codesign.circuit.network import RESISTORS, compile_network, predict_network
@@ -101,12 +102,8 @@ def main(argv: list[str] | None = None) -> None:
     for case in args.cases:
         rows.append(window_row(case, args.samples))
         print(json.dumps(rows[-1]), flush=True)
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"benchmark": "benchmarks.grid_network_window",
-                                        "level": "opamp", "mismatch_sigma": 0.0, "bits": 8,
-                                        "rows": rows}, indent=1) + "\n")
-        print(f"wrote {args.out}")
+    write_record(args.out, {"benchmark": "benchmarks.grid_network_window", "level": "opamp",
+                            "mismatch_sigma": 0.0, "bits": 8, "rows": rows})
 
 
 if __name__ == "__main__":

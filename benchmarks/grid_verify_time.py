@@ -23,6 +23,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from benchmarks.common import write_record
+
 CASES = ("poisson-network-random:16", "poisson-network-random:32", "poisson-network-random:64",
          "poisson-network-random:128", "poisson:16", "poisson:32", "poisson:64", "poisson:128")
 
@@ -75,14 +77,10 @@ def main(argv: list[str] | None = None) -> None:
                             "compile_s": done["compile_s"]})
             rows.append(row)
             print(json.dumps(row), flush=True)
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"benchmark": "benchmarks.grid_verify_time",
-                                        "command": "codesign verify MODEL --grid G --samples 1 "
-                                                   "--mismatch 0.05 --dac-bits 8 --adc-bits 8",
-                                        "timeout_s": args.timeout, "rows": rows}, indent=1)
-                            + "\n")
-        print(f"wrote {args.out}")
+    write_record(args.out, {"benchmark": "benchmarks.grid_verify_time",
+                            "command": "codesign verify MODEL --grid G --samples 1 --mismatch "
+                                       "0.05 --dac-bits 8 --adc-bits 8",
+                            "timeout_s": args.timeout, "rows": rows})
 
 
 if __name__ == "__main__":
