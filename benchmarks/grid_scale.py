@@ -84,7 +84,7 @@ def main() -> None:
     parser.add_argument("--grids", type=int, nargs="+", default=[16, 32, 64, 128])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=600.0)
-    parser.add_argument("--transient-grids", type=int, nargs="*", default=[8, 16, 32, 64],
+    parser.add_argument("--transient-grids", type=int, nargs="*", default=[8, 16, 32, 64, 128],
                         help="grids whose transient from reset is simulated (each within "
                              "--timeout; the first that is not ends the list)")
     parser.add_argument("--out", type=Path, default=Path("docs/results/grid-scale.json"),
@@ -102,13 +102,14 @@ def main() -> None:
               f"analysis {row['ngspice_analysis_s']:6.2f} s (wall {row['ngspice_wall_s']:6.2f}"
               f" s), peak {row['ngspice_peak_mb']:6.0f} MB, max err {row['max_err_fs']:.2e} FS",
               flush=True)
-    transients = []
+    transients, unfinished = [], None
     slow = get_simulator("process", workers=1, timeout_s=args.timeout)
     for grid in sorted(args.transient_grids):
         try:
             transients.append(transient(grid, K, L, b, slow))
         except CodesignError as exc:
             print(f"G = {grid}: no transient within {args.timeout:g} s ({exc})")
+            unfinished = {"G": grid, "timeout_s": args.timeout, "error": str(exc)}
             break
         t = transients[-1]
         print(f"G = {grid:4d} transient: settling {t['settling_s'] * 1e6:.2f} us, energy "
@@ -116,7 +117,8 @@ def main() -> None:
               f"neuron), {t['wall_s']:.1f} s", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     table = pd.DataFrame(rows)
-    args.out.write_text(json.dumps({"op": rows, "transients": transients}, indent=1) + "\n")
+    args.out.write_text(json.dumps({"op": rows, "transients": transients,
+                                    "transient_unfinished": unfinished}, indent=1) + "\n")
     table.to_csv(args.out.with_suffix(".csv"), index=False)
     plot(table, args.out.with_suffix(".png"))
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))

@@ -176,6 +176,11 @@ def scale_table() -> list[str]:
             lines.append(f"| {t['G']} x {t['G']} | {t['n']:,} | {t['settling_s'] * 1e6:.2f} | "
                          f"{t['energy_j'] * 1e9:.3g} | {t['energy_per_neuron_j'] * 1e12:.3g} | "
                          f"{t['wall_s']:.0f} |")
+        late = data.get("transient_unfinished")
+        if late:
+            lines += ["", f"The {late['G']} x {late['G']} transient did not finish within "
+                      f"{late['timeout_s']:.0f} s (the benchmark stops at the first that "
+                      "does not)."]
     return [*lines, ""]
 
 
