@@ -81,6 +81,11 @@ bench: setup
 	$(BIN)/python -m benchmarks.grid_network --task darcy --epochs 20 --out docs/results/grid-darcy-network.json
 	$(BIN)/python -m benchmarks.grid_network --task poisson --init random --epochs 15 --lr 1e-2 \
 	  --out docs/results/grid-poisson-network-random.json
+	@# the same PDE-initialised cores with current-output DACs (no loading sources)
+	$(BIN)/python -m benchmarks.grid_network --task poisson --epochs 15 --sources current \
+	  --out docs/results/grid-poisson-network-current.json
+	$(BIN)/python -m benchmarks.grid_network --task darcy --epochs 20 --sources current \
+	  --out docs/results/grid-darcy-network-current.json
 	$(BIN)/python -m benchmarks.grid_network_spice --out docs/results/grid-network-spice.json
 	@# the dense baseline's chip in SPICE on every test field at 16, 32 and 64 (~1 min)
 	$(BIN)/python -m benchmarks.grid_dense_spice --out docs/results/grid-dense-spice.json

@@ -31,7 +31,7 @@ import torch
 
 from codesign.deq.checkpoint import save_network_checkpoint
 from codesign.deq.kirchhoff import TASK_STRUCTURE, NetworkDEQConfig, NetworkInit
-from codesign.deq.network import NetworkWeights
+from codesign.deq.network import NetworkWeights, SourceKind
 from codesign.tasks.fields import A_HIGH, A_LOW, solve_darcy
 from codesign.tasks.grid import get_grid_task
 from codesign.training.grid import GridTrainConfig, train_grid_task
@@ -133,6 +133,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="physics-aware training: lognormal sigma of every conductance")
     ap.add_argument("--init", choices=[c.value for c in NetworkInit], default=None,
                     help="how the core starts (default: the task's, TASK_STRUCTURE)")
+    ap.add_argument("--sources", choices=[c.value for c in SourceKind], default="resistor",
+                    help="how the injections and bias reach a node (SourceKind)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--grids", default="16,32,64")
     ap.add_argument("--threads", type=int, default=1)
@@ -150,7 +152,8 @@ def main(argv: list[str] | None = None) -> None:
         structure["init"] = args.init
     deq = NetworkDEQConfig(channels=args.channels, inputs=args.inputs, hidden=args.hidden,
                            input_stencil=args.input_stencil,
-                           encoder_stencil=args.encoder_stencil, **structure)
+                           encoder_stencil=args.encoder_stencil, sources=args.sources,
+                           **structure)
     lr = args.lr or (1e-2 if deq.init == NetworkInit.RANDOM else 1e-3)
     train = GridTrainConfig(epochs=args.epochs, lr=lr, batch_size=args.batch_size,
                             residual_weight=args.residual_weight, labelled=args.labelled,

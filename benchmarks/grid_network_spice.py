@@ -158,9 +158,12 @@ def op_timing(grid: int, a: float, g: float, samples: int, sigma: float, bits: i
 
 
 TRAINED = ("darcy-network:16", "darcy-network:32", "poisson-network:32", "poisson-network:64",
-           "poisson-network-random:32", "poisson-network-random:64")
+           "poisson-network-random:32", "poisson-network-random:64",
+           "darcy-network-current:16", "darcy-network-current:32",
+           "poisson-network-current:32", "poisson-network-current:64")
 """The trained cases: checkpoint docs/results/grid-{name}.pt : grid (the issue's grids: Darcy
-at 16 and 32, Poisson at 32 and 64; the Poisson core with every channel random as well)."""
+at 16 and 32, Poisson at 32 and 64; the Poisson core with every channel random as well; both
+PDE-initialised cores with current sources, compiled into the resistor window)."""
 
 
 def trained_rows(cases: tuple[str, ...], samples: int, config: CircuitConfig, seed: int,

@@ -42,9 +42,10 @@ ABSENT_S = 1e-18
 
 def windowed(circuit, floor_s: float):
     """``circuit`` with every resistor held to [floor_s, g_max]: below floor_s / 2 left out,
-    between floor_s / 2 and floor_s raised to floor_s; (circuit, resistors changed)."""
+    between floor_s / 2 and floor_s raised to floor_s; (circuit, resistors changed). Current
+    sources (SourceKind.CURRENT: g_inj, g_bias are transconductances) are left as they are."""
     changed, values = 0, {}
-    for name in RESISTORS:
+    for name in RESISTORS[:3] if circuit.current_sources else RESISTORS:
         g = getattr(circuit, name)
         changed += int((g < floor_s).sum())
         values[name] = np.where(g < floor_s / 2, ABSENT_S, np.maximum(g, floor_s))
@@ -79,8 +80,9 @@ def window_row(case: str, samples: int, models: Path = Path("docs/results")) -> 
         return float(relative_l2(u.double().numpy().reshape(len(y), -1), target).mean())
 
     g_min, g_max = circuit.conductance_range()
-    total = sum(len(getattr(circuit, r)) for r in RESISTORS)
+    total = circuit.resistor_count()
     row = {"case": case, "task": ckpt.task, "grid": grid, "samples": len(x), "resistors": total,
+           "sources": circuit.sources.value,
            "r_min_ohm": 1 / g_max, "r_max_ohm": 1 / g_min,
            "decades": float(np.log10(g_max / g_min)),
            "longest_xhigh_po_m": (1 / g_min) * XHIGH_PO_W_EFF_UM / XHIGH_PO_OHM_PER_SQ * 1e-6,

@@ -88,7 +88,8 @@ def accuracy_table(task: str) -> list[str]:
     return [*lines, ""]
 
 
-NETWORK_MODELS = (("network", "PDE-initialised"), ("network-random", "random init"))
+NETWORK_MODELS = (("network", "PDE-initialised"), ("network-random", "random init"),
+                  ("network-current", "PDE-initialised, current sources"))
 """The network-core records of each task (grid-<task>-<name>.json) and how each started."""
 
 
@@ -211,6 +212,12 @@ def subdomain_table() -> list[str]:
     return [*lines, ""]
 
 
+def _mm(metres: float) -> str:
+    """A length in mm: whole mm with thousands separators from 100 mm, else 3 digits."""
+    mm = metres * 1e3
+    return f"{mm:,.0f}" if mm >= 100 else f"{mm:.3g}"
+
+
 def window_table() -> list[str]:
     """The network chips' resistor spans and their accuracy held to a window
     (grid-network-window.json, ``python -m benchmarks.grid_network_window``)."""
@@ -220,18 +227,19 @@ def window_table() -> list[str]:
     ratios = [w["ratio"] for w in record["rows"][0]["windows"]]
     lines = ["**Network chips held to a resistor window** (opamp level, no mismatch, "
              f"{record['bits']}-bit converters, relative L2 by the closed-form prediction on "
-             "the first test fields; a window g_max / r: conductances below half its floor left "
-             "out, the rest below it raised to it; the longest resistor as one 0.35 um strip "
+             "the first test fields; a window g_max / r: resistors below half its floor left "
+             "out, the rest below it raised to it; a network with current sources is compiled "
+             "into the mapping's 1e2 window already; the longest resistor as one 0.35 um strip "
              "of sky130 xhigh_po at 2 kOhm/sq)", "",
-             "| model | grid | resistors | span | decades | longest strip [m] | as compiled | "
-             + " | ".join(f"window r = {r:.0e} (changed)" for r in ratios) + " |",
-             "|---|---|---|---|---|---|---|" + "---|" * len(ratios)]
+             "| model | sources | grid | resistors | span | decades | longest strip [mm] | "
+             "as compiled | " + " | ".join(f"window r = {r:.0e} (changed)" for r in ratios)
+             + " |", "|---|---|---|---|---|---|---|---|" + "---|" * len(ratios)]
     for row in record["rows"]:
         name = row["case"].split(":")[0]
-        lines.append(f"| grid-{name} | {row['grid']} x {row['grid']} | {row['resistors']:,} | "
-                     f"{_ohms(row['r_min_ohm'])} to {_ohms(row['r_max_ohm'])} | "
-                     f"{row['decades']:.1f} | {row['longest_xhigh_po_m']:.3g} | "
-                     f"{row['chip_l2']:.4f} | "
+        lines.append(f"| grid-{name} | {row.get('sources', 'resistor')} | {row['grid']} x "
+                     f"{row['grid']} | {row['resistors']:,} | {_ohms(row['r_min_ohm'])} to "
+                     f"{_ohms(row['r_max_ohm'])} | {row['decades']:.1f} | "
+                     f"{_mm(row['longest_xhigh_po_m'])} | {row['chip_l2']:.4f} | "
                      + " | ".join(f"{w['chip_l2']:.4f} ({w['changed']:,})"
                                   for w in row["windows"]) + " |")
     return [*lines, ""]

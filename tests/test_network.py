@@ -4,6 +4,8 @@ definiteness, validation, the diffusive transfer rule."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -39,6 +41,31 @@ def test_poisson_network_is_the_pde(grid):
     s, u = poisson_fields(grid, 3, 0, dtype=np.float64)
     z = poisson_network(grid).equilibrium(s.reshape(3, -1) / LOAD)
     assert np.abs(z - u.reshape(3, -1)).max() <= 1e-9 * np.abs(u).max()
+
+
+def test_current_sources_solve_the_pde_without_the_load():
+    """The FD Poisson network with its source injected as a current (SourceKind.CURRENT) is
+    the discrete PDE itself: -lap z + (kappa / a^2) z^3 = g e with e = a s / g gives z = a u
+    to the solver's tolerance, where the same network with an injection resistor solves
+    -lap u + kappa u^3 + g u = s (off by the load); and a current source's tap outside the grid
+    is no device."""
+    grid, kappa, a, g = 12, 40.0, 0.1, 5.0
+    s, u = poisson_fields(grid, 3, seed=5, kappa=kappa, dtype=np.float64, cache=False)
+    h = 1.0 / (grid + 1)
+    fields = (grid, np.full((1, 2), 1 / h**2), None, np.zeros((1, 1)), np.zeros(1),
+              np.full((1, 1, 1, 1), g), np.zeros(1), np.array([kappa / a**2]))
+    e = s.reshape(3, -1) * (a / g)
+    current = NetworkWeights(*fields, sources="current").equilibrium(e) / a
+    loaded = NetworkWeights(*fields).equilibrium(e) / a
+    err = np.abs(current - u.reshape(3, -1)).max() / np.abs(u).max()
+    assert err < 1e-8
+    assert np.abs(loaded - u.reshape(3, -1)).max() / np.abs(u).max() > 100 * err
+    stencil = np.zeros((1, 1, 3, 3))
+    stencil[0, 0, 0, 1] = 1.0  # one tap, from the point above
+    taps = NetworkWeights(*fields[:5], stencil, *fields[6:])
+    assert taps.device_count() - replace(taps, sources="current").device_count() == grid
+    with pytest.raises(InputError, match="sources"):
+        NetworkWeights(*fields, sources="voltage")
 
 
 def test_transfer_rule_keeps_the_pde():
@@ -253,14 +280,14 @@ def test_validation():
 # ------------------------------------------------------------------ the trainable core (torch)
 
 
-def _core(kind: str, cubic: bool, boundary: str, seed: int = 1):
+def _core(kind: str, cubic: bool, boundary: str, seed: int = 1, sources: str = "resistor"):
     # deferred: the numpy hand-off tests above run without building torch models
     import torch
 
     from codesign.deq.kirchhoff import NetworkCore, NetworkDEQConfig
 
     cfg = NetworkDEQConfig(channels=3, inputs=2, input_stencil=3, kind=kind, cubic=cubic,
-                           boundary=boundary, spacing="nodal", tol=1e-12)
+                           boundary=boundary, spacing="nodal", tol=1e-12, sources=sources)
     core = NetworkCore(cfg, torch.Generator().manual_seed(seed)).double()
     with torch.no_grad():  # a nonzero bias and unequal couplings
         core.bias.copy_(torch.tensor([0.1, -0.2, 0.05]))
@@ -268,15 +295,19 @@ def _core(kind: str, cubic: bool, boundary: str, seed: int = 1):
     return core
 
 
-@pytest.mark.parametrize(("kind", "cubic", "boundary"), [("plain", True, "outside"),
-                                                          ("switched", True, "first"),
-                                                          ("switched", False, "outside")])
-def test_torch_core_equals_the_hand_off(kind, cubic, boundary):
+@pytest.mark.parametrize(("kind", "cubic", "boundary", "sources"),
+                         [("plain", True, "outside", "resistor"),
+                          ("switched", True, "first", "resistor"),
+                          ("switched", False, "outside", "resistor"),
+                          ("plain", True, "outside", "current"),
+                          ("switched", False, "first", "current")])
+def test_torch_core_equals_the_hand_off(kind, cubic, boundary, sources):
     """The torch operating point (finite differences, Newton-CG) equals NetworkWeights'
-    sparse LU / Newton on the exported network, on a grid other than the training grid."""
+    sparse LU / Newton on the exported network, on a grid other than the training grid, with
+    sources as loading resistors or as currents."""
     import torch  # deferred: as _core's
 
-    core = _core(kind, cubic, boundary)
+    core = _core(kind, cubic, boundary, sources=sources)
     g = 6
     task_grid = g + 1 if boundary == "first" else g
     gen = torch.Generator().manual_seed(2)
@@ -463,7 +494,7 @@ def test_network_checkpoint_round_trip_and_training(tmp_path):
 
     s, u = poisson_fields(8, 16, 0, cache=False)
     x, y = s[:, None], u[:, None]
-    cfg = NetworkDEQConfig(channels=2, inputs=1, hidden=8, train_grid=8,
+    cfg = NetworkDEQConfig(channels=2, inputs=1, hidden=8, train_grid=8, sources="current",
                            **{**TASK_STRUCTURE["poisson"], "init": "random"})
     model = NetworkDEQ(cfg, torch.Generator().manual_seed(0))
     model.set_standardisation(torch.from_numpy(x), torch.from_numpy(y))
@@ -474,6 +505,7 @@ def test_network_checkpoint_round_trip_and_training(tmp_path):
     path = save_network_checkpoint(tmp_path / "n.pt", result.model, "poisson", {}, {})
     loaded = load_network_checkpoint(path)
     assert loaded.model.config == cfg
+    assert loaded.model.to_weights(8).sources == "current"  # the chip's sources travel along
     assert field_error(loaded.model, x, y) == pytest.approx(after, rel=1e-6)
     with pytest.raises(CheckpointError, match="network"):
         load_grid_checkpoint(path)

@@ -54,9 +54,10 @@ def _inputs(weights: NetworkWeights, count: int = 4, seed: int = 0):
 
 
 @pytest.mark.parametrize("make", [poisson_network, darcy_network])
-@pytest.mark.parametrize("sigma", [0.0, 0.05])
-def test_spice_matches_prediction(make, sigma, simulator, tmp_path):
-    weights = make()
+@pytest.mark.parametrize(("sigma", "sources"), [(0.0, "resistor"), (0.05, "resistor"),
+                                                (0.05, "current")])
+def test_spice_matches_prediction(make, sigma, sources, simulator, tmp_path):
+    weights = replace(make(), sources=sources)
     config = circuit_config("opamp", array=ArrayConfig(mismatch_sigma=sigma))
     chip = Chip(weights, config, seed=3, simulator=simulator)
     e, bits = _inputs(weights)
@@ -73,7 +74,9 @@ def test_spice_matches_prediction(make, sigma, simulator, tmp_path):
 
 def test_prediction_is_the_ideal_network_without_mismatch():
     config = circuit_config("opamp")
-    for weights in (poisson_network(), darcy_network()):
+    for weights in (poisson_network(), darcy_network(),
+                    replace(poisson_network(), sources="current"),
+                    replace(darcy_network(), sources="current")):
         circuit = compile_network(weights, config, switch_ohm=(1e-9, 1e30))
         e, bits = _inputs(weights, 3, seed=1)
         got = predict_network(circuit, e, bits).z
@@ -98,6 +101,34 @@ def test_one_resistor_per_coupling():
                  or (line.startswith("rb") and not line.startswith("rbit"))]
     assert len(resistors) == circuit.resistor_count()
     assert sum(line.startswith("sh") for line in deck.text.split("\n")) == circuit.switch_count()
+
+
+def test_current_sources_are_current_output_dacs_that_load_nothing():
+    """SourceKind.CURRENT: each injection is a VCCS from its DAC's node into the network node
+    and the bias one from the reference (no resistor, no +-e copy); a tap outside the grid is
+    no device; the resistors' window is set by the true resistors alone, so the sources no
+    longer stretch it; and the operating point is the loadless network's."""
+    resistive = darcy_network()
+    weights = replace(resistive, sources="current")
+    circuit = compile_network(weights, circuit_config("opamp"))
+    loaded = compile_network(resistive, circuit_config("opamp"))
+    assert circuit.device_count() == weights.device_count() < loaded.device_count()
+    lines = Chip(weights, circuit_config("opamp"), seed=None).deck.text.split("\n")
+    sources = [line for line in lines if line.startswith(("gi", "gb"))]
+    assert len(sources) == circuit.source_count() == len(circuit.g_inj) + len(circuit.g_bias)
+    assert not any(line.startswith(("ri", "bdp", "bdn")) for line in lines)
+    assert not any(line.startswith("rb") and not line.startswith("rbit") for line in lines)
+    assert all(line.split()[1] == "0" for line in sources)
+    assert circuit.resistor_count() == len(circuit.resistors()) < loaded.resistor_count()
+    g_lo, g_hi = circuit.conductance_range()
+    assert g_lo == circuit.resistors().min() and g_hi == pytest.approx(
+        circuit_config("opamp").mapping.g_max_s)
+    e, bits = _inputs(weights, 2, seed=4)
+    got = predict_network(circuit, e, bits).z
+    want = np.stack([weights.equilibrium(e[k], bits[k]) for k in range(len(e))])
+    assert np.abs(got - want).max() < 1e-4  # the switches' on resistance only
+    other = np.stack([resistive.equilibrium(e[k], bits[k]) for k in range(len(e))])
+    assert np.abs(other - want).max() > 1e-3  # the loads moved the resistor network
 
 
 def test_row_sums_exact_under_mismatch():
@@ -221,3 +252,30 @@ def test_the_readout_gain_is_the_decks_buffer_gain(simulator, tmp_path):
         e_fields = torch.from_numpy(chip.dac(e)).reshape(len(x), -1, G, G).float()
         expected_u = model.decode(read.float(), e_fields).double().numpy()
     assert np.allclose(arrays["u_circuit"], expected_u, rtol=1e-5, atol=1e-6)
+
+
+def test_a_current_source_network_is_compiled_into_the_window():
+    """SourceKind.CURRENT compiles drawable: resistors below half the mapping's window are not
+    drawn, those between half and the floor raised to it; the resistor network stays anchored
+    to ground (a window that would leave a node floating is refused)."""
+    config = circuit_config("opamp")
+    floor = config.mapping.g_min_s
+    base = poisson_network()
+    # a tiny ground (1e-4 of the edges: below half the floor) and a small coupling-free bias
+    weights = replace(base, ground=np.array([base.edge[0, 0] * 1e-4]), sources="current")
+    circuit = compile_network(weights, config)
+    assert circuit.omitted == G * G  # every tiny ground resistor
+    assert circuit.resistors().min() >= floor * (1 - 1e-12)
+    assert circuit.floating() == 0
+    resistor = compile_network(replace(weights, sources="resistor"), config)
+    assert resistor.omitted == 0 and resistor.resistors().min() < floor / 2
+    e = np.random.default_rng(1).uniform(-1, 1, (2, circuit.m))
+    z = predict_network(circuit, e).z
+    ideal = np.stack([weights.equilibrium(row) for row in e])
+    assert np.abs(z - ideal).max() < 1e-3 * np.abs(ideal).max()  # the tiny ground did not matter
+    # a second channel held only by tiny conductances floats once they are gone
+    two = NetworkWeights(G, np.array([[1 / H**2, 1 / H**2], [1e-6, 1e-6]]), None,
+                         np.zeros((2, 2)), np.zeros(2), np.full((2, 1, 1, 1), 20.0),
+                         np.zeros(2), np.zeros(2), sources="current")
+    with pytest.raises(InputError, match="path to ground"):
+        compile_network(two, config)

@@ -44,13 +44,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+import scipy.sparse.csgraph as csgraph
 import scipy.sparse.linalg as sla
 import torch
 
 from codesign.circuit.config import CircuitConfig
 from codesign.circuit.mapping import program, quantize, window_low
 from codesign.circuit.predict import CircuitPrediction
-from codesign.deq.network import NetworkWeights
+from codesign.deq.network import NetworkWeights, SourceKind
 from codesign.errors import InputError
 from codesign.parts import Process, chip_parts
 
@@ -113,9 +114,16 @@ class NetworkCircuit:
     """The half-edge switches' on resistance [Ohm]."""
     switch_roff_ohm: float = SWITCH_ROFF_OHM
     """Their off resistance [Ohm]."""
+    omitted: int = 0
+    """Resistors of the network not drawn: below half the mapping's window (current-source
+    networks are compiled into the window, compile_network)."""
     readout_gain: np.ndarray | None = None
     """(n,) the gain of each node's buffer into its ADC (NetworkWeights.readout, per channel;
     None: unity). Ideal voltage-controlled sources: no offset, no gain error."""
+    sources: SourceKind = SourceKind.RESISTOR
+    """RESISTOR: g_inj and g_bias are resistors from the DAC copies and the reference; CURRENT:
+    they are transconductances [S] of current sources into their nodes (i = g e v_fs: a
+    current-output DAC; i = g v_fs from the reference), which load nothing."""
 
     def readout(self) -> np.ndarray:
         """(n,) each node's buffer gain into its ADC (ones where there is no readout gain)."""
@@ -144,22 +152,53 @@ class NetworkCircuit:
     def v_fs(self) -> float:
         return self.config.mapping.v_fs
 
+    @property
+    def current_sources(self) -> bool:
+        """Whether the injections and the bias are current sources (SourceKind.CURRENT)."""
+        return self.sources == SourceKind.CURRENT
+
+    def source_count(self) -> int:
+        """Injections and bias elements (resistors or current sources)."""
+        return int(len(self.g_inj) + len(self.g_bias))
+
     def resistor_count(self) -> int:
-        """Resistors of the network (every coupling one), the half-edges' per alternative."""
-        return int(len(self.g_pair) + len(self.g_ground) + len(self.g_half) + len(self.g_inj)
-                   + len(self.g_bias))
+        """Resistors of the network (every coupling one), the half-edges' per alternative, and
+        the sources where they are resistors."""
+        sources = 0 if self.current_sources else self.source_count()
+        return int(len(self.g_pair) + len(self.g_ground) + len(self.g_half)) + sources
 
     def switch_count(self) -> int:
         return int(len(self.g_half))
 
     def device_count(self) -> int:
-        """Two-terminal devices: resistors and cubic elements (switches: switch_count)."""
-        return self.resistor_count() + int(len(self.k_cubic))
+        """Devices: resistors, current sources and cubic elements (switches: switch_count)."""
+        sources = self.source_count() if self.current_sources else 0
+        return self.resistor_count() + sources + int(len(self.k_cubic))
+
+    def resistors(self) -> np.ndarray:
+        """Every resistor's conductance [S] (the sources' where they are resistors)."""
+        parts = [self.g_pair, self.g_ground, self.g_half]
+        if not self.current_sources:
+            parts += [self.g_inj, self.g_bias]
+        return np.concatenate(parts)
 
     def conductance_range(self) -> tuple[float, float]:
         """(smallest, largest) resistor conductance [S]: the dynamic range a device needs."""
-        g = np.concatenate([self.g_pair, self.g_ground, self.g_half, self.g_inj, self.g_bias])
+        g = self.resistors()
         return float(g.min()), float(g.max())
+
+    def floating(self) -> int:
+        """Nodes (states and midpoints) with no resistive path to a fixed potential: a
+        connected component of the resistors (switches closed) without a resistor to ground or
+        to a source's far end."""
+        g_matrix = self.conductance_matrix(
+            np.ones(self.points, bool) if self.switched else None).tocsr()
+        rows = np.asarray(g_matrix.sum(axis=1)).ravel()  # a node's conductance to ground
+        grounded = rows > 1e-9 * g_matrix.diagonal()
+        count, label = csgraph.connected_components(g_matrix, directed=False)
+        anchored = np.zeros(count, bool)
+        anchored[label[grounded]] = True
+        return int((~anchored[label]).sum())
 
     def check_bits(self, bits: np.ndarray | None, count: int) -> np.ndarray | None:
         """``bits`` as (count, G^2) bool (None where the network has no switched half-edge);
@@ -191,7 +230,7 @@ class NetworkCircuit:
     def conductance_matrix(self, bits_row: np.ndarray | None) -> sp.csr_matrix:
         """(n + midpoints) square nodal conductance matrix [S] for one sample's bits: every
         resistor, each half-edge in series with its switch (on or off), the injection and bias
-        resistors' loads (their far ends are sources)."""
+        resistors' loads (their far ends are sources; none for current sources)."""
         size = self.unknowns()
         rows, cols, vals = [], [], []
 
@@ -202,8 +241,9 @@ class NetworkCircuit:
             vals.extend((g, g[~grounded], -g[~grounded], -g[~grounded]))
 
         stamp(self.pair_nodes[:, 0], self.pair_nodes[:, 1], self.g_pair)
-        loads = (self.ground_nodes, self.g_ground), (self.inj_nodes, self.g_inj), \
-            (self.bias_nodes, self.g_bias)
+        loads = [(self.ground_nodes, self.g_ground)]
+        if not self.current_sources:  # a current source loads nothing
+            loads += [(self.inj_nodes, self.g_inj), (self.bias_nodes, self.g_bias)]
         for nodes, g in loads:
             stamp(nodes, np.full(len(nodes), -1), g)
         if self.switched:
@@ -216,8 +256,9 @@ class NetworkCircuit:
                                                      np.concatenate(cols))), shape=(size, size))
 
     def source_currents(self, e: np.ndarray) -> np.ndarray:
-        """(K, n + midpoints) current into each node from the DAC and reference resistors [A]
-        for DAC values ``e`` (K, m) [FS]."""
+        """(K, n + midpoints) current into each node from the DACs and the reference [A] for DAC
+        values ``e`` (K, m) [FS]: a resistor source's Norton current (its load is in
+        conductance_matrix), or a current source's own."""
         out = np.zeros((len(e), self.unknowns()))
         driven = self.inj_inputs >= 0
         volts = e[:, self.inj_inputs[driven]] * self.v_fs * self.inj_sign[driven]
@@ -257,7 +298,8 @@ def _grid_pairs(g: int, direction: int) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def _topology(w: NetworkWeights) -> dict[str, np.ndarray | int]:
-    """Every device of ``w`` in model units, in the mismatch draw order."""
+    """Every device of ``w`` in model units, in the mismatch draw order (current sources: no
+    injection for a tap outside the grid)."""
     g, c, pts = w.grid, w.c, w.grid**2
     pair_a, pair_b, pair_g, gnd_n, gnd_g = [], [], [], [], []
     edge = np.asarray(w.edge, np.float64)
@@ -326,10 +368,11 @@ def _topology(w: NetworkWeights) -> dict[str, np.ndarray | int]:
                         continue
                     y, x = rows + dy - r, cols + dx - r
                     inside = (y >= 0) & (y < g) & (x >= 0) & (x < g)
-                    inj_n.append(ch * pts + np.arange(pts))
-                    inj_k.append(np.where(inside, j * pts + y * g + x, -1))
-                    inj_s.append(np.full(pts, np.sign(value)))
-                    inj_g.append(np.full(pts, abs(value)))
+                    at = np.ones(pts, bool) if w.sources == SourceKind.RESISTOR else inside
+                    inj_n.append(ch * pts + np.arange(pts)[at])
+                    inj_k.append(np.where(inside, j * pts + y * g + x, -1)[at])
+                    inj_s.append(np.full(int(at.sum()), np.sign(value)))
+                    inj_g.append(np.full(int(at.sum()), abs(value)))
     bias = np.asarray(w.bias, np.float64)
     b_n, b_s, b_g = [], [], []
     for ch in range(c):
@@ -373,13 +416,32 @@ def _quantize(g: np.ndarray, config: CircuitConfig) -> np.ndarray:
     return np.maximum(rounded, lowest)
 
 
+def _drawable(top: dict, values: dict, floor_s: float) -> int:
+    """Hold a current-source network's resistors to the mapping's window [floor_s, g_max] in
+    place: a node-to-node or ground resistor below floor_s / 2 is not drawn (removed), every
+    other resistor below floor_s is raised to it (a half-edge always stays: its midpoint needs
+    it). Returns the resistors removed. The sources carry the signal, so what falls away is
+    learned residue (near-zero couplings and grounds); benchmarks.grid_network_window measures
+    what the window costs."""
+    removed = 0
+    for name, nodes in (("g_pair", "pair_nodes"), ("g_ground", "ground_nodes")):
+        keep = values[name] >= floor_s / 2
+        removed += int((~keep).sum())
+        top[nodes] = top[nodes][keep]
+        values[name] = np.maximum(values[name][keep], floor_s)
+    values["g_half"] = np.maximum(values["g_half"], floor_s)
+    return removed
+
+
 def compile_network(weights: NetworkWeights, config: CircuitConfig,
                     rng: np.random.Generator | None = None, *,
                     switch_ohm: tuple[float, float] = (SWITCH_RON_OHM, SWITCH_ROFF_OHM)
                     ) -> NetworkCircuit:
     """Map ``weights`` onto resistors (module text): G = model x G_unit, quantized, mismatched
     with ``rng`` (required when config.array.mismatch_sigma > 0); ``switch_ohm``: the half-edge
-    switches' (on, off) resistance [Ohm]."""
+    switches' (on, off) resistance [Ohm]. A network with current sources (SourceKind.CURRENT)
+    is compiled drawable: its resistors held to the mapping's window (_drawable); one with
+    resistor sources keeps every value, however small (its sources need them)."""
     ron, roff = (float(v) for v in switch_ohm)
     if not 0 < ron < roff or not np.isfinite(roff):
         raise InputError(f"switch_ohm must be (on, off) with 0 < on < off < inf, got "
@@ -391,7 +453,10 @@ def compile_network(weights: NetworkWeights, config: CircuitConfig,
     if sigma > 0 and rng is None:
         raise InputError("device mismatch needs a seeded numpy Generator (rng=...; --seed)")
     top = _topology(weights)
-    largest = max((float(top[name].max()) for name in RESISTORS if len(top[name])),
+    # the window's top is the largest resistor; a current source's transconductance scales
+    # with the same unit (its full-scale current g v_fs), whatever its size
+    families = RESISTORS if weights.sources == SourceKind.RESISTOR else RESISTORS[:3]
+    largest = max((float(top[name].max()) for name in families if len(top[name])),
                   default=0.0)
     if not largest > 0:
         raise InputError("the network has no resistor; it needs a path from every node to "
@@ -399,6 +464,9 @@ def compile_network(weights: NetworkWeights, config: CircuitConfig,
     g_unit = config.mapping.g_max_s / largest
     values = {name: _quantize(top[name] * g_unit, config) for name in RESISTORS}
     values["k_cubic"] = top["k_cubic"] * g_unit / config.mapping.v_fs**2
+    omitted = 0
+    if weights.sources == SourceKind.CURRENT:
+        omitted = _drawable(top, values, config.mapping.g_min_s)
     if sigma > 0:
         for name in (*RESISTORS, "k_cubic"):
             g = values[name]
@@ -406,10 +474,16 @@ def compile_network(weights: NetworkWeights, config: CircuitConfig,
                                    torch.from_numpy(rng.standard_normal(g.shape))).numpy()
     top.update(values)
     readout = None if weights.readout is None else np.repeat(weights.readout, weights.grid**2)
-    return NetworkCircuit(config=config, grid=weights.grid, channels=weights.c,
+    circuit = NetworkCircuit(config=config, grid=weights.grid, channels=weights.c,
                           inputs_per_point=weights.p, g_unit_s=g_unit,
                           weights_sha256=weights.sha256(), switch_ron_ohm=ron,
-                          switch_roff_ohm=roff, readout_gain=readout, **top)
+                          switch_roff_ohm=roff, readout_gain=readout, sources=weights.sources,
+                          omitted=omitted, **top)
+    if omitted and circuit.floating():
+        raise InputError(f"held to the mapping's window, the network leaves {circuit.floating()}"
+                         " node(s) without a path to ground; lower mapping.g_min_s or train the "
+                         "network with larger ground or edge conductances")
+    return circuit
 
 
 def predict_network(circuit: NetworkCircuit, e: np.ndarray, bits: np.ndarray | None = None,

@@ -38,6 +38,12 @@ def grid() -> None:
               help="Network core: how it starts. pde: channel 0 is the task's own "
               "finite-difference network (codesign.deq.kirchhoff.NetworkInit), the other "
               "channels learn corrections; random: every channel from generic values.")
+@click.option("--sources", type=click.Choice(["resistor", "current"]), default="resistor",
+              show_default=True,
+              help="Network core: how its injections and bias reach a node on the chip. "
+              "resistor: from the DACs and the reference through resistors, which also load "
+              "the node (so they are small); current: current-output DACs and reference "
+              "currents, which load nothing (codesign.deq.network.SourceKind).")
 @click.option("--channels", type=click.IntRange(min=1), default=4, show_default=True,
               help="Analog neurons (network: nodes) per grid point.")
 @click.option("--inputs", type=click.IntRange(min=1), default=2, show_default=True,
@@ -70,8 +76,8 @@ def grid() -> None:
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the initial weights, the batch order and the mismatch draws.")
 @options.threads_option
-def train(task, out, core, init, channels, inputs, shape, activation, transfer, gamma, epochs, lr,
-          residual_weight, labelled, mismatch, seed, threads) -> None:
+def train(task, out, core, init, sources, channels, inputs, shape, activation, transfer, gamma,
+          epochs, lr, residual_weight, labelled, mismatch, seed, threads) -> None:
     """Train a grid DEQ on TASK's 16 x 16 fields and judge it at 16, 32 and 64.
 
     \b
@@ -95,7 +101,7 @@ def train(task, out, core, init, channels, inputs, shape, activation, transfer, 
     network = core == "network"
     if network:
         structure = TASK_STRUCTURE[task] | ({"init": "random"} if init == "random" else {})
-        deq = NetworkDEQConfig(channels=channels, inputs=inputs, **structure)
+        deq = NetworkDEQConfig(channels=channels, inputs=inputs, sources=sources, **structure)
     else:
         deq = GridDEQConfig(channels=channels, inputs=inputs, shape=shape,
                             activation=activation, transfer=transfer, gamma=gamma,

@@ -39,7 +39,7 @@ import torch.nn.functional as F
 
 from codesign.choices import Choice
 from codesign.deq.grid import add_codec
-from codesign.deq.network import NetworkWeights
+from codesign.deq.network import NetworkWeights, SourceKind
 from codesign.errors import InputError
 
 
@@ -151,6 +151,9 @@ class NetworkDEQConfig:
     """The task grid the model is trained on (the transfer rule scales from it)."""
     init: NetworkInit = NetworkInit.RANDOM
     """How the core starts (NetworkInit; ``darcy`` needs kind switched)."""
+    sources: SourceKind = SourceKind.RESISTOR
+    """How the injections and the bias reach a node on the chip: resistors from the DACs and
+    the reference, which load it, or currents, which do not (SourceKind)."""
     tol: float = 1e-5
     """Relative residual of the operating point (and of the adjoint solve)."""
     max_newton: int = 30
@@ -161,6 +164,7 @@ class NetworkDEQConfig:
         object.__setattr__(self, "spacing", Spacing.parse(self.spacing, "spacing"))
         object.__setattr__(self, "boundary", Boundary.parse(self.boundary, "boundary"))
         object.__setattr__(self, "init", NetworkInit.parse(self.init, "network init"))
+        object.__setattr__(self, "sources", SourceKind.parse(self.sources, "network sources"))
         if self.init == NetworkInit.DARCY and self.kind != NetworkKind.SWITCHED:
             raise InputError("network init darcy needs kind switched (its half-edges carry "
                              "the permeability); set kind = switched or init = random")
@@ -194,7 +198,8 @@ class NetworkDEQConfig:
         from dataclasses import asdict  # deferred: only checkpoints need it
 
         return {**asdict(self), "kind": self.kind.value, "spacing": self.spacing.value,
-                "boundary": self.boundary.value, "init": self.init.value}
+                "boundary": self.boundary.value, "init": self.init.value,
+                "sources": self.sources.value}
 
 
 # ------------------------------------------------------------------------------- the operator
@@ -468,7 +473,10 @@ class NetworkCore(torch.nn.Module):
             in_load = inject.abs().sum((1, 2, 3)).view(1, c, 1, 1)
         bias = v["bias"].view(1, c, 1, 1) * jitter((1, c, g, g))
         ground = v["ground"].view(1, c, 1, 1) * jitter((1, c, g, g))
-        load = (ground + in_load + bias.abs()).expand(1, c, g, g)
+        if self.config.sources == SourceKind.CURRENT:  # current sources load nothing
+            load = ground.expand(1, c, g, g)
+        else:
+            load = (ground + in_load + bias.abs()).expand(1, c, g, g)
         cubic = None
         if v["cubic"] is not None:
             cubic = v["cubic"].view(1, c, 1, 1) * jitter((1, c, g, g))
@@ -527,7 +535,8 @@ class NetworkCore(torch.nn.Module):
         c = self.config.channels
         return NetworkWeights(self.config.network_grid(grid), v["edge"], v["half"], v["couple"],
                               v["ground"], v["inject"], v["bias"],
-                              np.zeros(c) if v["cubic"] is None else v["cubic"])
+                              np.zeros(c) if v["cubic"] is None else v["cubic"],
+                              sources=self.config.sources)
 
 
 class NetworkDEQ(torch.nn.Module):

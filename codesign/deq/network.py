@@ -28,7 +28,10 @@ Conventions the compiler must follow (they define ``matrices``):
   + dx) (torch's conv2d, a cross-correlation); a tap that falls outside the grid is a
   conductance |inject| to 0 V (zero padding), so the load sum |inject| is the same at every
   node;
-* ``bias`` is a conductance |bias| to +1 (bias > 0) or -1 (bias < 0) model volts.
+* ``bias`` is a conductance |bias| to +1 (bias > 0) or -1 (bias < 0) model volts;
+* with ``sources`` CURRENT, every injection tap and the bias are instead currents into the node
+  (inject * e and bias model units: a current-output DAC and a reference current): they load
+  nothing, and a tap outside the grid is no device at all.
 """
 
 from __future__ import annotations
@@ -41,11 +44,23 @@ import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 import scipy.sparse.linalg as sla
 
+from codesign.choices import Choice
 from codesign.deq.weights import real_array
 from codesign.errors import InputError
 
 NEWTON_MAX_ITER = 100
 """Newton steps an equilibrium may take before it is reported as not converged."""
+
+
+class SourceKind(Choice):
+    """How a network's sources (its injections from the DACs and its bias) reach a node."""
+
+    RESISTOR = "resistor"
+    """A resistor from the DAC's +e or -e copy (the reference's +-v_fs for the bias): the
+    source also loads its node with its conductance."""
+    CURRENT = "current"
+    """A current into the node (a current-output DAC; a reference current for the bias): no
+    load, so the small resistors a loading source needs are gone."""
 
 
 def _array(value, name: str, shape: tuple[int, ...] | None, nonneg: bool) -> np.ndarray:
@@ -98,6 +113,8 @@ class NetworkWeights:
     """(c,) > 0 or None (unity): the gain of the buffer between each channel's nodes and their
     ADCs (NetworkDEQ.readout_gain). It does not move the network's equilibrium; the chip's
     buffers amplify the node voltages by it into the ADCs (codesign.circuit.network)."""
+    sources: SourceKind = SourceKind.RESISTOR
+    """How inject and bias reach a node: resistors that load it, or currents that do not."""
 
     def __post_init__(self) -> None:
         if isinstance(self.grid, bool) or not isinstance(self.grid, int | np.integer) \
@@ -126,6 +143,7 @@ class NetworkWeights:
             raise InputError(f"network inject must be (c={c}, p, k, k) with k odd and p >= 1, "
                              f"got {inject.shape}")
         object.__setattr__(self, "inject", inject)
+        object.__setattr__(self, "sources", SourceKind.parse(self.sources, "network sources"))
         if self.readout is not None:
             readout = _array(self.readout, "readout", (c,), True)
             if (readout <= 0).any():
@@ -160,9 +178,9 @@ class NetworkWeights:
     def device_count(self) -> int:
         """Two-terminal elements with a nonzero value: fixed edges (boundary edges included),
         switched edges as 2 halves x 2 alternatives each (a boundary one: 1 half x 2
-        alternatives), injection taps (taps outside the grid included: they load the node
-        to 0 V), bias, ground, inter-channel couplings (one per pair and point) and cubic
-        elements."""
+        alternatives), injection taps (resistor sources: the taps outside the grid included,
+        they load the node to 0 V; current sources: only the taps inside), bias, ground,
+        inter-channel couplings (one per pair and point) and cubic elements."""
         g = self.grid
         per_dir = g * (g + 1)  # edges of one direction incl. the two boundary ones per line
         count = int(np.count_nonzero(self.edge)) * per_dir
@@ -171,7 +189,13 @@ class NetworkWeights:
                 for d in range(2):
                     alternatives = int(np.count_nonzero(self.half[ch, d]))
                     count += alternatives * (2 * g * (g - 1) + 2 * g)
-        count += int(np.count_nonzero(self.inject)) * g * g
+        if self.sources == SourceKind.RESISTOR:
+            count += int(np.count_nonzero(self.inject)) * g * g
+        else:
+            k = self.inject.shape[-1]
+            inside = np.maximum(g - np.abs(np.arange(k) - k // 2), 0)  # positions per offset
+            count += int((np.abs(self.inject) > 0).sum(axis=(0, 1)).ravel()
+                         @ np.outer(inside, inside).ravel())
         count += int(np.count_nonzero(self.bias) + np.count_nonzero(self.ground)
                      + np.count_nonzero(self.cubic)) * g * g
         count += int(np.count_nonzero(np.triu(self.couple, 1))) * g * g
@@ -220,7 +244,9 @@ class NetworkWeights:
     def _excess(self, edges) -> np.ndarray:
         """(n,) conductance from each node to a fixed potential (ground, boundary, sources)."""
         g = self.grid
-        load = np.abs(self.inject).sum(axis=(1, 2, 3)) + np.abs(self.bias) + self.ground
+        load = self.ground.copy()
+        if self.sources == SourceKind.RESISTOR:
+            load += np.abs(self.inject).sum(axis=(1, 2, 3)) + np.abs(self.bias)
         ex = np.repeat(load, g * g).reshape(self.c, g, g)
         for ch in range(self.c):
             (ix, lx, hx), (iy, ly, hy) = edges[ch]
@@ -339,10 +365,12 @@ class NetworkWeights:
             raise InputError(f"network transfer scale must be a finite number > 0, got {scale!r}")
         s = float(scale)
         return NetworkWeights(grid, self.edge, self.half, self.couple / s, self.ground / s,
-                              self.inject / s, self.bias / s, self.cubic / s, self.readout)
+                              self.inject / s, self.bias / s, self.cubic / s, self.readout,
+                              self.sources)
 
     def sha256(self) -> str:
-        h = hashlib.sha256(f"network {self.grid} half {self.half is not None}".encode())
+        current = " current" if self.sources == SourceKind.CURRENT else ""  # resistor: as before
+        h = hashlib.sha256(f"network {self.grid} half {self.half is not None}{current}".encode())
         parts = [self.edge] + ([self.half] if self.half is not None else []) + [
             self.couple, self.ground, self.inject, self.bias, self.cubic]
         if self.readout is not None:  # a network without one keeps its earlier hash

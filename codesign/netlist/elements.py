@@ -412,8 +412,9 @@ def network_elements(circuit, inputs: Sequence[float] | None = None,
     yield Comment(f"input DACs: ie_k into {INPUT_OHM:g} Ohm sets d_k to e_k * vfs (per sample); "
                   "ideal copies +e_k, -e_k (B sources, only those an injection uses)")
     driven = circuit.inj_inputs >= 0
-    used = set(zip(circuit.inj_inputs[driven].tolist(),
-                   (circuit.inj_sign[driven] > 0).tolist(), strict=True))
+    used = set() if circuit.current_sources else set(zip(
+        circuit.inj_inputs[driven].tolist(), (circuit.inj_sign[driven] > 0).tolist(),
+        strict=True))
     for k in range(circuit.m):
         yield from _set_node(input_source(k), input_node(k), float(inputs[k]) * v_fs)
         for positive, name in ((True, f"bdp{k}"), (False, f"bdn{k}")):
@@ -448,17 +449,28 @@ def network_elements(circuit, inputs: Sequence[float] | None = None,
             control = (bit_node(q), "0") if on else ("0", bit_node(q))
             yield Element(f"sh{k}", (f"h{k}", _network_far(mid), *control),
                           model=NETWORK_SWITCH_MODELS[0 if on else 1])
-    yield Comment("injections: from the DACs' +e or -e copies (a tap outside the grid: to 0 V)")
-    for k, (a, j, s, g) in enumerate(zip(circuit.inj_nodes.tolist(), circuit.inj_inputs.tolist(),
-                                         circuit.inj_sign.tolist(), circuit.g_inj.tolist(),
-                                         strict=True)):
-        far = "0" if j < 0 else f"ep{j}" if s > 0 else f"en{j}"
-        yield Element(f"ri{k}", (far, u(a)), 1.0 / g)
-    if len(circuit.g_bias):
-        yield Comment("bias: from +vfs or -vfs")
-    for k, (a, s, g) in enumerate(zip(circuit.bias_nodes.tolist(), circuit.bias_sign.tolist(),
-                                      circuit.g_bias.tolist(), strict=True)):
-        yield Element(f"rb{k}", (REFERENCE_NODE if s > 0 else "refn", u(a)), 1.0 / g)
+    injections = zip(circuit.inj_nodes.tolist(), circuit.inj_inputs.tolist(),
+                     circuit.inj_sign.tolist(), circuit.g_inj.tolist(), strict=True)
+    biases = zip(circuit.bias_nodes.tolist(), circuit.bias_sign.tolist(),
+                 circuit.g_bias.tolist(), strict=True)
+    if circuit.current_sources:
+        yield Comment("injections: current-output DACs, i = +-g v(d_k) into the node (no load)")
+        for k, (a, j, s, g) in enumerate(injections):
+            yield Element(f"gi{k}", ("0", u(a), input_node(j), "0"), s * g)
+        if len(circuit.g_bias):
+            yield Comment("bias: reference currents, i = +-g v(ref) into the node")
+        for k, (a, s, g) in enumerate(biases):
+            yield Element(f"gb{k}", ("0", u(a), REFERENCE_NODE, "0"), s * g)
+    else:
+        yield Comment("injections: from the DACs' +e or -e copies (a tap outside the grid: to "
+                      "0 V)")
+        for k, (a, j, s, g) in enumerate(injections):
+            far = "0" if j < 0 else f"ep{j}" if s > 0 else f"en{j}"
+            yield Element(f"ri{k}", (far, u(a)), 1.0 / g)
+        if len(circuit.g_bias):
+            yield Comment("bias: from +vfs or -vfs")
+        for k, (a, s, g) in enumerate(biases):
+            yield Element(f"rb{k}", (REFERENCE_NODE if s > 0 else "refn", u(a)), 1.0 / g)
     if len(circuit.k_cubic):
         yield Comment("cubic elements: behavioural current sources i = k v^3 to ground")
     for a, k in zip(circuit.cubic_nodes.tolist(), circuit.k_cubic.tolist(), strict=True):
