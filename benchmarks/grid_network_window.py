@@ -12,7 +12,9 @@ its closed-form prediction (codesign.circuit.network.predict_network, which ngsp
 ~1e-9 FS: grid-network-spice.json's prediction errors) as compiled and with every resistor held
 to a window [g_max / ratio, g_max]: conductances below half the floor left out (the device not
 drawn), those between half the floor and the floor raised to it, for ratios 100 (the
-mapping's own window, g_min = g_max / 100), 1e4 and 1e6.
+mapping's own window, g_min = g_max / 100), 1e4 and 1e6. And the converters' share: each
+chip as compiled at 5 % mismatch (seed 0) with 8-, 10- and 12-bit DACs and ADCs, beside the
+digital model on the same fields.
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ from codesign.tasks.grid import get_grid_task
 
 RATIOS = (1e2, 1e4, 1e6)
 """g_max / the window's floor."""
+CONVERTER_BITS = (8, 10, 12)
+CONVERTER_MISMATCH = 0.05
+"""Each chip as compiled is also predicted at 5 % mismatch (seed 0) with DACs and ADCs of these
+bits: what its converters cost."""
 ABSENT_S = 1e-18
 """A resistor left out: its conductance [S] (the topology stays, the current is nil)."""
 
@@ -67,13 +73,13 @@ def window_row(case: str, samples: int, models: Path = Path("docs/results")) -> 
     bits = None if bits_t is None else bits_t.numpy().astype(bool)
     weights = model.to_weights(grid)
     circuit = compile_network(weights, config, np.random.default_rng(0))
-    e_dac = dac_np(e.reshape(len(x), -1).numpy(), config.converters)
     target = np.asarray(y, np.float64).reshape(len(y), -1)
     g = weights.grid
 
-    def chip_l2(chip_circuit) -> float:
+    def chip_l2(chip_circuit, converters=config.converters) -> float:
+        e_dac = dac_np(e.reshape(len(x), -1).numpy(), converters)
         z = predict_network(chip_circuit, e_dac, bits).z
-        codes = adc_np(z, config.converters) / chip_circuit.readout()
+        codes = adc_np(z, converters) / chip_circuit.readout()
         with torch.no_grad():
             u = model.decode(torch.from_numpy(codes).reshape(len(x), weights.c, g, g).float(),
                              torch.from_numpy(e_dac).reshape(e.shape).float())
@@ -90,6 +96,15 @@ def window_row(case: str, samples: int, models: Path = Path("docs/results")) -> 
     for ratio in RATIOS:
         held, changed = windowed(circuit, g_max / ratio)
         row["windows"].append({"ratio": ratio, "changed": changed, "chip_l2": chip_l2(held)})
+    with torch.no_grad():
+        digital = model(xt).double().numpy().reshape(len(y), -1)
+    row["digital_l2"] = float(relative_l2(digital, target).mean())
+    row["converters"] = []
+    for bits_n in CONVERTER_BITS:  # as compiled, with the verification's mismatch
+        mismatched = chip_config(CONVERTER_MISMATCH, bits_n)
+        chip = compile_network(weights, mismatched, np.random.default_rng(0))
+        row["converters"].append({"bits": bits_n, "mismatch_sigma": CONVERTER_MISMATCH,
+                                  "chip_l2": chip_l2(chip, mismatched.converters)})
     return row
 
 

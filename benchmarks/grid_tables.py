@@ -242,6 +242,20 @@ def window_table() -> list[str]:
                      f"{_mm(row['longest_xhigh_po_m'])} | {row['chip_l2']:.4f} | "
                      + " | ".join(f"{w['chip_l2']:.4f} ({w['changed']:,})"
                                   for w in row["windows"]) + " |")
+    if all("converters" in row for row in record["rows"]):
+        bits = [c["bits"] for c in record["rows"][0]["converters"]]
+        sigma = record["rows"][0]["converters"][0]["mismatch_sigma"]
+        lines += ["", f"**What the converters cost** (the same chips as compiled, {sigma:g} "
+                  "mismatch, relative L2 by the closed-form prediction on the same fields, "
+                  "beside the digital model)", "",
+                  "| model | sources | grid | digital | "
+                  + " | ".join(f"{b}-bit DAC and ADC" for b in bits) + " |",
+                  "|---|---|---|---|" + "---|" * len(bits)]
+        for row in record["rows"]:
+            name = row["case"].split(":")[0]
+            lines.append(f"| grid-{name} | {row['sources']} | {row['grid']} x {row['grid']} | "
+                         f"{row['digital_l2']:.4f} | "
+                         + " | ".join(f"{c['chip_l2']:.4f}" for c in row["converters"]) + " |")
     return [*lines, ""]
 
 
