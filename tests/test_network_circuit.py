@@ -205,6 +205,7 @@ def test_verify_network_model(kind, simulator, tmp_path):
                                      simulator, "test")
     assert summary.readout_gain == pytest.approx(model.readout_gain.tolist())
     assert min(summary.readout_gain) > 1
+    assert (summary.sources, summary.omitted) == ("resistor", 0)
     assert summary.prediction_error_fs_max < 1e-9
     assert summary.equilibrium_error_fs_max < (1e-4 if switched else 1e-9)  # switch ron
     assert summary.switches == (2 * 2 * 2 * (2 * 7 * 6 + 2 * 7) if switched else 0)

@@ -158,6 +158,10 @@ class NetworkVerification:
     readout_gain: tuple[float, ...] = ()
     """The buffer gain between each channel's nodes and their ADCs (NetworkDEQ.readout_gain;
     () where the model has none: unity)."""
+    sources: str = "resistor"
+    """How the injections and the bias reach a node (codesign.deq.network.SourceKind)."""
+    omitted: int = 0
+    """Resistors below the mapping's window not drawn (a current-source network's compile)."""
 
 
 def _fields_check(x: np.ndarray, y: np.ndarray) -> None:
@@ -235,7 +239,8 @@ def verify_network(model, x: np.ndarray, y: np.ndarray, config: CircuitConfig, s
         g_min_s=g_lo, g_max_s=g_hi,
         **_scores(y, u_digital, u_circuit, run.x, z_ideal, z_pred, config),
         compile_s=compile_s, spice_s=spice_s, seconds_per_sample=spice_s / len(x),
-        readout_gain=() if weights.readout is None else tuple(weights.readout.tolist()))
+        readout_gain=() if weights.readout is None else tuple(weights.readout.tolist()),
+        sources=chip.circuit.sources.value, omitted=chip.circuit.omitted)
     arrays = {"u_digital": u_digital, "u_circuit": u_circuit, "z_spice": run.x,
               "z_ideal": z_ideal, "z_predicted": z_pred}
     return summary, arrays

@@ -172,6 +172,10 @@ def verify_grid_model(source: Path, grid_size: int | None, samples: int, neuron:
             click.echo(f"verified {summary.samples} {ckpt.task} fields on a {size} x {size} "
                        f"grid: a network of n = {summary.n} nodes, {summary.devices} devices, "
                        f"{summary.switches} switches ({neuron}, {converters})")
+            click.echo(f"resistors {1 / summary.g_max_s:.3g} to {1 / summary.g_min_s:.3g} Ohm; "
+                       f"sources: {summary.sources}"
+                       + (f" ({summary.omitted} resistors below the window not drawn)"
+                          if summary.omitted else ""))
         else:
             click.echo(f"verified {summary.samples} {ckpt.task} fields on a {size} x {size} "
                        f"grid: n = {summary.n} neurons, {summary.cells} cells ({neuron}, "
