@@ -13,8 +13,8 @@ its closed-form prediction (codesign.circuit.network.predict_network, which ngsp
 to a window [g_max / ratio, g_max]: conductances below half the floor left out (the device not
 drawn), those between half the floor and the floor raised to it, for ratios 100 (the
 mapping's own window, g_min = g_max / 100), 1e4 and 1e6. And the converters' share: each
-chip as compiled at 5 % mismatch (seed 0) with 8-, 10- and 12-bit DACs and ADCs, beside the
-digital model on the same fields.
+chip as compiled at 5 % mismatch (seed 0) with 8-, 10- and 12-bit DACs and ADCs, and at 12
+bits without mismatch, beside the digital model on the same fields.
 """
 
 from __future__ import annotations
@@ -38,10 +38,10 @@ from codesign.tasks.grid import get_grid_task
 
 RATIOS = (1e2, 1e4, 1e6)
 """g_max / the window's floor."""
-CONVERTER_BITS = (8, 10, 12)
-CONVERTER_MISMATCH = 0.05
-"""Each chip as compiled is also predicted at 5 % mismatch (seed 0) with DACs and ADCs of these
-bits: what its converters cost."""
+CONVERTERS = ((8, 0.05), (10, 0.05), (12, 0.05), (12, 0.0))
+"""(bits, mismatch sigma): each chip as compiled is also predicted with DACs and ADCs of these
+bits at this mismatch (seed 0): what its converters cost, and (12 bits without mismatch) what
+is left of the window alone."""
 ABSENT_S = 1e-18
 """A resistor left out: its conductance [S] (the topology stays, the current is nil)."""
 
@@ -100,10 +100,10 @@ def window_row(case: str, samples: int, models: Path = Path("docs/results")) -> 
         digital = model(xt).double().numpy().reshape(len(y), -1)
     row["digital_l2"] = float(relative_l2(digital, target).mean())
     row["converters"] = []
-    for bits_n in CONVERTER_BITS:  # as compiled, with the verification's mismatch
-        mismatched = chip_config(CONVERTER_MISMATCH, bits_n)
+    for bits_n, sigma in CONVERTERS:  # as compiled
+        mismatched = chip_config(sigma, bits_n)
         chip = compile_network(weights, mismatched, np.random.default_rng(0))
-        row["converters"].append({"bits": bits_n, "mismatch_sigma": CONVERTER_MISMATCH,
+        row["converters"].append({"bits": bits_n, "mismatch_sigma": sigma,
                                   "chip_l2": chip_l2(chip, mismatched.converters)})
     return row
 

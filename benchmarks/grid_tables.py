@@ -243,14 +243,13 @@ def window_table() -> list[str]:
                      + " | ".join(f"{w['chip_l2']:.4f} ({w['changed']:,})"
                                   for w in row["windows"]) + " |")
     if all("converters" in row for row in record["rows"]):
-        bits = [c["bits"] for c in record["rows"][0]["converters"]]
-        sigma = record["rows"][0]["converters"][0]["mismatch_sigma"]
-        lines += ["", f"**What the converters cost** (the same chips as compiled, {sigma:g} "
-                  "mismatch, relative L2 by the closed-form prediction on the same fields, "
-                  "beside the digital model)", "",
+        settings = [(c["bits"], c["mismatch_sigma"]) for c in record["rows"][0]["converters"]]
+        lines += ["", "**What the converters cost** (the same chips as compiled, relative L2 by "
+                  "the closed-form prediction on the same fields, beside the digital model; "
+                  "mismatch seed 0)", "",
                   "| model | sources | grid | digital | "
-                  + " | ".join(f"{b}-bit DAC and ADC" for b in bits) + " |",
-                  "|---|---|---|---|" + "---|" * len(bits)]
+                  + " | ".join(f"{b}-bit DAC and ADC, {s:.0%} mismatch" for b, s in settings)
+                  + " |", "|---|---|---|---|" + "---|" * len(settings)]
         for row in record["rows"]:
             name = row["case"].split(":")[0]
             lines.append(f"| grid-{name} | {row['sources']} | {row['grid']} x {row['grid']} | "
