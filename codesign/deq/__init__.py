@@ -29,7 +29,7 @@ if TYPE_CHECKING:
         NetworkKind,
     )
     from codesign.deq.model import DEQConfig, HybridDEQ
-    from codesign.deq.network import NetworkWeights
+    from codesign.deq.network import NetworkWeights, SourceKind
     from codesign.deq.solvers import (
         SOLVERS,
         SolverInfo,
