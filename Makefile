@@ -71,8 +71,6 @@ bench: setup
 	  --activation identity --max-iter 400 --residual-weight 0.1 --sweep-labels 0.1,0.3,1.0 \
 	  --out docs/results/grid-poisson-labels.json
 	$(BIN)/python -m benchmarks.grid_scale
-	@# codesign verify of the trained Poisson models on one field, 16 to 128 (~6 min)
-	$(BIN)/python -m benchmarks.grid_verify_time --out docs/results/grid-command-time.json
 	@# subdomain SPICE against one process, 64 to 256 on a local Dask cluster (~25 min)
 	$(BIN)/python -m benchmarks.grid_subdomain
 	@# Kirchhoff network cores: Darcy and Poisson from the PDE's network, Poisson from random values,
@@ -91,6 +89,8 @@ bench: setup
 	$(BIN)/python -m benchmarks.grid_dense_spice --out docs/results/grid-dense-spice.json
 	@# the network chips' resistor spans and their accuracy held to a window (~2 min)
 	$(BIN)/python -m benchmarks.grid_network_window --out docs/results/grid-network-window.json
+	@# codesign verify of the trained Poisson models on one field, 16 to 128 (~6 min; after the models above)
+	$(BIN)/python -m benchmarks.grid_verify_time --out docs/results/grid-command-time.json
 	$(BIN)/python -m benchmarks.grid_tables --collect runs/bench/grid-verify-*
 
 # The documentation site into build/site (mkdocs build --strict: a broken link fails it), after
