@@ -30,7 +30,7 @@ import torch
 from benchmarks.common import write_record
 from benchmarks.grid_network_spice import TRAINED, chip_config
 from codesign.circuit.converters import adc_np, dac_np
-from codesign.circuit.network import RESISTORS, compile_network, predict_network
+from codesign.circuit.network import compile_network, predict_network, resistor_families
 from codesign.deq.checkpoint import load_network_checkpoint
 from codesign.parts.geometry import XHIGH_PO_OHM_PER_SQ, XHIGH_PO_W_EFF_UM
 from codesign.tasks.base import relative_l2
@@ -51,7 +51,7 @@ def windowed(circuit, floor_s: float):
     between floor_s / 2 and floor_s raised to floor_s; (circuit, resistors changed). Current
     sources (SourceKind.CURRENT: g_inj, g_bias are transconductances) are left as they are."""
     changed, values = 0, {}
-    for name in RESISTORS[:3] if circuit.current_sources else RESISTORS:
+    for name in resistor_families(circuit.sources):
         g = getattr(circuit, name)
         changed += int((g < floor_s).sum())
         values[name] = np.where(g < floor_s / 2, ABSENT_S, np.maximum(g, floor_s))

@@ -67,25 +67,23 @@ def accuracy_table(task: str) -> list[str]:
              "model's digital output on the same fields)", "",
              "| model | parameters | training [s] | 16 x 16 | 32 x 32 | 64 x 64 | SPICE / "
              "digital |", "|---|---|---|---|---|---|---|"]
-    runs = [f"{g} x {g}: {s['circuit_l2']:.4f} / {s['digital_l2']:.4f} = {s['ratio']:.3f}x "
-            f"({s['samples']} fields, mismatch {s['mismatch_sigma']:g}, "
-            f"{s['dac_bits']}/{s['adc_bits']}-bit"
-            f"{', row trim' if s.get('row_trim') else ''})" for g, s in spice.items() if s]
     deq = grid_model["deq"]
     name = (f"grid DEQ (c = {deq['channels']}, {deq['shape']} stencil, {deq['activation']}, "
             f"{deq['transfer']} transfer)")
-    lines.append(f"| {name} | {grid_model['parameters']:,} | {grid_model['train_s']:.0f} | "
-                 + " | ".join(_l2(grid_model, g) for g in GRIDS)
-                 + f" | {'; '.join(runs) or '-'} |")
+    lines.append(_model_row(name, grid_model, [run for run in spice.values() if run]))
     lines += network_rows(task)
     dense = [r for r in (_load("grid-dense-spice.json") or {}).get("rows", [])
              if r["task"] == task]
     for record in (baselines or {}).get("models", []):
-        runs = _spice_runs(dense) if record["model"].startswith("dense DEQ") else "-"
-        lines.append(f"| {record['model']} | {record['parameters']:,} | "
-                     f"{record['train_s']:.0f} | " + " | ".join(_l2(record, g) for g in GRIDS)
-                     + f" | {runs} |")
+        lines.append(_model_row(record["model"], record,
+                                dense if record["model"].startswith("dense DEQ") else []))
     return [*lines, ""]
+
+
+def _model_row(label: str, record: dict, runs: list[dict]) -> str:
+    """A model's row: parameters, training time, relative L2 per grid and its SPICE runs."""
+    return (f"| {label} | {record['parameters']:,} | {record['train_s']:.0f} | "
+            + " | ".join(_l2(record, g) for g in GRIDS) + f" | {_spice_runs(runs)} |")
 
 
 NETWORK_MODELS = (("network", "PDE-initialised"), ("network-random", "random init"),
@@ -102,11 +100,12 @@ def _ohms(value: float) -> str:
 
 
 def _spice_runs(runs: list[dict]) -> str:
-    """Each run's SPICE / digital errors, its settings and, for a network chip, the span of
-    its resistors (1 / g_max to 1 / g_min)."""
+    """Each run's SPICE / digital errors, its settings, a stencil chip's row trim and a network
+    chip's resistor span (1 / g_max to 1 / g_min); "-" without runs."""
     return "; ".join(f"{s['grid']} x {s['grid']}: {s['circuit_l2']:.4f} / {s['digital_l2']:.4f} "
                      f"= {s['ratio']:.3f}x ({s['samples']} fields, mismatch "
                      f"{s['mismatch_sigma']:g}, {s['dac_bits']}/{s['adc_bits']}-bit"
+                     + (", row trim" if s.get("row_trim") else "")
                      + (f", resistors {_ohms(1 / s['g_max_s'])} to {_ohms(1 / s['g_min_s'])}"
                         if "g_min_s" in s else "") + ")"
                      for s in sorted(runs, key=lambda r: r["grid"])) or "-"
@@ -124,9 +123,7 @@ def network_rows(task: str) -> list[str]:
         deq = record["deq"]
         label = (f"network DEQ (c = {deq['channels']}, {deq['kind']}"
                  f"{', cubic' if deq['cubic'] else ''}, {start})")
-        rows.append(f"| {label} | {record['parameters']:,} | {record['train_s']:.0f} | "
-                    + " | ".join(_l2(record, g) for g in GRIDS)
-                    + f" | {_spice_runs([r for r in spice if r['model'] == model])} |")
+        rows.append(_model_row(label, record, [r for r in spice if r["model"] == model]))
     return rows
 
 

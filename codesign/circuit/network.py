@@ -164,8 +164,7 @@ class NetworkCircuit:
     def resistor_count(self) -> int:
         """Resistors of the network (every coupling one), the half-edges' per alternative, and
         the sources where they are resistors."""
-        sources = 0 if self.current_sources else self.source_count()
-        return int(len(self.g_pair) + len(self.g_ground) + len(self.g_half)) + sources
+        return len(self.resistors())
 
     def switch_count(self) -> int:
         return int(len(self.g_half))
@@ -177,10 +176,8 @@ class NetworkCircuit:
 
     def resistors(self) -> np.ndarray:
         """Every resistor's conductance [S] (the sources' where they are resistors)."""
-        parts = [self.g_pair, self.g_ground, self.g_half]
-        if not self.current_sources:
-            parts += [self.g_inj, self.g_bias]
-        return np.concatenate(parts)
+        return np.concatenate([getattr(self, name)
+                               for name in resistor_families(self.sources)])
 
     def conductance_range(self) -> tuple[float, float]:
         """(smallest, largest) resistor conductance [S]: the dynamic range a device needs."""
@@ -400,8 +397,19 @@ def _topology(w: NetworkWeights) -> dict[str, np.ndarray | int]:
             "cubic_nodes": cat(c_n, np.int64), "k_cubic": cat(c_k)}
 
 
-RESISTORS = ("g_pair", "g_ground", "g_half", "g_inj", "g_bias")
-"""The resistor families, in the mismatch draw order (the cubic elements follow)."""
+SOURCE_FAMILIES = ("g_inj", "g_bias")
+"""The sources' families: resistors (SourceKind.RESISTOR) or current sources' transconductances
+(SourceKind.CURRENT)."""
+RESISTORS = ("g_pair", "g_ground", "g_half", *SOURCE_FAMILIES)
+"""The conductance families, in the mismatch draw order (the cubic elements follow)."""
+
+
+def resistor_families(sources: SourceKind) -> tuple[str, ...]:
+    """The families that are resistors for ``sources``: all of RESISTORS, or without the
+    sources' where they are current sources."""
+    if sources == SourceKind.CURRENT:
+        return tuple(name for name in RESISTORS if name not in SOURCE_FAMILIES)
+    return RESISTORS
 
 
 def _quantize(g: np.ndarray, config: CircuitConfig) -> np.ndarray:
@@ -455,8 +463,8 @@ def compile_network(weights: NetworkWeights, config: CircuitConfig,
     top = _topology(weights)
     # the window's top is the largest resistor; a current source's transconductance scales
     # with the same unit (its full-scale current g v_fs), whatever its size
-    families = RESISTORS if weights.sources == SourceKind.RESISTOR else RESISTORS[:3]
-    largest = max((float(top[name].max()) for name in families if len(top[name])),
+    largest = max((float(top[name].max()) for name in resistor_families(weights.sources)
+                   if len(top[name])),
                   default=0.0)
     if not largest > 0:
         raise InputError("the network has no resistor; it needs a path from every node to "
@@ -475,14 +483,15 @@ def compile_network(weights: NetworkWeights, config: CircuitConfig,
     top.update(values)
     readout = None if weights.readout is None else np.repeat(weights.readout, weights.grid**2)
     circuit = NetworkCircuit(config=config, grid=weights.grid, channels=weights.c,
-                          inputs_per_point=weights.p, g_unit_s=g_unit,
-                          weights_sha256=weights.sha256(), switch_ron_ohm=ron,
-                          switch_roff_ohm=roff, readout_gain=readout, sources=weights.sources,
-                          omitted=omitted, **top)
-    if omitted and circuit.floating():
-        raise InputError(f"held to the mapping's window, the network leaves {circuit.floating()}"
-                         " node(s) without a path to ground; lower mapping.g_min_s or train the "
-                         "network with larger ground or edge conductances")
+                             inputs_per_point=weights.p, g_unit_s=g_unit,
+                             weights_sha256=weights.sha256(), switch_ron_ohm=ron,
+                             switch_roff_ohm=roff, readout_gain=readout,
+                             sources=weights.sources, omitted=omitted, **top)
+    floating = circuit.floating() if omitted else 0
+    if floating:
+        raise InputError(f"held to the mapping's window, the network leaves {floating} node(s) "
+                         "without a path to ground; lower mapping.g_min_s or train the network "
+                         "with larger ground or edge conductances")
     return circuit
 
 
