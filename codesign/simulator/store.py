@@ -180,6 +180,8 @@ class ResultStore:
         check_finite(arrays)
         if self.chunk == 1:
             return atomic_write(self.path(key), lambda tmp: _savez(tmp, arrays))
+        if CHUNK_KEYS in arrays:  # refused before it is held, so nothing held is lost
+            raise ValueError(f"a sample's arrays may not be named {CHUNK_KEYS!r}")
         self._held[key] = arrays
         return self.flush() if len(self._held) >= self.chunk else None
 
@@ -200,8 +202,6 @@ class ResultStore:
                 continue
             names = list(held[keys[0]])
             stacked = {name: np.stack([held[key][name] for key in keys]) for name in names}
-            if CHUNK_KEYS in stacked:
-                raise ValueError(f"a sample's arrays may not be named {CHUNK_KEYS!r}")
             stacked[CHUNK_KEYS] = np.array(keys)
             path = atomic_write(self.chunk_path(run_key(keys)),
                                 lambda tmp, a=stacked: _savez(tmp, a))
