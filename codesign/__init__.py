@@ -2,15 +2,16 @@
 
 The public API, by stage (each name is imported on first use, so ``import codesign`` is cheap):
 
-- model: HybridDEQ, DEQConfig, CoreWeights, random_core; checkpoints load_checkpoint,
-  save_checkpoint, load_source, load_npz_core, save_npz_core
+- model: HybridDEQ, DEQConfig, Encoder, Decoder, CoreWeights, random_core; checkpoints
+  load_checkpoint, save_checkpoint, load_source, load_npz_core, save_npz_core
 - circuit: CircuitConfig, circuit_config, ArrayConfig, MappingConfig, NeuronConfig,
   OpAmpParams, CmosParams, NoiseConfig, ConverterConfig, scale_currents, NEURON_LEVELS
 - chip (one compiled instance, the way every SPICE run goes): Chip, verify_chip, verify_core,
   VerifySettings
 - simulator: get_simulator, find_ngspice
 - proxy: ProxyParams, CircuitProxy, load_params, save_params, default_params_path
-- calibration: load_spec, calibrate, refit; noise: noise_spread, check_noise, NoisePlan
+- calibration: load_spec, calibrate, refit; noise: noise_spread, check_noise, NoisePlan; a chip
+  instance's own digital readout: fit_readout, ReadoutFit
 - tasks and training: get_task, TASKS, TrainConfig, new_model, train_model, HardwareModel
 - the co-design loop and its report: LoopSettings, run_loop, write_report
 - the design search: Design, DesignSpace, DesignSettings, run_design
@@ -26,6 +27,7 @@ from codesign._version import __version__
 if TYPE_CHECKING:
     from codesign.calibration.calibrate import calibrate
     from codesign.calibration.noise import NoisePlan, check_noise, noise_spread
+    from codesign.calibration.readout import ReadoutFit, fit_readout
     from codesign.calibration.refit import refit
     from codesign.calibration.spec import load_spec
     from codesign.chip.chip import Chip
@@ -51,7 +53,7 @@ if TYPE_CHECKING:
         save_checkpoint,
         save_npz_core,
     )
-    from codesign.deq.model import DEQConfig, HybridDEQ
+    from codesign.deq.model import Decoder, DEQConfig, Encoder, HybridDEQ
     from codesign.deq.weights import CoreWeights, random_core
     from codesign.design.search import run_design
     from codesign.design.settings import DesignSettings

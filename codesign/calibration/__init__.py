@@ -8,6 +8,8 @@ fitted by gradient descent -> evaluation on held-out cores -> report.
     calibrate.py  the pipeline                fit_report.py  Markdown, JSON, Parquet, plots
     refit.py      re-fit on a chip's own traces (the co-design loop's rounds)
     noise.py      the proxy's noise against repeated noisy SPICE transients
+    trim.py       a chip instance's per-neuron terms fitted to its own equilibria
+    readout.py    a chip instance's digital decoder fitted to its own SPICE states
 """
 
 from typing import TYPE_CHECKING
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
         check_noise,
         noise_spread,
     )
+    from codesign.calibration.readout import ReadoutFit, fit_readout
     from codesign.calibration.refit import refit
     from codesign.calibration.spec import CalibrationSpec, load_spec
 

@@ -49,12 +49,15 @@ def summary_lines(summary: VerificationSummary) -> list[str]:
                      + ("" if s.proxy.matches_circuit else
                         " (WARNING: fitted to another neuron model)"))
     t = s.task_metric
+    fitted = ("" if t is None or t.readout_samples is None else
+              f"; the circuit's readout fitted to this chip on {t.readout_samples} training "
+              "inputs")
     if t is not None and t.agreement is not None:
         lines.append(f"{t.name} on these samples: digital {100 * t.digital:.2f} %, circuit "
-                     f"{100 * t.circuit:.2f} % (same class on {100 * t.agreement:.1f} %)")
+                     f"{100 * t.circuit:.2f} % (same class on {100 * t.agreement:.1f} %){fitted}")
     elif t is not None:
         lines.append(f"{t.name} on these samples: digital {t.digital:.4g}, circuit "
-                     f"{t.circuit:.4g}")
+                     f"{t.circuit:.4g}{fitted}")
     if s.settling is not None:
         st = s.settling
         med = st.time_s.median

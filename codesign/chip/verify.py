@@ -214,12 +214,16 @@ def verify_core(
     return verify_chip(chip, e, run_dir, settings, progress, store)
 
 
-def task_metric(result: Verification, task, decode, targets: np.ndarray) -> TaskMetric:
+def task_metric(result: Verification, task, decode, targets: np.ndarray,
+                readout=None, readout_samples: int | None = None) -> TaskMetric:
     """The ``task``'s offline metric of the digital and the circuit equilibria of ``result``
-    (``decode``: core states -> model outputs), and how often they agree."""
-    digital, circuit = decode(result.z_torch), decode(result.z_spice)
+    (``decode``: core states -> model outputs; the circuit's by ``readout`` where given, a
+    decoder fitted to this chip on ``readout_samples`` training inputs), and how often they
+    agree."""
+    digital, circuit = decode(result.z_torch), (readout or decode)(result.z_spice)
     return TaskMetric(task.offline_metric.name, task.score(digital, targets),
-                      task.score(circuit, targets), task.agreement(digital, circuit))
+                      task.score(circuit, targets), task.agreement(digital, circuit),
+                      readout_samples if readout is not None else None)
 
 
 def _proxy_check(params: ProxyParams, config: CircuitConfig, path: str = "") -> ProxyCheck:

@@ -86,9 +86,13 @@ def _write(result, out: Path, table_format: str) -> list[Path]:
 @click.option("--grid", "grid_size", type=click.IntRange(min=2), default=None,
               help="A grid model (`codesign grid train`) only: the grid to compile it on "
                    "(default: its training grid); see `codesign grid verify`.")
+@click.option("--readout", type=click.IntRange(min=0), default=0, show_default=True,
+              help="A task model only: fit the chip's digital decoder to its SPICE states of "
+                   "this many training inputs before judging the circuit (calibration after "
+                   "fabrication; 0: the decoder as trained).")
 def verify(source, inputs, samples, neuron, dc_gain, gbw, offset, analysis, out, settle_tol,
            seed, table_format, array, converters, sets, proxy_path, backend, workers,
-           scheduler, timeout_s, allow_unstable, force, grid_size) -> None:
+           scheduler, timeout_s, allow_unstable, force, grid_size, readout) -> None:
     """Verify SOURCE at circuit level: SPICE equilibria against the PyTorch fixed point.
 
     Writes OUT/equilibria.parquet (sample, unit, neuron, z_torch, z_model, z_spice, z_proxy,
@@ -103,6 +107,7 @@ def verify(source, inputs, samples, neuron, dc_gain, gbw, offset, analysis, out,
       codesign verify core.npz --inputs e.npy --neuron ideal --out runs/v-ideal
     """
     # deferred: the library (torch) loads only when the command runs, not for --help
+    from codesign.calibration.readout import fit_readout
     from codesign.chip.chip import Chip
     from codesign.chip.summary import format_summary
     from codesign.chip.verify import VerifySettings, task_metric, verify_chip
@@ -117,9 +122,9 @@ def verify(source, inputs, samples, neuron, dc_gain, gbw, offset, analysis, out,
     if checkpoint_format(source) in (GRID_FORMAT, NETWORK_FORMAT):  # one probe of the tag
         from codesign.cli.grid import verify_grid_model  # deferred: the grid branch
 
-        if analysis != "op" or inputs is not None or proxy_path is not None:
+        if analysis != "op" or inputs is not None or proxy_path is not None or readout:
             raise InputError("a grid model is verified at its operating points on its task's "
-                             "fields: drop --analysis tran, --inputs and --proxy")
+                             "fields: drop --analysis tran, --inputs, --proxy and --readout")
         verify_grid_model(source, grid_size, samples, neuron, {**array, **converters}, sets,
                           seed, out, backend, workers, timeout_s, scheduler, force)
         return
@@ -137,6 +142,13 @@ def verify(source, inputs, samples, neuron, dc_gain, gbw, offset, analysis, out,
                             "point; use --analysis tran")
     proxy, proxy_path = _proxy(proxy_path, neuron)
     e, task = _samples(core, ckpt, inputs, samples, seed, force)
+    if readout and (ckpt is None or task is None or inputs is not None):
+        raise InputError("--readout fits a task model's decoder on its task's training inputs: "
+                         "verify a checkpoint of `codesign train` without --inputs, or drop "
+                         "--readout")
+    if readout and config.noise.enabled and proxy is None:
+        raise InputError(f"--readout on a noisy chip draws the noise from a proxy; there is "
+                         f"none for {neuron}: pass --proxy")
     if task is not None:
         options.warn_resolution(task.metric, task.profile.target, len(e), task.name)
     with options.simulator_from_options(backend, workers, timeout_s, scheduler) as simulator:
@@ -159,8 +171,16 @@ def verify(source, inputs, samples, neuron, dc_gain, gbw, offset, analysis, out,
             result = replace(result, summary=summary)
             if ckpt is not None and task is not None:
                 full = ckpt.metrics.get("test_metric")
+                fitted = None
+                if readout:
+                    fit = fit_readout(task, ckpt.model, chip, proxy, readout,
+                                      out / "spice" / "readout", seed)
+                    fitted = partial(decode, fit.apply(ckpt.model))
+                    click.echo(f"readout fitted to this chip on {fit.samples} training inputs: "
+                               f"held-back loss {fit.loss_trained:.4g} -> "
+                               f"{fit.loss_fitted:.4g}")
                 metric = task_metric(result, task, partial(decode, ckpt.model),
-                                     task.y_test[:len(e)])
+                                     task.y_test[:len(e)], fitted, readout or None)
                 result = result.with_task_metric(
                     metric, float(full) if isinstance(full, int | float) else None)
             click.echo(format_summary(result))

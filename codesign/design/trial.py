@@ -12,12 +12,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from codesign.calibration.noise import noisy_states
 from codesign.chip.chip import Chip
 from codesign.deq.checkpoint import load_checkpoint, save_checkpoint
 from codesign.design.energy import proxy_settling_s, screen_power_w
 from codesign.design.space import Design
-from codesign.proxy.model import CircuitProxy
-from codesign.proxy.noise import NoiseSources, equilibrium_covariance, sample_noise
 from codesign.proxy.params import load_params
 from codesign.schema import read_result, write_result
 from codesign.tasks import get_task
@@ -68,22 +67,6 @@ class TrialResult:
     train_seconds: float
     macs: int
     """Equivalent MACs of one inference, n (n + m)."""
-
-
-COVARIANCE_SAMPLES = 8
-"""Inputs whose Lyapunov covariances are averaged into the one each batch draws from (one
-solve of a 2n x 2n Lyapunov equation costs ~0.2 s at n = 64)."""
-
-
-def noisy_states(chip, params, e: np.ndarray, z: np.ndarray,
-                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """(z with one draw of the circuit noise around each equilibrium, the (n,) spreads): the
-    proxy's Lyapunov covariance (checked against noisy SPICE transients, codesign noise),
-    averaged over up to COVARIANCE_SAMPLES of the inputs, spread evenly."""
-    pick = np.unique(np.linspace(0, len(e) - 1, min(len(e), COVARIANCE_SAMPLES)).astype(int))
-    cov = equilibrium_covariance(CircuitProxy(params, chip.v_fs), chip.effective, e[pick],
-                                 NoiseSources.of(chip.config)).mean(0)
-    return z + sample_noise(cov[None], rng, len(e)), np.sqrt(np.diag(cov))
 
 
 def run_trial(job: TrialJob) -> TrialResult:

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from codesign.calibration.noise import noiseless
+from codesign.calibration.noise import noiseless, noisy_states
 from codesign.chip.chip import Chip
 from codesign.deq.checkpoint import load_checkpoint
 from codesign.design.energy import EnergyBreakdown, spice_breakdown
 from codesign.design.space import Design
-from codesign.design.trial import RESULT, TrialResult, noisy_states
+from codesign.design.trial import RESULT, TrialResult
 from codesign.netlist.spice import relaxed_transients
 from codesign.proxy.params import load_params
 from codesign.schema import read_result, write_result
@@ -74,23 +74,39 @@ def design_chip(folder: Path, simulator: Simulator, chip_seed: int, mismatch_sig
     return trial, model, params, chip
 
 
-def spice_metric(task, model, params, chip, count: int, run_dir: Path,
-                 seed: int) -> tuple[float, float, int]:
-    """(SPICE metric, digital-core metric, samples) of ``model`` on ``chip`` over ``count``
+def spice_states(task, model, params, chip, count: int, run_dir: Path,
+                 seed: int) -> tuple[Samples, np.ndarray]:
+    """(the test samples, their ADC codes (K, n) [FS]) of ``model`` on ``chip`` over ``count``
     test samples (0: all): SPICE operating points through the DACs, one draw of the circuit
     noise per equilibrium (seeded), the ADCs."""
     rng = np.random.default_rng(seed)
     selection = Samples(task.test_subset(count or len(task.y_test)))
+    e = chip.dac(encode(model, task.x_test[selection.indices]))
+    z = chip.operating_points(e, Path(run_dir) / f"op-{len(chip.runs):04d}").z
+    return selection, chip.adc(noisy_states(chip, params, e, z, rng)[0])
 
+
+def states_metric(task, model, selection: Samples, states: np.ndarray) -> float:
+    """The task metric of ``model``'s decoder on the chip's ADC codes ``states`` of
+    ``selection`` (from :func:`spice_states`)."""
     def circuit(x: np.ndarray) -> np.ndarray:
-        e = chip.dac(encode(model, x))
-        z = chip.operating_points(e, Path(run_dir) / f"op-{len(chip.runs):04d}").z
-        return decode(model, chip.adc(noisy_states(chip, params, e, z, rng)[0]))
+        if len(x) != len(states):
+            raise ValueError("states_metric: the states are not of this selection")
+        return decode(model, states)
+
+    return float(task.evaluate(circuit, selection).metrics.metric)
+
+
+def spice_metric(task, model, params, chip, count: int, run_dir: Path,
+                 seed: int) -> tuple[float, float, int]:
+    """(SPICE metric, digital-core metric, samples) of ``model`` on ``chip`` over ``count``
+    test samples (0: all), from :func:`spice_states`."""
+    selection, states = spice_states(task, model, params, chip, count, run_dir, seed)
 
     def digital(x: np.ndarray) -> np.ndarray:
         return decode(model, chip.core.equilibrium(encode(model, x)))
 
-    return (float(task.evaluate(circuit, selection).metrics.metric),
+    return (states_metric(task, model, selection, states),
             float(task.evaluate(digital, selection).metrics.metric), len(selection.indices))
 
 

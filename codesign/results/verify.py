@@ -141,3 +141,6 @@ class TaskMetric:
     """From ngspice's operating points."""
     agreement: float | None = None
     """Classification: the fraction of samples the circuit gives the digital model's class."""
+    readout_samples: int | None = None
+    """The circuit's decoder was fitted to this chip's SPICE states of that many training
+    inputs (codesign.calibration.readout; None: the decoder as trained)."""
