@@ -251,6 +251,16 @@ backend_option = click.option(
     "--backend", type=click.Choice(BACKENDS), default="process", show_default=True,
     help="process: ngspice -b child processes on all cores; shared: libngspice via PySpice.",
 )
+encoder_option = click.option(
+    "--encoder", type=click.Choice(["linear-tanh", "none"]), default="linear-tanh",
+    show_default=True,
+    help="linear-tanh: a digital layer before the DACs; none: the task's features straight to "
+         "the DACs (core inputs = features, no digital encoder MACs).")
+decoder_option = click.option(
+    "--decoder", type=click.Choice(["linear", "per-neuron"]), default="linear",
+    show_default=True,
+    help="linear: a digital layer after the ADCs; per-neuron: each neuron is one output (a gain "
+         "and offset each; core size = the task's outputs).")
 threads_option = click.option(
     "--threads", type=click.IntRange(min=1), default=1, show_default=True,
     help="torch CPU threads. One by default: torch's own default, a thread per core, is often "

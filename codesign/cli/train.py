@@ -9,6 +9,7 @@ import click
 
 from codesign.cli import options
 from codesign.deq.activations import ACTIVATIONS
+from codesign.errors import InputError
 from codesign.jobs import plural
 from codesign.tasks import TASKS
 
@@ -33,8 +34,11 @@ from codesign.tasks import TASKS
               help="Contraction bound ||W||_2 <= gamma < 1.")
 @click.option("--activation", type=click.Choice(list(ACTIVATIONS)), default="tanh",
               show_default=True, help="The core's activation phi (the neuron's transfer).")
+@options.encoder_option
+@options.decoder_option
 @options.threads_option
-def train(task, out, epochs, seed, core_size, core_inputs, gamma, activation, threads) -> None:
+def train(task, out, epochs, seed, core_size, core_inputs, gamma, activation, encoder, decoder,
+          threads) -> None:
     """Train a hybrid DEQ (digital encoder, analog core, digital decoder) on TASK, digitally.
     (Physics-aware training runs inside `codesign loop`.)
 
@@ -56,10 +60,19 @@ def train(task, out, epochs, seed, core_size, core_inputs, gamma, activation, th
     check_output_dir(out.parent, "--out's folder")
     data = get_task(task)
     profile = data.profile
+    if decoder == "per-neuron" and core_size not in (None, data.out_features):
+        raise InputError(f"--decoder per-neuron reads the task's {data.out_features} outputs "
+                         f"from as many neurons: leave --core-size out (got {core_size})")
+    if encoder == "none" and core_inputs not in (None, data.in_features):
+        raise InputError(f"--encoder none feeds the task's {data.in_features} features to the "
+                         f"DACs: leave --core-inputs out (got {core_inputs})")
     deq = DEQConfig(
         in_features=data.in_features, out_features=data.out_features,
-        core_size=core_size or profile.core_size, core_inputs=core_inputs or profile.core_inputs,
-        gamma=gamma, activation=activation,
+        core_size=(data.out_features if decoder == "per-neuron"
+                   else core_size or profile.core_size),
+        core_inputs=(data.in_features if encoder == "none"
+                     else core_inputs or profile.core_inputs),
+        gamma=gamma, activation=activation, encoder=encoder, decoder=decoder,
     )
     check_size(deq.core_size, deq.core_inputs)
     config = replace(profile.train, seed=seed, epochs=epochs or profile.train.epochs)

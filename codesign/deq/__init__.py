@@ -28,7 +28,7 @@ if TYPE_CHECKING:
         NetworkDEQConfig,
         NetworkKind,
     )
-    from codesign.deq.model import DEQConfig, HybridDEQ
+    from codesign.deq.model import Decoder, DEQConfig, Encoder, HybridDEQ
     from codesign.deq.network import NetworkWeights, SourceKind
     from codesign.deq.solvers import (
         SOLVERS,

@@ -22,7 +22,7 @@ import torch
 from codesign._version import __version__
 from codesign.deq.grid import GridDEQ, GridDEQConfig
 from codesign.deq.kirchhoff import NetworkDEQ, NetworkDEQConfig
-from codesign.deq.model import DEQConfig, HybridDEQ
+from codesign.deq.model import Decoder, DEQConfig, Encoder, HybridDEQ
 from codesign.deq.weights import CoreWeights
 from codesign.errors import CheckpointError, InputError
 from codesign.files import atomic_write, jsonable
@@ -106,10 +106,13 @@ def _read_payload(path: Path) -> dict:
 
 
 def _expected_shapes(c: DEQConfig) -> dict[str, tuple[int, ...]]:
-    return {"x_mean": (c.in_features,), "x_scale": (c.in_features,),
-            "encoder.weight": (c.core_inputs, c.in_features), "encoder.bias": (c.core_inputs,),
+    encoder = ({"encoder.weight": (c.core_inputs, c.in_features),
+                "encoder.bias": (c.core_inputs,)} if c.encoder is Encoder.LINEAR_TANH else {})
+    return {"x_mean": (c.in_features,), "x_scale": (c.in_features,), **encoder,
             "core.V": (c.core_size, c.core_size), "core.U": (c.core_size, c.core_inputs),
-            "core.b": (c.core_size,), "decoder.weight": (c.out_features, c.core_size),
+            "core.b": (c.core_size,),
+            "decoder.weight": ((c.out_features, c.core_size) if c.decoder is Decoder.LINEAR
+                               else (c.core_size,)),
             "decoder.bias": (c.out_features,)}
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from codesign.circuit.settings import build_circuit, override, read_circuit
 from codesign.deq.checkpoint import save_checkpoint
-from codesign.deq.model import DEQConfig, HybridDEQ
+from codesign.deq.model import Decoder, DEQConfig, Encoder, HybridDEQ
 from codesign.errors import InputError
 from codesign.proxy.params import default_params_path, load_params
 from codesign.results.loop import LoopSettings
@@ -95,8 +95,12 @@ def context(settings: LoopSettings, out: Path, simulator: Simulator, log: Log,
         profile = replace(profile, seeds=settings.seeds or profile.seeds,
                           verify_samples=settings.verify_samples or profile.verify_samples)
     task = task.with_profile(profile)
+    none = Encoder.parse(settings.encoder, "encoder") is Encoder.NONE
+    per_neuron = Decoder.parse(settings.decoder, "decoder") is Decoder.PER_NEURON
     deq = DEQConfig(in_features=task.in_features, out_features=task.out_features,
-                    core_size=profile.core_size, core_inputs=profile.core_inputs)
+                    core_size=task.out_features if per_neuron else profile.core_size,
+                    core_inputs=task.in_features if none else profile.core_inputs,
+                    encoder=settings.encoder, decoder=settings.decoder)
     path = Path(settings.params_path) if settings.params_path else default_params_path(
         settings.neuron)
     params, _ = load_params(path)

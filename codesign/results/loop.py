@@ -46,6 +46,10 @@ class LoopSettings:
     the level's default with levels, mismatch and bits above."""
     circuit_overrides: dict[str, Any] = field(default_factory=dict)
     """Circuit settings by dotted path (``--set``), applied last (codesign.circuit.settings)."""
+    encoder: str = "linear-tanh"
+    """The model's encoder: linear-tanh (digital) or none (the task's features to the DACs)."""
+    decoder: str = "linear"
+    """The model's decoder: linear (digital) or per-neuron (each neuron one output)."""
 
 
 @dataclass(frozen=True)

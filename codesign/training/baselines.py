@@ -8,7 +8,7 @@ import math
 import torch
 from torch import nn
 
-from codesign.deq.model import DEQConfig
+from codesign.deq.model import Decoder, DEQConfig, Encoder
 
 
 class MLP(nn.Module):
@@ -45,9 +45,11 @@ def parameter_count(model: nn.Module) -> int:
 
 
 def deq_parameter_count(deq: DEQConfig) -> int:
-    """Trainable parameters of a HybridDEQ: encoder, core (V, U, b), decoder."""
+    """Trainable parameters of a HybridDEQ: encoder (if any), core (V, U, b), decoder."""
     i, m, n, o = deq.in_features, deq.core_inputs, deq.core_size, deq.out_features
-    return (i * m + m) + (n * n + n * m + n) + (n * o + o)
+    encoder = 0 if deq.encoder is Encoder.NONE else i * m + m
+    decoder = 2 * o if deq.decoder is Decoder.PER_NEURON else n * o + o
+    return encoder + (n * n + n * m + n) + decoder
 
 
 def matched_hidden(deq: DEQConfig) -> tuple[int, int]:
