@@ -23,20 +23,63 @@ RESULTS = ROOT / "docs" / "results"
 START, END = "<!-- card-table:start -->", "<!-- card-table:end -->"
 TARGETS = ((ROOT / "README.md", False), (ROOT / "docs" / "parts.md", True))
 """Where the tables go, and whether with each card's energy lines."""
+SWEEP = RESULTS / "sweep"
+"""Cards of the same models at other design points (``--set tau_s=... --set ota_bias_a=...``)."""
+SWEEP_START, SWEEP_END = "<!-- card-sweep:start -->", "<!-- card-sweep:end -->"
+SWEEP_TARGET = ROOT / "docs" / "parts.md"
+ANALOG = ("summing amplifiers", "activations and output drivers",
+          "input DAC drivers and bias buffer")
 
 
-def _cards() -> list[dict]:
-    return [json.loads(path.read_text()) for path in sorted(RESULTS.glob("card-*.json"))]
+def _cards(folder: Path = RESULTS) -> list[dict]:
+    return [json.loads(path.read_text()) for path in sorted(folder.glob("card-*.json"))]
 
 
 def _name(card: dict) -> str:
     parts = card["parts"].replace("; ", ", ")
-    return f"{card['task']} ({parts})"
+    model = card.get("model") or {}
+    digital = [w for w, on in (("no digital encoder", model.get("encoder") == "none"),
+                               ("a per-neuron decoder", model.get("decoder") == "per-neuron"))
+               if on]
+    return (f"{card['task']} ({parts}{''.join(', ' + d for d in digital)}; "
+            f"{_point(card)})")
+
+
+def _point(card: dict) -> str:
+    """The design point: the neuron's time constant, the OTA's bias and Miller capacitor."""
+    neuron = card["config"]["neuron"]
+    cmos = neuron["cmos"]
+    return (f"tau {neuron['tau_s'] * 1e6:.3g} us, OTA bias {cmos['ota_bias_a'] * 1e6:.3g} uA, "
+            f"Cc {cmos['ota_cc_f'] * 1e12:.3g} pF")
+
+
+def _model(card: dict) -> str:
+    """The task, and the model's encoder and decoder where they are not the digital layers."""
+    model = card.get("model") or {}
+    kinds = [f"encoder {model['encoder']}" if model.get("encoder", "linear-tanh") !=
+             "linear-tanh" else "", f"decoder {model['decoder']}" if model.get(
+             "decoder", "linear") != "linear" else ""]
+    kinds = [k for k in kinds if k]
+    return card["task"] + (f" ({', '.join(kinds)})" if kinds else "")
+
+
+def _metric(card: dict) -> str:
+    """The SPICE metric (and, with a readout fitted to the chip, the trained readout's) against
+    the naive digital DEQ where the card names it, else the same model's digital core."""
+    text = f"{card['metric_spice']:.4f}"
+    readout = card.get("readout")
+    if readout:
+        text += (f" (readout fitted on {readout['samples']} training inputs; as trained "
+                 f"{card['metric_spice_trained_readout']:.4f})")
+    reference = card.get("metric_reference")
+    if reference:
+        return text + f" / {reference['metric']:.4f} digital DEQ"
+    return text + f" / {card['metric_digital']:.4f} its digital core"
 
 
 def render(cards: list[dict], lines_too: bool = True) -> str:
     """The summary table and, with ``lines_too``, each card's energy lines."""
-    lines = ["| chip (parts) | SPICE metric / the same model's digital core | energy per "
+    lines = ["| chip (parts) | SPICE metric / digital reference | energy per "
              "inference, median "
              "(p95) | per equivalent MAC, median (p95) | TOPS/W | area | TOPS/mm^2 |",
              "|---|---|---|---|---|---|---|"]
@@ -44,8 +87,7 @@ def render(cards: list[dict], lines_too: bool = True) -> str:
         e, a = c["energy"], c["area"]
         complete = "" if a["complete"] else " (incomplete: behavioural parts)"
         lines.append(
-            f"| {_name(c)} | {c['metric_spice']:.4f} / {c['metric_digital']:.4f} "
-            f"({c['samples']} samples) | {e['median_j'] * 1e12:.0f} pJ "
+            f"| {_name(c)} | {_metric(c)} ({c['samples']} samples) | {e['median_j'] * 1e12:.0f} pJ "
             f"({e['p95_j'] * 1e12:.0f}) | {e['per_mac_j'] * 1e15:.0f} fJ "
             f"({e['p95_per_mac_j'] * 1e15:.0f}) | {e['tops_per_w']:.3g} | "
             f"{a['total_mm2']:.2f} mm^2{complete} | {a['tops_per_mm2']:.3g} |")
@@ -79,22 +121,56 @@ def heldout_table() -> list[str]:
     return lines
 
 
+def sweep_table(cards: list[dict], points: list[dict]) -> str:
+    """Each task's card beside its cards at other design points: the metric, the sampling
+    instant and where the energy goes (the SPICE-measured analog lines apart)."""
+    lines = ["| task | design point | SPICE metric / digital reference | sampling | amplifiers "
+             "| activations and output drivers | input drivers | analog lines per MAC | card, "
+             "median (p95) | per equivalent MAC |", "|---|---|---|---|---|---|---|---|---|---|"]
+    tasks = {p["task"] for p in points}
+    rows = [c for c in cards if c["task"] in tasks] + points
+    rows.sort(key=lambda c: (_model(c), -c["config"]["neuron"]["tau_s"],
+                             -c["config"]["neuron"]["cmos"]["ota_bias_a"]))
+    for c in rows:
+        e = c["energy"]
+        line = {r["block"]: r["median_j"] for r in e["lines"]}
+        analog = sum(line[b] for b in ANALOG)
+        lines.append(
+            f"| {_model(c)} | {_point(c)} | {_metric(c)} | "
+            f"{e['sampling_s'] * 1e6:.2f} us | "
+            + " | ".join(f"{line[b] * 1e9:.2f} nJ" for b in ANALOG)
+            + f" | {analog / e['macs'] * 1e15:.0f} fJ | {e['median_j'] * 1e9:.2f} nJ "
+            f"({e['p95_j'] * 1e9:.2f}) | {e['per_mac_j'] * 1e15:.0f} fJ |")
+    commands = [f"- `{c['command'].strip()}`" for c in points]
+    return "\n".join([*lines, "", "Measured by:", "", *commands])
+
+
 def replaced(text: str, table: str) -> str:
     return between(text, table, START, END)
+
+
+def _updates() -> list[tuple[Path, str]]:
+    """(file, its text with every generated table current)."""
+    cards, points = _cards(), _cards(SWEEP)
+    out = []
+    for path, lines_too in TARGETS:
+        text = path.read_text()
+        if START not in text:
+            continue
+        text = replaced(text, render(cards, lines_too))
+        if path == SWEEP_TARGET and points and SWEEP_START in text:
+            text = between(text, sweep_table(cards, points), SWEEP_START, SWEEP_END)
+        out.append((path, text))
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args(argv)
-    cards = _cards()
     stale = []
-    for path, lines_too in TARGETS:
-        text = path.read_text()
-        if START not in text:
-            continue
-        new = replaced(text, render(cards, lines_too))
-        if new != text:
+    for path, new in _updates():
+        if new != path.read_text():
             stale.append(path)
             if not args.check:
                 path.write_text(new)

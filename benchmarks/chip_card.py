@@ -24,18 +24,14 @@ import numpy as np
 
 from benchmarks.common import chip_arguments, trained_chip
 from codesign.calibration.noise import noiseless
+from codesign.calibration.readout import fit_readout
 from codesign.chip.card import Basis, CardLine, area_card, cited_settings, energy_card
-from codesign.design.verify import spice_metric
+from codesign.design.verify import spice_states, states_metric
 from codesign.files import write_json
 from codesign.netlist.spice import relaxed_transients
 from codesign.parts import chip_parts
 from codesign.parts.geometry import mim_area_um2, poly_area_um2
 from codesign.training.train import decode, encode
-
-
-def digital_macs(model) -> int:
-    """MACs of the digital encoder and decoder per inference (their weights)."""
-    return int(model.encoder.weight.numel() + model.decoder.weight.numel())
 
 
 def feedback_area(chip) -> CardLine:
@@ -48,6 +44,20 @@ def feedback_area(chip) -> CardLine:
                     f"MOhm, and MIM Cf, median {np.median(c.c_feedback) * 1e12:.2f} pF)")
 
 
+def reference(baselines: Path | None) -> dict | None:
+    """The naive digital DEQ's test metric from a loop's baselines.csv (None without one)."""
+    if baselines is None:
+        return None
+    import pandas as pd  # deferred: only where a reference is read
+
+    table = pd.read_csv(baselines)
+    row = table[table.model == "digital DEQ (naive)"]
+    if len(row) != 1:
+        raise SystemExit(f"{baselines}: no 'digital DEQ (naive)' row")
+    return {"model": "digital DEQ (naive)", "metric": float(row.test_metric.iloc[0]),
+            "source": str(baselines)}
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     chip_arguments(parser)
@@ -55,6 +65,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--transients", type=int, default=32)
     parser.add_argument("--rate", type=float, default=None,
                         help="inferences per second (default: back to back)")
+    parser.add_argument("--readout", type=int, default=0,
+                        help="fit the chip instance's decoder to its SPICE states of this many "
+                             "training inputs (codesign.calibration.readout; 0: as trained)")
+    parser.add_argument("--baselines", type=Path, default=None,
+                        help="the loop's baselines.csv: the naive digital DEQ the chip is "
+                             "judged against")
     parser.add_argument("--out", type=Path, default=Path("runs/bench/card.json"))
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
@@ -63,8 +79,20 @@ def main(argv: list[str] | None = None) -> dict:
     task, model, params, chip = trained_chip(args)
     config = chip.config
     run_dir = args.out.with_suffix("")
-    metric_spice, metric_digital, count = spice_metric(
-        task, model, params, chip, args.samples, run_dir / "op", seed=args.chip_seed)
+    readout = None
+    if args.readout:
+        readout = fit_readout(task, model, chip, params, args.readout, run_dir / "readout",
+                              seed=args.chip_seed)
+    selection, states = spice_states(task, model, params, chip, args.samples, run_dir / "op",
+                                     seed=args.chip_seed)
+    count = len(selection)
+    metric_trained = states_metric(task, model, selection, states)
+    metric_digital = float(task.evaluate(
+        lambda x: decode(model, chip.core.equilibrium(encode(model, x))), selection
+    ).metrics.metric)
+    if readout is not None:
+        model = readout.apply(model)
+    metric_spice = states_metric(task, model, selection, states)
     # transients on the noiseless twin (noise moves neither settling nor energy), settled to a
     # quarter of an ADC LSB
     lsb = 2 * config.converters.range_fs / (2**config.converters.adc_bits - 1)
@@ -75,7 +103,7 @@ def main(argv: list[str] | None = None) -> dict:
     twin.deck = relaxed_transients(twin.deck, min(1e-2, tol))
     run = twin.transients(e, run_dir / "tran", tol_fs=tol)
     energy = energy_card(twin, run.transients, run.z,
-                         cited_settings(config, digital_macs(model), args.rate))
+                         cited_settings(config, model.digital_macs, args.rate))
     # the task read at the ADCs' sampling instant against the DC operating points
     sampled = np.array([t.z_sampled for t in run.transients])
     at_sampling = decode(model, chip.adc(sampled))
@@ -91,6 +119,11 @@ def main(argv: list[str] | None = None) -> dict:
         "task": args.task, "config": config.to_dict(), "parts": parts.describe(),
         "behavioural": [b for p in parts.all() for b in p.behavioural()],
         "metric_spice": metric_spice, "metric_digital": metric_digital, "samples": count,
+        "metric_spice_trained_readout": metric_trained,
+        "readout": readout.summary() if readout is not None else None,
+        "metric_reference": reference(args.baselines),
+        "model": {"encoder": str(model.config.encoder), "decoder": str(model.config.decoder),
+                  "digital_macs": model.digital_macs},
         "energy": {"lines": energy.rows(), "median_j": energy.median_j, "p95_j": energy.p95_j,
                    "per_mac_j": energy.per_mac_j, "p95_per_mac_j": energy.p95_per_mac_j,
                    "macs": energy.macs, "transients": energy.samples,
@@ -105,6 +138,9 @@ def main(argv: list[str] | None = None) -> dict:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_json(args.out, result)
+    if readout is not None:
+        print(f"readout fitted to the chip on {readout.samples} training inputs: SPICE "
+              f"{metric_trained:.4f} -> {metric_spice:.4f} (ridge {readout.summary()['ridge']})")
     print(f"{args.task}: SPICE {metric_spice:.4f} vs digital {metric_digital:.4f} ({count} "
           f"samples); {energy.median_j * 1e12:.0f} pJ median ({energy.p95_j * 1e12:.0f} p95) "
           f"= {energy.per_mac_j * 1e15:.0f} fJ/MAC; {area.total_mm2:.2f} mm^2; "
