@@ -25,7 +25,7 @@ TARGETS = ((ROOT / "README.md", False), (ROOT / "docs" / "parts.md", True))
 """Where the tables go, and whether with each card's energy lines."""
 SWEEP = RESULTS / "sweep"
 """Cards of the same models at other design points (``--set tau_s=... --set ota_bias_a=...``)."""
-SWEEP_START, SWEEP_END = "<!-- card-sweep:start -->", "<!-- card-sweep:end -->"
+SWEEP_START, SWEEP_END = "<!-- card-table:sweep:start -->", "<!-- card-table:sweep:end -->"
 SWEEP_TARGET = ROOT / "docs" / "parts.md"
 ANALOG = ("summing amplifiers", "activations and output drivers",
           "input DAC drivers and bias buffer")
