@@ -48,9 +48,12 @@ def _name(card: dict) -> str:
 def _point(card: dict) -> str:
     """The design point: the neuron's time constant, the OTA's bias and Miller capacitor."""
     neuron = card["config"]["neuron"]
-    cmos = neuron["cmos"]
-    return (f"tau {neuron['tau_s'] * 1e6:.3g} us, OTA bias {cmos['ota_bias_a'] * 1e6:.3g} uA, "
-            f"Cc {cmos['ota_cc_f'] * 1e12:.3g} pF")
+    cmos = neuron.get("cmos")
+    point = f"tau {neuron['tau_s'] * 1e6:.3g} us"
+    if cmos:
+        point += (f", OTA bias {cmos['ota_bias_a'] * 1e6:.3g} uA, Cc "
+                  f"{cmos['ota_cc_f'] * 1e12:.3g} pF")
+    return point
 
 
 def _model(card: dict) -> str:
@@ -130,7 +133,7 @@ def sweep_table(cards: list[dict], points: list[dict]) -> str:
     tasks = {p["task"] for p in points}
     rows = [c for c in cards if c["task"] in tasks] + points
     rows.sort(key=lambda c: (_model(c), -c["config"]["neuron"]["tau_s"],
-                             -c["config"]["neuron"]["cmos"]["ota_bias_a"]))
+                             -(c["config"]["neuron"].get("cmos") or {}).get("ota_bias_a", 0.0)))
     for c in rows:
         e = c["energy"]
         line = {r["block"]: r["median_j"] for r in e["lines"]}
@@ -142,7 +145,9 @@ def sweep_table(cards: list[dict], points: list[dict]) -> str:
             + f" | {analog / e['macs'] * 1e15:.0f} fJ | {e['median_j'] * 1e9:.2f} nJ "
             f"({e['p95_j'] * 1e9:.2f}) | {e['per_mac_j'] * 1e15:.0f} fJ |")
     commands = [f"- `{c['command'].strip()}`" for c in points]
-    return "\n".join([*lines, "", "Measured by:", "", *commands])
+    return "\n".join([*lines, "", "Measured by (stored as `docs/results/sweep/card-*.json`; the "
+                       "chips of the card table below by the commands beside their lines):", "",
+                       *commands])
 
 
 def replaced(text: str, table: str) -> str:

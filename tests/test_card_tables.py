@@ -28,10 +28,19 @@ def test_the_design_points_table_shows_every_stored_point():
     points = _cards(SWEEP)
     assert points, "no stored design points in docs/results/sweep"
     assert SWEEP_START in SWEEP_TARGET.read_text()
-    table = sweep_table(_cards(), points)
+    cards = _cards()
+    table = sweep_table(cards, points)
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line]
+    tasks = {p["task"] for p in points}
+    assert len(rows) - 1 == len(points) + sum(c["task"] in tasks for c in cards)
     for point in points:
-        assert f"{point['energy']['per_mac_j'] * 1e15:.0f} fJ |" in table
         assert point["command"].strip() in table
+        lines = {r["block"]: r["median_j"] for r in point["energy"]["lines"]}
+        analog = (lines["summing amplifiers"] + lines["activations and output drivers"]
+                  + lines["input DAC drivers and bias buffer"]) / point["energy"]["macs"]
+        row = next(r for r in rows if f"{point['energy']['sampling_s'] * 1e6:.2f} us" in r
+                   and f"{point['energy']['per_mac_j'] * 1e15:.0f} fJ |" in r)
+        assert f"| {analog * 1e15:.0f} fJ |" in row
 
 
 def test_render_shows_each_card_and_its_lines():

@@ -119,3 +119,28 @@ def test_verify_refuses_a_readout_without_a_task(tmp_path):
                                     "--out", str(tmp_path / "v")])
     assert bad.exit_code == 2 and "--readout fits a task model" in bad.output
     assert "Traceback" not in bad.output
+
+
+def test_the_circuit_is_judged_with_the_fitted_readout_and_the_digital_model_without():
+    from types import SimpleNamespace
+
+    from codesign.chip.verify import task_metric
+
+    task = get_task("digits")
+    z = np.eye(10)[[0, 1, 2, 3]]
+    result = SimpleNamespace(z_torch=z, z_spice=z)
+    targets = np.array([0, 1, 2, 3])
+    shifted = lambda states: np.roll(states, 1, axis=1)  # noqa: E731 - a wrong readout
+    metric = task_metric(result, task, lambda states: states, targets, shifted, 64)
+    assert metric.digital == 1.0 and metric.circuit == 0.0 and metric.readout_samples == 64
+    plain = task_metric(result, task, lambda states: states, targets)
+    assert plain.circuit == 1.0 and plain.readout_samples is None
+
+
+def test_verify_refuses_too_few_readout_inputs_before_simulating(tmp_path):
+    core = tmp_path / "core.npz"
+    save_npz_core(core, random_core(4, 2, 0.5, np.random.default_rng(0)))
+    bad = CliRunner().invoke(main, ["verify", str(core), "--neuron", "ideal", "--readout", "3",
+                                    "--out", str(tmp_path / "v")])
+    assert bad.exit_code == 2 and "at least 8" in bad.output and "Traceback" not in bad.output
+    assert not (tmp_path / "v").exists(), "refused before any simulation"

@@ -126,8 +126,9 @@ def fit_decoder(task, model: HybridDEQ, z: np.ndarray, y: np.ndarray,
     trained = held_back(w0, b0)
     scores = {r: held_back(*_fit(loss, decoder, zt[:cut], yt[:cut], w0, b0, r, steps))
               for r in RIDGES}
-    ridge = min(scores, key=lambda r: (scores[r], -r))
-    if not np.isfinite(scores[ridge]) or scores[ridge] >= trained:
+    finite = {r: v for r, v in scores.items() if np.isfinite(v)}
+    ridge = min(finite, key=lambda r: (finite[r], -r)) if finite else None
+    if ridge is None or finite[ridge] >= trained:
         return _nested(w0), tuple(b0.tolist()), float("inf"), trained, trained
     w, b = _fit(loss, decoder, zt, yt, w0, b0, ridge, steps)
     return _nested(w), tuple(b.tolist()), ridge, trained, scores[ridge]

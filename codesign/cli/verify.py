@@ -107,7 +107,7 @@ def verify(source, inputs, samples, neuron, dc_gain, gbw, offset, analysis, out,
       codesign verify core.npz --inputs e.npy --neuron ideal --out runs/v-ideal
     """
     # deferred: the library (torch) loads only when the command runs, not for --help
-    from codesign.calibration.readout import fit_readout
+    from codesign.calibration.readout import MIN_SAMPLES, fit_readout
     from codesign.chip.chip import Chip
     from codesign.chip.summary import format_summary
     from codesign.chip.verify import VerifySettings, task_metric, verify_chip
@@ -142,6 +142,9 @@ def verify(source, inputs, samples, neuron, dc_gain, gbw, offset, analysis, out,
                             "point; use --analysis tran")
     proxy, proxy_path = _proxy(proxy_path, neuron)
     e, task = _samples(core, ckpt, inputs, samples, seed, force)
+    if 0 < readout < MIN_SAMPLES:
+        raise InputError(f"--readout fits on at least {MIN_SAMPLES} training inputs, got "
+                         f"{readout}: pass --readout {MIN_SAMPLES} or more (0: no fit)")
     if readout and (ckpt is None or task is None or inputs is not None):
         raise InputError("--readout fits a task model's decoder on its task's training inputs: "
                          "verify a checkpoint of `codesign train` without --inputs, or drop "
@@ -171,16 +174,20 @@ def verify(source, inputs, samples, neuron, dc_gain, gbw, offset, analysis, out,
             result = replace(result, summary=summary)
             if ckpt is not None and task is not None:
                 full = ckpt.metrics.get("test_metric")
-                fitted = None
+                fitted, fitted_on = None, None
                 if readout:
                     fit = fit_readout(task, ckpt.model, chip, proxy, readout,
                                       out / "spice" / "readout", seed)
-                    fitted = partial(decode, fit.apply(ckpt.model))
-                    click.echo(f"readout fitted to this chip on {fit.samples} training inputs: "
-                               f"held-back loss {fit.loss_trained:.4g} -> "
-                               f"{fit.loss_fitted:.4g}")
+                    if fit.kept:
+                        click.echo(f"readout fit on {fit.samples} training inputs did not lower "
+                                   "the held-back loss: the decoder as trained is kept")
+                    else:
+                        fitted, fitted_on = partial(decode, fit.apply(ckpt.model)), fit.samples
+                        click.echo(f"readout fitted to this chip on {fit.samples} training "
+                                   f"inputs: held-back loss {fit.loss_trained:.4g} -> "
+                                   f"{fit.loss_fitted:.4g}")
                 metric = task_metric(result, task, partial(decode, ckpt.model),
-                                     task.y_test[:len(e)], fitted, readout or None)
+                                     task.y_test[:len(e)], fitted, fitted_on)
                 result = result.with_task_metric(
                     metric, float(full) if isinstance(full, int | float) else None)
             click.echo(format_summary(result))
