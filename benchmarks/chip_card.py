@@ -26,7 +26,7 @@ from benchmarks.common import chip_arguments, trained_chip
 from codesign.calibration.noise import noiseless
 from codesign.calibration.readout import fit_readout
 from codesign.chip.card import Basis, CardLine, area_card, cited_settings, energy_card
-from codesign.design.verify import spice_states, states_metric
+from codesign.design.verify import digital_metric, spice_states, states_metric
 from codesign.files import write_json
 from codesign.netlist.spice import relaxed_transients
 from codesign.parts import chip_parts
@@ -87,9 +87,7 @@ def main(argv: list[str] | None = None) -> dict:
                                      seed=args.chip_seed)
     count = len(selection)
     metric_trained = states_metric(task, model, selection, states)
-    metric_digital = float(task.evaluate(
-        lambda x: decode(model, chip.core.equilibrium(encode(model, x))), selection
-    ).metrics.metric)
+    metric_digital = digital_metric(task, model, chip, selection)
     if readout is not None:
         model = readout.apply(model)
     metric_spice = states_metric(task, model, selection, states)

@@ -69,7 +69,7 @@ class ReadoutFit:
                 "loss_trained": self.loss_trained, "loss_fitted": self.loss_fitted}
 
 
-def chip_states(task, model: HybridDEQ, chip: Chip, params: ProxyParams, x: np.ndarray,
+def chip_states(model: HybridDEQ, chip: Chip, params: ProxyParams, x: np.ndarray,
                 run_dir: Path, rng: np.random.Generator) -> np.ndarray:
     """The ADC codes [FS] of ``chip`` for task inputs ``x``: SPICE operating points through the
     DACs, one draw of the circuit noise around each (seeded), the ADCs."""
@@ -149,7 +149,7 @@ def fit_readout(task, model: HybridDEQ, chip: Chip, params: ProxyParams, samples
     count = min(samples, len(task.x_train))
     pick = np.sort(rng.choice(len(task.x_train), count, replace=False))
     order = rng.permutation(count)  # the held-back quarter is a random one
-    z = chip_states(task, model, chip, params, task.x_train[pick], Path(run_dir), rng)
+    z = chip_states(model, chip, params, task.x_train[pick], Path(run_dir), rng)
     w, b, ridge, trained, fitted = fit_decoder(task, model, z[order], task.y_train[pick][order],
                                                steps)
     return ReadoutFit(w, b, count, ridge, trained, fitted)

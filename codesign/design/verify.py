@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from codesign.calibration.noise import noiseless, noisy_states
+from codesign.calibration.noise import noiseless
+from codesign.calibration.readout import chip_states
 from codesign.chip.chip import Chip
 from codesign.deq.checkpoint import load_checkpoint
 from codesign.design.energy import EnergyBreakdown, spice_breakdown
@@ -79,11 +80,10 @@ def spice_states(task, model, params, chip, count: int, run_dir: Path,
     """(the test samples, their ADC codes (K, n) [FS]) of ``model`` on ``chip`` over ``count``
     test samples (0: all): SPICE operating points through the DACs, one draw of the circuit
     noise per equilibrium (seeded), the ADCs."""
-    rng = np.random.default_rng(seed)
     selection = Samples(task.test_subset(count or len(task.y_test)))
-    e = chip.dac(encode(model, task.x_test[selection.indices]))
-    z = chip.operating_points(e, Path(run_dir) / f"op-{len(chip.runs):04d}").z
-    return selection, chip.adc(noisy_states(chip, params, e, z, rng)[0])
+    return selection, chip_states(model, chip, params, task.x_test[selection.indices],
+                                  Path(run_dir) / f"op-{len(chip.runs):04d}",
+                                  np.random.default_rng(seed))
 
 
 def states_metric(task, model, selection: Samples, states: np.ndarray) -> float:
@@ -102,12 +102,17 @@ def spice_metric(task, model, params, chip, count: int, run_dir: Path,
     """(SPICE metric, digital-core metric, samples) of ``model`` on ``chip`` over ``count``
     test samples (0: all), from :func:`spice_states`."""
     selection, states = spice_states(task, model, params, chip, count, run_dir, seed)
+    return (states_metric(task, model, selection, states),
+            digital_metric(task, model, chip, selection), len(selection.indices))
 
+
+def digital_metric(task, model, chip, selection: Samples) -> float:
+    """The task metric of ``model`` with ``chip``'s core computed digitally (its float64 fixed
+    point) on ``selection``."""
     def digital(x: np.ndarray) -> np.ndarray:
         return decode(model, chip.core.equilibrium(encode(model, x)))
 
-    return (states_metric(task, model, selection, states),
-            float(task.evaluate(digital, selection).metrics.metric), len(selection.indices))
+    return float(task.evaluate(digital, selection).metrics.metric)
 
 
 def verify_design(trial_folder: Path, task, simulator: Simulator, samples: int,
