@@ -1,6 +1,8 @@
 """The chip-card tables of README.md and docs/parts.md, generated from the stored card outputs
 (docs/results/card-*.json, written by ``python -m benchmarks.chip_card``;
-docs/results/heldout-*.json by ``python -m benchmarks.proxy_heldout``):
+docs/results/heldout-*.json by ``python -m benchmarks.proxy_heldout``), and the buildable
+chip's design searches in docs/design.md (docs/results/design/RUN/, copied from
+``codesign design --out RUN``):
 
     python -m benchmarks.card_tables            # rewrite the tables between their markers
     python -m benchmarks.card_tables --check    # exit 1 if a table and its data disagree
@@ -27,6 +29,11 @@ SWEEP = RESULTS / "sweep"
 """Cards of the same models at other design points (``--set tau_s=... --set ota_bias_a=...``)."""
 SWEEP_START, SWEEP_END = "<!-- card-table:sweep:start -->", "<!-- card-table:sweep:end -->"
 SWEEP_TARGET = ROOT / "docs" / "parts.md"
+SEARCHES = RESULTS / "design"
+"""Design searches on the buildable chip: each folder holds a run's run.json, chosen.json,
+front.csv and trials.csv (copied from ``codesign design --out RUN``)."""
+SEARCH_START, SEARCH_END = "<!-- card-table:search:start -->", "<!-- card-table:search:end -->"
+SEARCH_TARGET = ROOT / "docs" / "design.md"
 ANALOG = ("summing amplifiers", "activations and output drivers",
           "input DAC drivers and bias buffer")
 
@@ -41,7 +48,9 @@ def _name(card: dict) -> str:
     digital = [w for w, on in (("no digital encoder", model.get("encoder") == "none"),
                                ("a per-neuron decoder", model.get("decoder") == "per-neuron"))
                if on]
-    return (f"{card['task']} ({parts}{''.join(', ' + d for d in digital)}; "
+    searched = ("the buildable design search's chosen design: "
+                if card.get("command", "").startswith("codesign design") else "")
+    return (f"{card['task']} ({searched}{parts}{''.join(', ' + d for d in digital)}; "
             f"{_point(card)})")
 
 
@@ -150,6 +159,49 @@ def sweep_table(cards: list[dict], points: list[dict]) -> str:
                        *commands])
 
 
+def search_table(folder: Path) -> str:
+    """The measured designs of one stored design search, least energy first, the chosen one
+    marked, with the command that ran it."""
+    import pandas as pd  # deferred: only this table reads CSV
+
+    run = json.loads((folder / "run.json").read_text())
+    chosen = json.loads((folder / "chosen.json").read_text())
+    front = pd.read_csv(folder / "front.csv").sort_values("energy_j")
+    trials = pd.read_csv(folder / "trials.csv")
+    lines = [f"`{run['command_line']}` ({len(trials)} designs screened, {len(front)} measured "
+             f"in SPICE on {int(front.samples.iloc[0])} test samples and "
+             f"{int(front.transients.iloc[0])} transients each):", "",
+             "| trial | tau | v_FS | OTA bias, Cc | DAC / ADC bits | input rails | SPICE metric "
+             "| energy / inference, median (p95) | per MAC | sampling | codes = DC codes | area "
+             "| |", "|" + "---|" * 13]
+    for r in front.itertuples():
+        mark = []
+        if chosen.get("chosen") and int(r.trial) == chosen["number"]:
+            mark.append("**chosen**")
+        if r.refined:
+            mark.append("own calibration")
+        if r.unsettled:
+            mark.append(f"unsettled in {int(r.unsettled)}: not measured")
+        elif r.on_front:
+            mark.append("on the front")
+        lines.append(
+            f"| {int(r.trial)} | {r.tau_s * 1e6:.3g} us | {r.v_fs:.3f} V | "
+            f"{r.ota_bias_a * 1e6:.2g} uA, {r.ota_cc_f * 1e12:.2g} pF | {int(r.dac_bits)} / "
+            f"{int(r.adc_bits)} | +-{r.input_supply_v:.2f} V | {r.metric_spice:.4f} | "
+            f"{r.energy_j * 1e9:.2f} nJ ({r.energy_p95_j * 1e9:.2f}) | {r.fj_per_mac:,.0f} fJ | "
+            f"{r.settling_s * 1e6:.2f} us | {100 * r.codes_equal:.0f} % | "
+            f"{r.area_mm2:.2f} mm^2 | {', '.join(mark)} |")
+    if chosen.get("chosen"):
+        lines += ["", f"Chosen: trial {chosen['number']}, SPICE {chosen['metric_spice']:.4f} on "
+                  f"all {chosen['samples']} test samples vs the search's digital DEQ "
+                  f"{chosen['metric_digital']:.4f} "
+                  f"({'within' if chosen['within_target'] else 'outside'} the target: "
+                  f"{chosen['target']})."]
+    else:
+        lines += ["", f"No design chosen: {chosen['reason']}"]
+    return "\n".join(lines)
+
+
 def replaced(text: str, table: str) -> str:
     return between(text, table, START, END)
 
@@ -166,6 +218,11 @@ def _updates() -> list[tuple[Path, str]]:
         if path == SWEEP_TARGET and points and SWEEP_START in text:
             text = between(text, sweep_table(cards, points), SWEEP_START, SWEEP_END)
         out.append((path, text))
+    searches = sorted(p for p in SEARCHES.glob("*") if (p / "chosen.json").is_file())
+    text = SEARCH_TARGET.read_text()
+    if searches and SEARCH_START in text:
+        table = "\n\n".join(search_table(p) for p in searches)
+        out.append((SEARCH_TARGET, between(text, table, SEARCH_START, SEARCH_END)))
     return out
 
 

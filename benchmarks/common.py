@@ -69,8 +69,11 @@ def chip_arguments(parser) -> None:
                         help="the calibrated proxy of the model's loop run")
     parser.add_argument("--task", default="digits")
     parser.add_argument("--set", dest="sets", action="append", default=[])
-    parser.add_argument("--dac-bits", type=int, default=6)
-    parser.add_argument("--adc-bits", type=int, default=6)
+    parser.add_argument("--circuit", type=Path, default=None,
+                        help="a circuit config JSON (a design search's chosen/circuit.json) "
+                             "instead of the cmos level's")
+    parser.add_argument("--dac-bits", type=int, default=None, help="default 6 (or the circuit's)")
+    parser.add_argument("--adc-bits", type=int, default=None, help="default 6 (or the circuit's)")
     parser.add_argument("--chip-seed", type=int, default=1)
 
 
@@ -79,7 +82,7 @@ def trained_chip(args):
     instance ``[chip_seed, 7919]`` of the model's core on the cmos level with the changes."""
     # deferred: importing the package (torch) only where a chip is measured
     from codesign.chip.chip import Chip
-    from codesign.circuit.settings import assignments, build_circuit
+    from codesign.circuit.settings import assignments, build_circuit, override, read_circuit
     from codesign.deq.checkpoint import load_checkpoint
     from codesign.proxy.params import load_params
     from codesign.simulator import get_simulator
@@ -88,9 +91,13 @@ def trained_chip(args):
     task = get_task(args.task)
     model = load_checkpoint(args.model, task=args.task).model
     params = load_params(args.params)[0]
-    config = build_circuit("cmos", {"converters.dac_bits": args.dac_bits,
-                                    "converters.adc_bits": args.adc_bits,
-                                    **assignments(args.sets)})
+    bits = {f"converters.{name}": value for name, value in
+            (("dac_bits", args.dac_bits), ("adc_bits", args.adc_bits)) if value is not None}
+    if args.circuit is None:
+        config = build_circuit("cmos", {"converters.dac_bits": 6, "converters.adc_bits": 6,
+                                        **bits, **assignments(args.sets)})
+    else:
+        config = override(read_circuit(args.circuit), {**bits, **assignments(args.sets)})
     chip = Chip(model.core.to_weights(), config, [args.chip_seed, 7919], get_simulator())
     return task, model, params, chip
 

@@ -4,6 +4,7 @@ a small search end to end (local pool, then resumed on a Dask cluster after a ki
 
 import json
 import os
+import re
 import shlex
 from dataclasses import asdict
 from pathlib import Path
@@ -13,6 +14,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from codesign.chip.card import sampling_tol_fs
 from codesign.chip.chip import Chip
 from codesign.circuit.config import circuit_config
 from codesign.cli import main
@@ -58,7 +60,8 @@ def test_a_design_is_its_circuit_and_carries_the_calibrated_proxy():
         (0.2, 0.5e-6, 4, 0.05)
     assert (c.supplies.input_vdd_v, c.supplies.input_vss_v) == (0.45, -0.45)
     assert (c.converters.dac_bits, c.converters.adc_bits, c.noise.enabled) == (5, 6, True)
-    assert d.settle_tol_fs == 2.0**-6
+    # a quarter of the 6-bit ADC's LSB (2 FS / 63), the energy card's tolerance
+    assert d.settle_tol_fs == pytest.approx(sampling_tol_fs(c.converters)) == 2 / 63 / 4
     params, _ = load_params(default_params_path("cmos"))
     carried = d.params(params)
     assert carried.tau_s == pytest.approx(0.5 * params.tau_s)
@@ -155,7 +158,8 @@ def test_looser_transients_keep_settling_energy_and_the_operating_point(simulato
 def _search(out, *extra, code: int = 0) -> str:
     result = CliRunner().invoke(main, [
         "design", "--task", "digits", "--verify", "1", "--samples", "4", "--transients", "1",
-        "--epochs", "1", "--screen-samples", "32", "--final-samples", "4", "--space",
+        "--epochs", "1", "--screen-samples", "32", "--final-samples", "4",
+        "--final-transients", "2", "--space",
         str(out.parent / "fast.toml"), "--out", str(out), "--workers", "2", *extra])
     assert result.exit_code == code, result.output
     return result.output
@@ -183,7 +187,8 @@ def test_a_small_search_measures_chooses_and_resumes(tmp_path):
     assert len(pd.read_csv(out / "trials.csv")) == 2
     assert json.loads((out / "run.json").read_text())["status"] == "failed"
     log = _search(out, "--trials", "2")  # the default time-out: a failed design runs again
-    assert len(list(out.glob("trials/*/failed.json"))) < 2 and "[1/1] trial" in log
+    assert len(list(out.glob("trials/*/failed.json"))) < 2
+    assert re.search(r"\[1/[12]\] trial", log)  # 2 where both are on the screened front
     assert json.loads((out / "run.json").read_text())["status"] == "complete"
     (follow,) = [line for line in log.splitlines() if "the chosen design's full loop" in line]
     command = shlex.split(follow.split(": ", 1)[1])
@@ -196,9 +201,20 @@ def test_a_small_search_measures_chooses_and_resumes(tmp_path):
     parts = ["amplifiers_j", "crossbar_j", "activations_j", "dac_drivers_j",
              "dac_conversions_j", "adc_conversions_j"]
     np.testing.assert_allclose(front[parts].sum(axis=1), front.total_j, rtol=1e-12)
-    np.testing.assert_allclose(front.energy_j, front.total_j, rtol=1e-12)
+    # a measured design's energy is its energy card's median, which its lines add up to
+    card = front[[c for c in front.columns if c.startswith("card: ")]]
+    measured = front.unsettled == 0
+    np.testing.assert_allclose(front.energy_j[measured], card[measured].sum(axis=1),
+                               rtol=1e-12)
+    assert (front.energy_j[measured] > front.total_j[measured]).all()  # + digital, bias, ...
+    assert (front.area_mm2 > 0).all() and (trials.area_mm2 > 0).all()
     chosen = json.loads((out / "chosen.json").read_text())
     assert chosen["number"] in set(front.trial) and chosen["samples"] == 4
+    card = json.loads((out / "chosen" / "card.json").read_text())  # its energy and area cards
+    assert card["energy"]["transients"] == 2 and card["metric_spice"] == chosen["metric_spice"]
+    assert card["key"]["number"] == chosen["number"] and card["area"]["total_mm2"] > 0
+    lines = {line["block"]: line["median_j"] for line in card["energy"]["lines"]}
+    assert sum(lines.values()) == pytest.approx(card["energy"]["median_j"], rel=1e-9)
     assert (out / chosen["circuit_path"]).is_file() and (out / chosen["model_path"]).is_file()
     stamps = {p: p.stat().st_mtime_ns for p in out.glob("trials/*/*.json")}
 

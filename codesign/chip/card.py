@@ -31,6 +31,7 @@ from codesign.circuit.config import ConverterConfig
 from codesign.circuit.converters import adc_np
 from codesign.errors import InputError
 from codesign.parts import chip_parts
+from codesign.parts.geometry import mim_area_um2, poly_area_um2
 from codesign.references import (
     ADC_LOW_RES_FLOOR_130NM,
     ADC_SAR_130NM,
@@ -188,23 +189,12 @@ def codes_equal(transients: Sequence[TransientMetrics], z_op: np.ndarray,
     return adc_np(sampled, converters) == adc_np(z_op, converters)
 
 
-def energy_card(chip, transients: Sequence[TransientMetrics], z_op: np.ndarray,
-                settings: EnergySettings) -> EnergyCard:
-    """The energy card of ``chip`` (codesign.chip.Chip) from SPICE transients from reset and
-    their DC operating points z_op (K, n) [FS]. A transient that did not settle is a failed
-    measurement: InputError."""
-    if not transients:
-        raise InputError("an energy card needs at least one transient")
-    settle = np.array([t.settling_time_s for t in transients])
-    if not np.isfinite(settle).all():
-        raise InputError(f"{int((~np.isfinite(settle)).sum())} of {len(settle)} transients did "
-                         "not settle: a failed measurement, not a settling time (run longer)")
+def _card_lines(chip, settle: np.ndarray, amplifiers: np.ndarray, act: np.ndarray,
+                inputs: np.ndarray, power: np.ndarray, settings: EnergySettings) -> list:
+    """(block, (K,) energies [J], basis, what it counts) of the card's lines for K inferences:
+    settling times [s], the supplies' energies to then by rail group, the power then [W]."""
     n, m = chip.n, chip.m
     conv = chip.config.converters
-    core = np.array([t.core_energy_j for t in transients])
-    act = np.array([t.activation_energy_j for t in transients])
-    inputs = np.array([t.input_energy_j for t in transients])
-    power = np.array([t.final_power_w for t in transients])
     active_s = settle + settings.adc_conversion_s
     idle_s = (np.zeros_like(settle) if settings.inference_rate_hz is None
               else np.maximum(1.0 / settings.inference_rate_hz - active_s, 0.0))
@@ -216,7 +206,7 @@ def energy_card(chip, transients: Sequence[TransientMetrics], z_op: np.ndarray,
                    "ideal references: nothing charged")
     ones = np.ones_like(settle)
     per_sample = [
-        ("summing amplifiers", core - act, Basis.SPICE,
+        ("summing amplifiers", amplifiers, Basis.SPICE,
          f"{parts.amplifier.name}: supplies vdd/vss to the sampling instant"),
         ("activations and output drivers", act, Basis.SPICE,
          f"{parts.activation.name}: supplies vdda/vssa to the sampling instant, the recurrent "
@@ -240,6 +230,44 @@ def energy_card(chip, transients: Sequence[TransientMetrics], z_op: np.ndarray,
         ("digital encoder and decoder", ones * settings.digital_macs * settings.digital_mac_j,
          Basis.CITED, f"{settings.digital_macs} MACs: {settings.digital_source}"),
     ]
+    return per_sample
+
+
+def screened_card_j(chip, settle_s: float, power_w: float, settings: EnergySettings) -> float:
+    """The card's total [J] for an inference a screen estimated (a static ``power_w`` [W] for
+    ``settle_s`` [s], no SPICE): its supplies' lines as power x time, every other line as the
+    card charges it."""
+    one = np.ones(1)
+    lines = _card_lines(chip, one * settle_s, one * power_w * settle_s, 0 * one, 0 * one,
+                        one * power_w, settings)
+    return float(sum(values for _, values, _, _ in lines)[0])
+
+
+def sampling_tol_fs(converters: ConverterConfig) -> float:
+    """The card's settling tolerance [FS]: a quarter of the ADC's LSB, tight enough that the
+    codes at the sampling instant are the DC codes (the card records how many are:
+    EnergyCard.codes_equal)."""
+    return 2 * converters.range_fs / (2**converters.adc_bits - 1) / 4
+
+
+def energy_card(chip, transients: Sequence[TransientMetrics], z_op: np.ndarray,
+                settings: EnergySettings) -> EnergyCard:
+    """The energy card of ``chip`` (codesign.chip.Chip) from SPICE transients from reset and
+    their DC operating points z_op (K, n) [FS]. A transient that did not settle is a failed
+    measurement: InputError."""
+    if not transients:
+        raise InputError("an energy card needs at least one transient")
+    settle = np.array([t.settling_time_s for t in transients])
+    if not np.isfinite(settle).all():
+        raise InputError(f"{int((~np.isfinite(settle)).sum())} of {len(settle)} transients did "
+                         "not settle: a failed measurement, not a settling time (run longer)")
+    n, m = chip.n, chip.m
+    conv = chip.config.converters
+    core = np.array([t.core_energy_j for t in transients])
+    act = np.array([t.activation_energy_j for t in transients])
+    inputs = np.array([t.input_energy_j for t in transients])
+    power = np.array([t.final_power_w for t in transients])
+    per_sample = _card_lines(chip, settle, core - act, act, inputs, power, settings)
     total = sum(values for _, values, _, _ in per_sample)
     lines = tuple(CardLine(block, *_stats(values), basis, counts)
                   for block, values, basis, counts in per_sample)
@@ -283,6 +311,16 @@ class AreaCard:
     def rows(self) -> list[dict]:
         return [{"block": line.block, "area_um2": line.median, "basis": str(line.basis),
                  "counts": line.counts} for line in self.lines]
+
+
+def feedback_area(chip) -> CardLine:
+    """Each neuron's feedback Rf || Cf drawn as an xhigh_po strip and a MIM capacitor."""
+    c = chip.circuit
+    um2 = float(sum(poly_area_um2(1.0 / g) + mim_area_um2(cf)
+                    for g, cf in zip(c.g_feedback, c.c_feedback, strict=True)))
+    return CardLine("feedback Rf || Cf", um2, um2, Basis.GEOMETRY,
+                    f"{chip.n} x (xhigh_po Rf, median {np.median(1 / c.g_feedback) / 1e6:.2f} "
+                    f"MOhm, and MIM Cf, median {np.median(c.c_feedback) * 1e12:.2f} pF)")
 
 
 def area_card(chip, extra: Sequence[CardLine] = (),

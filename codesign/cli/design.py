@@ -27,6 +27,9 @@ from codesign.tasks import TASKS
               help="SPICE transients from reset per measured design (energy, settling).")
 @click.option("--final-samples", type=click.IntRange(min=0), default=0, show_default=True,
               help="Test samples of the chosen design in SPICE (0: the whole test set).")
+@click.option("--final-transients", type=click.IntRange(min=0), default=32, show_default=True,
+              help="SPICE transients of the chosen design's energy and area cards "
+                   "(chosen/card.json; 0: none).")
 @click.option("--epochs", type=click.IntRange(min=1), default=15, show_default=True,
               help="Physics-aware fine-tuning epochs per design.")
 @click.option("--screen-samples", type=click.IntRange(min=0), default=0, show_default=True,
@@ -38,6 +41,14 @@ from codesign.tasks import TASKS
               help="Training inputs of a refined design's calibration (SPICE operating points).")
 @click.option("--space", "space_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="A TOML file whose [space] table sets the parameter ranges.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+              help="A circuit setting every design starts from (repeatable; the search's own "
+                   "parameters refused): the parts of a buildable chip, e.g. --set "
+                   "cell=sky130_r2r_eq --set device_mismatch=true --set "
+                   "periphery.bias=sky130_beta; `codesign info --settings` lists them.")
+@click.option("--params", "params_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="The calibrated proxy of that chip (a loop round's "
+              "proxy.json; default the level's calibration/cmos.json), carried to each design.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Run folder (resumed if it holds a killed run).")
 @click.option("--mismatch", type=click.FloatRange(0, 0.5, max_open=True), default=0.05,
@@ -49,6 +60,8 @@ from codesign.tasks import TASKS
                    "and start a new one (without this, such a folder is refused).")
 @click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
               help="Run the trials and ngspice on this Dask cluster's workers.")
+@options.encoder_option
+@options.decoder_option
 @options.backend_option
 @options.workers_option
 @options.timeout_option(options.JOB_TIMEOUT_S, "ngspice process",
@@ -56,17 +69,22 @@ from codesign.tasks import TASKS
                         "search with a longer --timeout tries it again); shorter than "
                         "verify's 600 s because the search carries on past a hung design")
 @options.threads_option
-def design(task, neuron, trials, verify_count, samples, transients, final_samples, epochs,
-           screen_samples, refine, refine_samples, space_path, out, mismatch, seed, new_study,
-           scheduler, backend, workers, timeout_s, threads) -> None:
-    """Search the circuit (currents, full scale, tau, cell levels, DAC/ADC bits, input rails)
-    jointly with physics-aware training for the front of SPICE-measured energy per inference
-    vs task metric vs settling time; choose the least energy within the task's target.
+def design(task, neuron, trials, verify_count, samples, transients, final_samples,
+           final_transients, epochs,
+           screen_samples, refine, refine_samples, space_path, sets, params_path, out, mismatch,
+           seed, new_study, scheduler, encoder, decoder, backend, workers, timeout_s,
+           threads) -> None:
+    """Search the circuit (currents, full scale, tau, cell levels, DAC/ADC bits, input rails,
+    the OTA's bias and Miller capacitor) jointly with physics-aware training for the front of
+    SPICE-measured energy per inference (the energy card's, every line) vs task metric vs
+    settling time vs area; choose the least energy within the task's target.
 
     \b
     Examples:
       codesign design --task digits --trials 40 --out runs/design-digits
       codesign design --task physics --trials 40 --out runs/design-physics
+      codesign design --task physics --set cell=sky130_r2r_eq --set device_mismatch=true \
+          --params runs/loop/round-0/proxy.json --space buildable.toml --out runs/design-b
     """
     # deferred: the library (torch) loads only when the command runs, not for --help
     import torch
@@ -77,10 +95,12 @@ def design(task, neuron, trials, verify_count, samples, transients, final_sample
 
     torch.set_num_threads(threads)
     settings = DesignSettings(task=task, trials=trials, verify=verify_count, samples=samples,
-                              transients=transients, final_samples=final_samples, epochs=epochs,
+                              transients=transients, final_samples=final_samples,
+                              final_transients=final_transients, epochs=epochs,
                               screen_samples=screen_samples, refine=refine,
                               refine_samples=refine_samples, mismatch_sigma=mismatch,
-                              seed=seed)
+                              seed=seed, sets=tuple(sets), encoder=encoder, decoder=decoder,
+                              params_path=str(params_path) if params_path else "")
     space = DesignSpace.load(space_path)
     outline = options.task_outline(task)
     if outline is not None:

@@ -16,7 +16,8 @@ import pandas as pd
 from codesign.deq.checkpoint import load_checkpoint
 from codesign.design.settings import DesignSettings, Log
 from codesign.design.space import Design
-from codesign.design.verify import design_chip, spice_metric
+from codesign.design.verify import chip_cards, design_chip, spice_metric
+from codesign.errors import InputError
 from codesign.files import atomic_write, write_json
 from codesign.proxy.params import save_params
 from codesign.schema import read_json
@@ -143,12 +144,23 @@ def choose(task: Task, front: pd.DataFrame, out: Path, simulator: Simulator,
         "samples" + (f"; passed over as unsettled (not measured): trials "
                      f"{', '.join(map(str, passed))}" if passed else ""))
     _, model, params, chip = design_chip(folder, simulator, settings.chip_seed,
-                                         settings.mismatch_sigma, params_path, task.name)
+                                         settings.mismatch_sigma, params_path, task.name,
+                                         settings.sets)
     chosen_dir = out / "chosen"
     chosen_dir.mkdir(parents=True, exist_ok=True)
     metric, count = final_metric(task, model, params, chip, (number, bool(row.refined)),
                                  settings, chosen_dir)
     digital = base_metric(task, out, settings.final_samples)
+    card = final_card(task, model, chip, (number, bool(row.refined)), settings, chosen_dir,
+                      {"metric_spice": metric, "samples": count, "metric_reference": {
+                          "model": "digital DEQ (the design search's base.pt)",
+                          "metric": digital, "source": str(out / BASE_MODEL)}})
+    if card is not None:
+        log(f"chosen design's card ({settings.final_transients} transients): "
+            f"{card['energy']['median_j'] * 1e9:.2f} nJ median "
+            f"({card['energy']['p95_j'] * 1e9:.2f} p95) = "
+            f"{card['energy']['per_mac_j'] * 1e15:.0f} fJ per equivalent MAC, "
+            f"{card['area']['total_mm2']:.2f} mm^2 (chosen/card.json)")
     circuit_path = write_json(chosen_dir / "circuit.json", asdict(chip.config))
     source = (f"design {number}'s own calibration ({row.folder}/params.json)" if row.refined
               else f"{params_path} carried to design {number} (Design.params)")
@@ -190,3 +202,38 @@ def final_metric(task: Task, model, params, chip, design: tuple[int, bool],
                       "final_samples": settings.final_samples,
                       "metric_spice": metric, "samples": count})
     return metric, count
+
+
+CARD = "card.json"
+
+
+def final_card(task: Task, model, chip, design: tuple[int, bool], settings: DesignSettings,
+               folder: Path, metrics: dict) -> dict | None:
+    """The chosen design's energy and area cards over ``final_transients`` SPICE transients
+    (codesign.design.verify.chip_cards) with its final ``metrics``, in FOLDER/card.json (the
+    layout of ``python -m benchmarks.chip_card``'s; reused by a resumed search); None for
+    none asked or transients that did not settle (said in the file)."""
+    if not settings.final_transients:
+        return None
+    path = folder / CARD
+    key = {"number": design[0], "refined": design[1],
+           "final_transients": settings.final_transients,
+           "final_samples": settings.final_samples}
+    if path.exists():
+        data = read_json(path)
+        if data.get("key") == key:
+            return data if "energy" in data else None
+    try:
+        cards = chip_cards(task, model, chip, settings.final_transients, folder / "spice-card")
+    except InputError as exc:  # an unsettled transient is a failed measurement
+        write_json(path, {"key": key, "error": str(exc)})
+        return None
+    run = folder.parent / "run.json"  # the search's command line (codesign.run_folder)
+    line = read_json(run).get("command_line", "codesign design") if run.exists() else \
+        "codesign design"
+    record = {"command": f"{line} (its chosen design, trial "
+                         f"{design[0]}{', refined' if design[1] else ''})",
+              "task": task.name, "key": key, **metrics,
+              "metric_digital": metrics["metric_reference"]["metric"], **cards}
+    write_json(path, record)
+    return record

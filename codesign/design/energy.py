@@ -18,7 +18,7 @@ import numpy as np
 
 from codesign.chip.chip import Chip
 from codesign.circuit.dynamics import settling_bound_s
-from codesign.parts.amplifier_sky130_ota import cmos_output_ratio
+from codesign.parts import chip_parts
 from codesign.proxy.params import ProxyParams
 from codesign.simulator.traces import SETTLE_TOL_FS
 
@@ -55,27 +55,38 @@ class EnergyBreakdown:
 def conduction_w(chip: Chip, e: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(K,) crossbar conduction [W] delivered by the activations' columns and by the input and
     bias columns, at states z (K, n) and inputs e (K, m) [FS], rows at virtual ground."""
-    c, v2 = chip.circuit, chip.v_fs**2
-    g_w = (c.g_w_plus + c.g_w_minus).sum(0)
-    g_u = (c.g_u_plus + c.g_u_minus).sum(0)
-    g_b = float((c.g_b_plus + c.g_b_minus).sum())
+    v2 = chip.v_fs**2
+    g_w, g_u, g_b = column_loads_s(chip)
     return v2 * (z**2 @ g_w), v2 * (e**2 @ g_u + g_b)
+
+
+def column_loads_s(chip: Chip) -> tuple[np.ndarray, np.ndarray, float]:
+    """(n,) recurrent, (m,) input and the bias column's conductance [S] seen by their drivers:
+    the cells' loads (Cell.load_s: a resistor its conductance, an R-2R ladder its input
+    conductance whatever its code), summed over the rows."""
+    c, cell = chip.circuit, chip_parts(chip.config).cell
+    return ((cell.load_s(c.g_w_plus) + cell.load_s(c.g_w_minus)).sum(0),
+            (cell.load_s(c.g_u_plus) + cell.load_s(c.g_u_minus)).sum(0),
+            float((cell.load_s(c.g_b_plus) + cell.load_s(c.g_b_minus)).sum()))
 
 
 def screen_power_w(chip: Chip, e: np.ndarray, z: np.ndarray) -> np.ndarray:
     """(K,) static power [W] of the CMOS chip at states z and inputs e [FS], from its compiled
-    circuit: each OTA's bias, tail (2 ib) and output sink (k2 ib), each pair's reference and
-    tail, from the 1.8 V supply, and the column drivers' currents from their rails."""
+    circuit: each amplifier's quiescent current (Amplifier.supply_a: the Miller OTA's bias,
+    tail 2 ib and output sink k2 ib), each pair's reference and
+    tail, from the 1.8 V supply, and the column drivers' currents into their cells' loads
+    (column_loads_s) from their rails."""
     c, config = chip.circuit, chip.config
     cmos, sup = config.neuron.cmos, config.supplies
     span = sup.vdd_v - sup.vss_v
-    k2 = np.array([cmos_output_ratio(c, i) for i in range(c.n)])
-    bias = span * (cmos.ota_bias_a * float((3 + k2).sum()) + 2 * cmos.pair_tail_a * c.n)
+    amplifier = chip_parts(config).amplifier
+    amplifiers_a = sum(amplifier.supply_a(c, i) for i in range(c.n))
+    bias = span * (amplifiers_a + 2 * cmos.pair_tail_a * c.n)
     v = chip.v_fs
-    core_drive = 0.5 * span * v * (np.abs(z) @ (c.g_w_plus + c.g_w_minus).sum(0))
+    g_w, g_u, g_b = column_loads_s(chip)
+    core_drive = 0.5 * span * v * (np.abs(z) @ g_w)
     in_rail = 0.5 * (sup.input_vdd_v - sup.input_vss_v)
-    in_drive = in_rail * v * (np.abs(e) @ (c.g_u_plus + c.g_u_minus).sum(0)
-                              + float((c.g_b_plus + c.g_b_minus).sum()))
+    in_drive = in_rail * v * (np.abs(e) @ g_u + g_b)
     return bias + core_drive + in_drive
 
 

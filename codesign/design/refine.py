@@ -34,7 +34,8 @@ REFIT = "refit.json"
 
 
 def refine_design(trial_folder: Path, task, simulator: Simulator, samples: int, epochs: int,
-                  chip_seed: int, mismatch_sigma: float, params_path: Path) -> Path:
+                  chip_seed: int, mismatch_sigma: float, params_path: Path,
+                  sets: tuple[str, ...] = ()) -> Path:
     """TRIAL/refined/ holding the re-fitted proxy (params.json, how the fit did in refit.json)
     and the model fine-tuned through it (model.pt), ready for verify_design; reused if there.
     ``samples`` training inputs (seeded by the trial) are the calibration's operating points."""
@@ -43,7 +44,7 @@ def refine_design(trial_folder: Path, task, simulator: Simulator, samples: int, 
     if (refined / "model.pt").exists():
         return refined
     trial, model, params, chip = design_chip(folder, simulator, chip_seed, mismatch_sigma,
-                                             params_path, task.name)
+                                             params_path, task.name, sets)
     rng = np.random.default_rng([chip_seed, trial.number, 17])
     pick = np.sort(rng.choice(len(task.x_train), min(samples, len(task.x_train)),
                               replace=False))
@@ -116,9 +117,10 @@ def refine_measured(verified: list[VerifiedDesign], out: Path, task: Task,
         try:
             refined = refine_design(folder, task, simulator, settings.refine_samples,
                                     settings.epochs, settings.chip_seed,
-                                    settings.mismatch_sigma, params_path)
+                                    settings.mismatch_sigma, params_path, settings.sets)
             r = verify_design(refined, task, simulator, settings.samples, settings.transients,
-                              settings.chip_seed, settings.mismatch_sigma, params_path)
+                              settings.chip_seed, settings.mismatch_sigma, params_path,
+                              settings.sets)
         except CodesignError as exc:
             message = " ".join(str(exc).split())
             write_json(folder / REFINED / FAILED, {"trial": v.number, "error": message,

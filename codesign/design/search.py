@@ -32,7 +32,6 @@ import numpy as np
 import pandas as pd
 
 from codesign.deq.checkpoint import save_checkpoint
-from codesign.deq.model import DEQConfig
 from codesign.design.choose import (
     BASE_MODEL,
     ChosenDesign,
@@ -51,7 +50,7 @@ from codesign.design.settings import (
     file_sha256,
     write_record,
 )
-from codesign.design.space import Design, DesignSpace
+from codesign.design.space import Design, DesignSpace, check_space
 from codesign.design.trial import TrialJob, TrialResult, run_trial
 from codesign.design.verify import FAILED, VerifiedDesign, verify_design
 from codesign.errors import CodesignError, InputError
@@ -62,8 +61,8 @@ from codesign.run_folder import RunFolder
 from codesign.schema import from_json, read_result, write_result
 from codesign.simulator.base import Simulator
 from codesign.tasks import get_task
-from codesign.tasks.base import Task
-from codesign.training.train import new_model, train_model
+from codesign.tasks.base import Samples, Task
+from codesign.training.train import new_model, task_deq_config, train_model
 
 OUTPUTS = ("trials.csv", "front.csv", "front.parquet", "breakdown.csv", "front.png",
            "chosen.json", "energy.csv")
@@ -128,7 +127,8 @@ class Search:
                                                                     Path(out), log)
         self.base_model, self.params_path, self.executor = base_model, params_path, executor
         direction = "maximize" if task.metric.higher_is_better else "minimize"
-        self.study = open_study(self.out / JOURNAL, ["minimize", direction, "minimize"],
+        self.study = open_study(self.out / JOURNAL,
+                                ["minimize", direction, "minimize", "minimize"],
                                 settings.seed, min(10, settings.trials // 2))
 
     def job(self, number: int, design: Design) -> TrialJob:
@@ -137,7 +137,8 @@ class Search:
                         base_model=str(self.base_model), params_path=str(self.params_path),
                         folder=str(self.out / "trials" / f"{number:04d}"),
                         mismatch_sigma=s.mismatch_sigma, epochs=s.epochs,
-                        chip_seed=s.chip_seed, screen_samples=s.screen_samples)
+                        chip_seed=s.chip_seed, screen_samples=s.screen_samples,
+                        sets=s.sets)
 
     def run(self) -> list[TrialResult]:
         """Run trials until the study holds ``trials`` finished ones (resuming a killed run)."""
@@ -156,7 +157,7 @@ class Search:
                 trial = self.study.ask()
                 try:
                     design = self.space.suggest(trial)
-                    design.circuit(self.settings.mismatch_sigma)
+                    design.circuit(self.settings.mismatch_sigma, sets=self.settings.sets)
                 except InputError as exc:
                     self.log(f"trial {trial.number}: not a circuit ({exc})")
                     self.study.tell(trial, state=TrialState.FAIL)
@@ -182,15 +183,16 @@ class Search:
                 self.study.tell(job.number, state=TrialState.FAIL)
                 continue
             r = outcome.value
-            values = [r.energy_j, r.metric_proxy, r.settling_s]
+            values = [r.energy_j, r.metric_proxy, r.settling_s, r.area_mm2]
             if not all(np.isfinite(values)):
                 self.study.tell(job.number, state=TrialState.FAIL)
                 self.log(f"trial {job.number}: never settles in the proxy")
                 continue
             self.study.tell(job.number, values)
             self.log(f"trial {job.number}: {r.energy_j * 1e12:.1f} pJ, metric "
-                     f"{r.metric_proxy:.4f}, settling {r.settling_s * 1e6:.2f} us "
-                     f"({r.energy_j / r.macs * 1e15:.0f} fJ/MAC screened)")
+                     f"{r.metric_proxy:.4f}, settling {r.settling_s * 1e6:.2f} us, "
+                     f"{r.area_mm2:.3g} mm^2 ({r.energy_j / r.macs * 1e15:.0f} fJ/MAC "
+                     "screened)")
 
     def results(self) -> list[TrialResult]:
         """The finished trials of the study whose design lies in this search's space."""
@@ -219,11 +221,12 @@ def trial_table(results: list[TrialResult], higher_is_better: bool) -> pd.DataFr
              "energy_j": r.energy_j, "settling_s": r.settling_s, "power_w": r.power_w,
              "converters_j": r.converters_j, "noise_fs": r.noise_fs,
              "fj_per_mac": r.energy_j / r.macs * 1e15, "macs": r.macs,
-             "train_s": r.train_seconds}
+             "area_mm2": r.area_mm2, "train_s": r.train_seconds}
             for r in results]
     table = pd.DataFrame(rows)
     sign = -1.0 if higher_is_better else 1.0
-    objectives = np.column_stack([table.energy_j, sign * table.metric_proxy, table.settling_s])
+    objectives = np.column_stack([table.energy_j, sign * table.metric_proxy, table.settling_s,
+                                  table.area_mm2])
     table["on_screen_front"] = pareto_mask(objectives)
     return table
 
@@ -245,14 +248,17 @@ def verified_table(verified: list[VerifiedDesign], higher_is_better: bool) -> pd
              "transients": v.transients, "unsettled": v.unsettled,
              "measured": v.unsettled == 0, "refined": v.refined,
              "folder": f"trials/{v.number:04d}" + ("/refined" if v.refined else ""),
-             **v.breakdown.row()} for v in verified]
+             "energy_p95_j": v.energy_p95_j, "codes_equal": v.codes_equal,
+             "area_mm2": v.area_mm2, **v.breakdown.row(),
+             **{f"card: {block}": j for block, j in v.card.items()}} for v in verified]
     table = pd.DataFrame(rows)
     sign = -1.0 if higher_is_better else 1.0
     table["on_front"] = False  # the front of the measured designs: an unsettled one is not
     measured = table.measured.to_numpy(bool)
     if measured.any():
         table.loc[measured, "on_front"] = pareto_mask(np.column_stack(
-            [table.energy_j, sign * table.metric_spice, table.settling_s])[measured])
+            [table.energy_j, sign * table.metric_spice, table.settling_s,
+             table.area_mm2])[measured])
     return table.sort_values("energy_j").reset_index(drop=True)
 
 
@@ -279,8 +285,13 @@ def run_design(settings: DesignSettings, space: DesignSpace, out: Path, simulato
     if not isinstance(settings, DesignSettings) or not isinstance(space, DesignSpace):
         raise InputError("run_design takes a DesignSettings and a DesignSpace")
     task = get_task(settings.task)
+    if not isinstance(task.full_set(), Samples):
+        raise InputError(f"{task.name} is judged in closed loop (episodes), which a design's "
+                         "SPICE operating points cannot replay: search digits, physics or "
+                         "darcy, and run `codesign loop` for a closed-loop task")
     params_path = Path(settings.params_path) if settings.params_path else \
         default_params_path("cmos")
+    check_space(space, settings.sets, settings.mismatch_sigma)
     record = SearchRecord(settings, space, file_sha256(params_path))
     out = Path(out)
     with RunFolder(out, "design").start(
@@ -291,7 +302,7 @@ def run_design(settings: DesignSettings, space: DesignSpace, out: Path, simulato
             # the journal is read (and refused if unreadable) before any training
             search = Search(settings, space, task, out, out / BASE_MODEL, params_path, executor,
                             log)
-            base_model(task, out, log)
+            base_model(task, out, log, settings.encoder, settings.decoder)
             log(f"{task.name}: {settings.trials} designs, fine-tuned through their proxies "
                 f"({executor.label})")
             start = time.perf_counter()
@@ -370,7 +381,8 @@ def measure(picks: list[int], trials: pd.DataFrame, out: Path, task: Task,
         tick = time.perf_counter()
         try:
             v = verify_design(folder, task, simulator, settings.samples, settings.transients,
-                              settings.chip_seed, settings.mismatch_sigma, params_path)
+                              settings.chip_seed, settings.mismatch_sigma, params_path,
+                              settings.sets)
         except CodesignError as exc:
             message = " ".join(str(exc).split())
             write_json(folder / FAILED, {"trial": number, "error": message,
@@ -383,15 +395,17 @@ def measure(picks: list[int], trials: pd.DataFrame, out: Path, task: Task,
     return verified
 
 
-def base_model(task: Task, out: Path, log: Log) -> Path:
-    """The task's digital DEQ, trained once per run folder (its profile's settings)."""
+def base_model(task: Task, out: Path, log: Log, encoder: str = "linear-tanh",
+               decoder: str = "linear") -> Path:
+    """The task's digital DEQ, trained once per run folder (its profile's settings, the given
+    encoder and decoder)."""
     path = out / BASE_MODEL
     if path.exists():
         return path
     p = task.profile
-    deq = DEQConfig(in_features=task.in_features, out_features=task.out_features,
-                    core_size=p.core_size, core_inputs=p.core_inputs)
-    log(f"{task.name}: training the digital DEQ (n = {p.core_size}, m = {p.core_inputs})")
+    deq = task_deq_config(task, encoder, decoder)
+    log(f"{task.name}: training the digital DEQ (n = {deq.core_size}, m = {deq.core_inputs}"
+        f", encoder {encoder}, decoder {decoder})")
     result = train_model(task, new_model(task, deq, p.train.seed), p.train)
     save_checkpoint(path, result.model, task.name, {"test_metric": result.test_metric},
                     p.train.to_dict())

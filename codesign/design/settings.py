@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from codesign.circuit.settings import assignments
+from codesign.deq.model import Decoder, Encoder
 from codesign.design.space import DesignSpace
 from codesign.errors import InputError
 from codesign.files import write_json
@@ -23,7 +25,7 @@ Log = Callable[[str], None]
 RECORD = "design.json"
 PREVIOUS = "previous"
 """Where an earlier study of a folder is moved when a new one starts there (--new-study)."""
-RESUMABLE = ("trials", "verify", "refine", "final_samples")
+RESUMABLE = ("trials", "verify", "refine", "final_samples", "final_transients")
 """Settings a resumed search may change: it tries or measures more designs, refines more, or
 measures the chosen one on another number of samples; every other setting defines what the
 stored trials and measurements mean."""
@@ -43,6 +45,9 @@ class DesignSettings:
     """SPICE transients from reset per measured design (energy, settling)."""
     final_samples: int = 0
     """Test samples of the chosen design's SPICE metric (0: the whole test set)."""
+    final_transients: int = 32
+    """SPICE transients of the chosen design's energy and area cards (chosen/card.json; 0:
+    none)."""
     epochs: int = 15
     """Physics-aware fine-tuning epochs per design."""
     screen_samples: int = 0
@@ -57,6 +62,14 @@ class DesignSettings:
     """Measured designs given their own calibration and measured again (design.refine)."""
     refine_samples: int = 64
     """Training inputs of a refined design's calibration (SPICE operating points)."""
+    encoder: str = "linear-tanh"
+    """The base model's encoder (codesign.deq.model.Encoder: none feeds the features to the
+    DACs, no digital MACs)."""
+    decoder: str = "linear"
+    """The base model's decoder (codesign.deq.model.Decoder)."""
+    sets: tuple[str, ...] = ()
+    """Circuit settings (KEY=VALUE, as --set) every design starts from, e.g. the parts of a
+    buildable chip: cell=sky130_r2r_eq, device_mismatch=true, periphery.bias=sky130_beta."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.task, str) or self.task not in TASKS:
@@ -68,6 +81,7 @@ class DesignSettings:
             if type(value) is not int or value < 1:
                 raise InputError(f"--{name} must be a whole number >= 1, got {value!r}")
         others = {"refine": self.refine, "final-samples": self.final_samples,
+                  "final-transients": self.final_transients,
                   "screen-samples": self.screen_samples}
         for name, value in others.items():
             if type(value) is not int or value < 0:
@@ -81,6 +95,13 @@ class DesignSettings:
         if isinstance(self.mismatch_sigma, bool) or not isinstance(
                 self.mismatch_sigma, int | float) or not 0 <= self.mismatch_sigma < 0.5:
             raise InputError(f"--mismatch must lie in [0, 0.5), got {self.mismatch_sigma!r}")
+        if not isinstance(self.sets, tuple | list) or not all(
+                isinstance(text, str) for text in self.sets):
+            raise InputError(f"sets must be KEY=VALUE texts, got {self.sets!r}")
+        object.__setattr__(self, "sets", tuple(self.sets))
+        assignments(self.sets)  # a malformed assignment is refused here
+        Encoder.parse(self.encoder, "encoder")
+        Decoder.parse(self.decoder, "decoder")
         if not isinstance(self.params_path, str):
             raise InputError(f"params_path must be a path as text, got {self.params_path!r}")
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from codesign.circuit.config import CircuitConfig, scale_currents
 from codesign.circuit.dynamics import SETTLE_TOL_FS
-from codesign.circuit.settings import build_circuit
+from codesign.circuit.settings import assignments, build_circuit, canonical, override
 from codesign.errors import InputError
+from codesign.parts import PartKind, get_part
 from codesign.proxy.params import ProxyParams
 from codesign.schema import from_json
 
@@ -41,26 +42,52 @@ class Design:
     adc_bits: int = 8
     input_supply_v: float = 0.9
     """The input DACs' and bias reference's rails, +-this [V] (above v_fs)."""
+    ota_bias_a: float = 0.0
+    """The summing OTA's bias current [A] (0: the level's, times current_ratio)."""
+    ota_cc_f: float = 0.0
+    """The OTA's Miller capacitor [F] (0: the level's, times current_ratio)."""
 
     @property
     def settle_tol_fs(self) -> float:
-        """Settled once within half the ADC's LSB of the equilibrium, 2^-adc_bits [FS] (the
-        ADC converts then); an ideal ADC: SETTLE_TOL_FS."""
-        return 2.0 ** -self.adc_bits if self.adc_bits else SETTLE_TOL_FS
+        """Settled once within a quarter of the ADC's LSB of the equilibrium [FS] (the ADC
+        converts then; the energy card's tolerance, codesign.chip.card.sampling_tol_fs, at a
+        full-scale range of 1); an ideal ADC: SETTLE_TOL_FS."""
+        return 0.5 / (2**self.adc_bits - 1) if self.adc_bits else SETTLE_TOL_FS
 
-    def circuit(self, mismatch_sigma: float, noise: bool = True) -> CircuitConfig:
-        """The chip's circuit config (InputError for a design the circuit cannot be)."""
+    def circuit(self, mismatch_sigma: float, noise: bool = True,
+                sets: tuple[str, ...] = ()) -> CircuitConfig:
+        """The chip's circuit config: the level's with ``sets`` (KEY=VALUE circuit settings,
+        e.g. the parts of a buildable chip: cell=sky130_r2r_eq) and this design's values
+        (InputError for a design the circuit cannot be). A programmable cell's window is its
+        devices': current_ratio must be 1 and levels 0 or its codes."""
         if not self.v_fs < self.input_supply_v <= PROCESS_SUPPLY_V:
             raise InputError(f"input_supply_v must lie in (v_fs, {PROCESS_SUPPLY_V}] V, got "
                              f"{self.input_supply_v} with v_fs {self.v_fs}")
-        config = build_circuit(LEVEL, {
+        base = override(build_circuit(LEVEL), assignments(sets), "--set")
+        window = get_part(PartKind.CELL, str(base.array.cell)).window
+        changes = {
             "neuron.tau_s": self.tau_s, "mapping.v_fs": self.v_fs,
             "supplies.input_vdd_v": self.input_supply_v,
             "supplies.input_vss_v": -self.input_supply_v,
             "array.levels": self.levels, "array.mismatch_sigma": mismatch_sigma,
             "noise.enabled": noise,
-            "converters.dac_bits": self.dac_bits, "converters.adc_bits": self.adc_bits})
-        return scale_currents(config, self.current_ratio)
+            "converters.dac_bits": self.dac_bits, "converters.adc_bits": self.adc_bits}
+        searched = set(changes) & set(canonical(assignments(sets), "--set"))
+        if searched:
+            raise InputError(f"--set {', '.join(sorted(searched))}: the search sets it; give "
+                             "its range in the design space instead")
+        if window is not None:
+            if self.current_ratio != 1 or self.levels not in (0, window.codes):
+                raise InputError(
+                    f"the {base.array.cell} cell's conductances are its devices' ({window.codes}"
+                    f" codes): the design space's current_ratio must be [1, 1] and its levels "
+                    f"[0] (search the OTA with ota_bias_a and ota_cc_f), got current_ratio "
+                    f"{self.current_ratio}, levels {self.levels}")
+            del changes["array.levels"], changes["array.mismatch_sigma"]
+        config = scale_currents(override(base, changes, "design"), self.current_ratio)
+        own = {f"neuron.cmos.{name}": getattr(self, name)
+               for name in ("ota_bias_a", "ota_cc_f") if getattr(self, name)}
+        return override(config, own, "design") if own else config
 
     def params(self, base: ProxyParams) -> ProxyParams:
         """The calibrated proxy of the level's default design, carried to this one: its time
@@ -90,6 +117,11 @@ class DesignSpace:
     adc_bits: tuple[int, int] = (3, 8)
     input_headroom_v: tuple[float, float] = (0.05, 0.6)
     """Input rail above v_fs [V] (capped at the process's 0.9 V)."""
+    ota_bias_a: tuple[float, ...] = ()
+    """The OTA's bias current [A], log-uniform (empty: not searched, the level's times
+    current_ratio)."""
+    ota_cc_f: tuple[float, ...] = ()
+    """The OTA's Miller capacitor [F], log-uniform (empty: not searched)."""
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -100,6 +132,10 @@ class DesignSpace:
                     raise InputError("design space levels must be a list of 0 or whole "
                                      f"numbers >= 2, got {value!r}")
                 object.__setattr__(self, "levels", tuple(value))
+                continue
+            if f.name in ("ota_bias_a", "ota_cc_f") and isinstance(value, tuple | list) \
+                    and not value:
+                object.__setattr__(self, f.name, ())
                 continue
             integer = f.name in ("dac_bits", "adc_bits")
             kinds = (int,) if integer else (int, float)
@@ -119,7 +155,11 @@ class DesignSpace:
                    "tau_s must lie in [1e-8, 1e-4] s"),
                   (self.dac_bits[1] <= 16 and self.adc_bits[1] <= 16, "bits must be <= 16"),
                   (self.input_headroom_v[1] <= PROCESS_SUPPLY_V,
-                   f"input_headroom_v must be <= {PROCESS_SUPPLY_V} V"))
+                   f"input_headroom_v must be <= {PROCESS_SUPPLY_V} V"),
+                  (not self.ota_bias_a or 1e-8 <= self.ota_bias_a[0] <= self.ota_bias_a[1]
+                   <= 1e-4, "ota_bias_a must lie in [1e-8, 1e-4] A"),
+                  (not self.ota_cc_f or 1e-15 <= self.ota_cc_f[0] <= self.ota_cc_f[1]
+                   <= 1e-11, "ota_cc_f must lie in [1e-15, 1e-11] F"))
         for ok, message in checks:
             if not ok:
                 raise InputError(f"design space: {message}")
@@ -129,8 +169,13 @@ class DesignSpace:
         def within(value: float, pair: tuple) -> bool:
             return pair[0] * (1 - 1e-12) <= value <= pair[1] * (1 + 1e-12)
 
+        def own(value: float, pair: tuple) -> bool:  # not searched: the level's (0)
+            return value == 0 if not pair else within(value, pair)
+
         headroom = design.input_supply_v - design.v_fs
         return (within(design.current_ratio, self.current_ratio)
+                and own(design.ota_bias_a, self.ota_bias_a)
+                and own(design.ota_cc_f, self.ota_cc_f)
                 and within(design.v_fs, self.v_fs) and within(design.tau_s, self.tau_s)
                 and design.levels in self.levels and within(design.dac_bits, self.dac_bits)
                 and within(design.adc_bits, self.adc_bits)
@@ -160,4 +205,16 @@ class DesignSpace:
             levels=trial.suggest_categorical("levels", list(self.levels)),
             dac_bits=trial.suggest_int("dac_bits", *self.dac_bits),
             adc_bits=trial.suggest_int("adc_bits", *self.adc_bits),
-            input_supply_v=min(v_fs + headroom, PROCESS_SUPPLY_V))
+            input_supply_v=min(v_fs + headroom, PROCESS_SUPPLY_V),
+            ota_bias_a=trial.suggest_float("ota_bias_a", *self.ota_bias_a, log=True)
+            if self.ota_bias_a else 0.0,
+            ota_cc_f=trial.suggest_float("ota_cc_f", *self.ota_cc_f, log=True)
+            if self.ota_cc_f else 0.0)
+
+
+def check_space(space: DesignSpace, sets: tuple[str, ...], mismatch_sigma: float) -> None:
+    """InputError where ``sets`` or the space's current ratios and levels cannot be a circuit
+    (a programmable cell's window is its devices'), before any trial runs."""
+    for ratio in dict.fromkeys(space.current_ratio):
+        for levels in space.levels:
+            Design(current_ratio=ratio, levels=levels).circuit(mismatch_sigma, sets=sets)

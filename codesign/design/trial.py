@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from codesign.calibration.noise import noisy_states
+from codesign.chip.card import area_card, cited_settings, feedback_area, screened_card_j
 from codesign.chip.chip import Chip
 from codesign.deq.checkpoint import load_checkpoint, save_checkpoint
 from codesign.design.energy import proxy_settling_s, screen_power_w
@@ -45,6 +46,8 @@ class TrialJob:
     screen_samples: int = 0
     """Test samples of the proxy's metric (0: the whole test set)."""
     settle_samples: int = 4
+    sets: tuple[str, ...] = ()
+    """Circuit settings every design starts from (DesignSettings.sets)."""
 
 
 @dataclass(frozen=True)
@@ -56,17 +59,23 @@ class TrialResult:
     metric_proxy: float
     """The task metric through the proxy on a chip instance with noise (screen samples)."""
     settling_s: float
-    """The proxy's median settling time from reset to half an ADC LSB [s]."""
+    """The proxy's median settling time from reset to a quarter of an ADC LSB [s]."""
     power_w: float
     """Static power at the proxy's equilibria (screen_power_w), mean [W]."""
     converters_j: float
+    """The ADC and DAC conversions as the energy card charges them [J]."""
     energy_j: float
-    """power_w x settling_s + converters_j [J]."""
+    """The energy card's total for the screen: power_w x settling_s for the supplies, and its
+    other lines (biased during conversion, bias reference, conversions, the digital encoder and
+    decoder's MACs) as the card charges them (codesign.chip.card.screened_card_j) [J]."""
     noise_fs: float
     """Median predicted spread of the equilibria (circuit noise) [FS]."""
     train_seconds: float
     macs: int
     """Equivalent MACs of one inference, n (n + m)."""
+    area_mm2: float = 0.0
+    """The area card's total with its routing overhead (codesign.chip.card.area_card, the
+    feedback networks included) [mm^2]; 0 in a record from before it was counted."""
 
 
 def run_trial(job: TrialJob) -> TrialResult:
@@ -78,7 +87,7 @@ def run_trial(job: TrialJob) -> TrialResult:
     task = get_task(job.task)
     base, _ = load_params(Path(job.params_path))
     params = job.design.params(base)
-    circuit = job.design.circuit(job.mismatch_sigma)
+    circuit = job.design.circuit(job.mismatch_sigma, sets=job.sets)
     hardware = HardwareModel(params, circuit)
     start = time.perf_counter()
     config = replace(task.profile.finetune, epochs=job.epochs, seed=1000 + job.number)
@@ -101,12 +110,16 @@ def run_trial(job: TrialJob) -> TrialResult:
     e = chip.dac(encode(model, task.x_test[task.test_subset(job.settle_samples)]))
     settling = float(np.median(proxy_settling_s(chip, params, e, job.design.settle_tol_fs)))
     power = float(screen_power_w(chip, e, chip.proxy_equilibrium(params, e)).mean())
-    converters = circuit.converters.energy_j(chip.n, chip.m)
+    charged = cited_settings(circuit, model.digital_macs)
+    converters = (chip.n * charged.adc_conversion_j * bool(circuit.converters.adc_bits)
+                  + chip.m * charged.dac_conversion_j * bool(circuit.converters.dac_bits))
     result = TrialResult(
         number=job.number, design=job.design, metric_proxy=float(metric), settling_s=settling,
-        power_w=power, converters_j=converters, energy_j=power * settling + converters,
+        power_w=power, converters_j=converters,
+        energy_j=screened_card_j(chip, settling, power, charged),
         noise_fs=float(np.median(np.concatenate([s.ravel() for s in spreads]))),
-        train_seconds=seconds, macs=chip.n * (chip.n + chip.m))
+        train_seconds=seconds, macs=chip.n * (chip.n + chip.m),
+        area_mm2=area_card(chip, extra=(feedback_area(chip),)).total_mm2)
     folder.mkdir(parents=True, exist_ok=True)
     save_checkpoint(folder / "model.pt", model, job.task, {"metric_proxy": result.metric_proxy},
                     config.to_dict())

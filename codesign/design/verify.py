@@ -5,19 +5,27 @@ SPICE transients from reset, by component."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from codesign.calibration.noise import noiseless
 from codesign.calibration.readout import chip_states
+from codesign.chip.card import (
+    area_card,
+    cited_settings,
+    energy_card,
+    feedback_area,
+    sampling_tol_fs,
+)
 from codesign.chip.chip import Chip
 from codesign.deq.checkpoint import load_checkpoint
 from codesign.design.energy import EnergyBreakdown, spice_breakdown
 from codesign.design.space import Design
 from codesign.design.trial import RESULT, TrialResult
 from codesign.netlist.spice import relaxed_transients
+from codesign.parts import chip_parts
 from codesign.proxy.params import load_params
 from codesign.schema import read_result, write_result
 from codesign.simulator.base import Simulator
@@ -45,11 +53,16 @@ class VerifiedDesign:
     metric_proxy: float
     """The screen's proxy metric of this design (its own samples)."""
     settling_s: float
-    """Median SPICE settling time from reset to half an ADC LSB (Design.settle_tol_fs) [s]."""
+    """Median SPICE settling time from reset to a quarter of an ADC LSB (the card's) [s]."""
     energy_j: float
-    """Mean SPICE energy per inference, supplies up to settling plus conversions [J]."""
+    """The energy card's median over the transients (codesign.chip.card.energy_card: the
+    SPICE supplies to the sampling instant, biased during conversion, the bias reference, the
+    cited conversions and digital MACs) [J]; for a design with an unsettled transient, no
+    measurement: the breakdown's total over the simulated window."""
     energy_per_mac_j: float
     breakdown: EnergyBreakdown
+    """The supplies by component (crossbar conduction carved out), the conversions at the
+    circuit's own figures of merit: the mean over the transients."""
     screen_energy_j: float
     screen_settling_s: float
     transients: int
@@ -58,10 +71,18 @@ class VerifiedDesign:
     refined: bool = False
     """Measured after the design's own calibration (codesign.design.refine), not through the
     level's calibration carried to it."""
+    energy_p95_j: float = float("nan")
+    """The energy card's 95th percentile over the transients [J] (nan: not measured)."""
+    card: dict[str, float] = field(default_factory=dict)
+    """The energy card's lines, block -> median [J] (empty: not measured)."""
+    codes_equal: float = float("nan")
+    """Fraction of transients whose every ADC code at the sampling instant is its DC code."""
+    area_mm2: float = 0.0
+    """The area card's total with its routing overhead [mm^2]."""
 
 
 def design_chip(folder: Path, simulator: Simulator, chip_seed: int, mismatch_sigma: float,
-                params_path: Path, task: str):
+                params_path: Path, task: str, sets: tuple[str, ...] = ()):
     """(trial, model, proxy params, chip) of the trial in ``folder``: a fresh instance of its
     circuit (a seed apart from the screen's); the params are the folder's own (PARAMS) where
     it holds them, else the level's carried to the design. The model must be of ``task``."""
@@ -70,7 +91,7 @@ def design_chip(folder: Path, simulator: Simulator, chip_seed: int, mismatch_sig
     own = folder / PARAMS
     params = load_params(own)[0] if own.exists() else \
         trial.design.params(load_params(params_path)[0])
-    chip = Chip(model.core.to_weights(), trial.design.circuit(mismatch_sigma),
+    chip = Chip(model.core.to_weights(), trial.design.circuit(mismatch_sigma, sets=sets),
                 [chip_seed, 7919], simulator)
     return trial, model, params, chip
 
@@ -117,19 +138,20 @@ def digital_metric(task, model, chip, selection: Samples) -> float:
 
 def verify_design(trial_folder: Path, task, simulator: Simulator, samples: int,
                   transients: int, chip_seed: int, mismatch_sigma: float,
-                  params_path: Path) -> VerifiedDesign:
+                  params_path: Path, sets: tuple[str, ...] = ()) -> VerifiedDesign:
     """Measure the trial in ``trial_folder`` in SPICE (reused if already measured)."""
     folder = Path(trial_folder)
     if (folder / VERIFIED).exists():
         return read_result(folder / VERIFIED, VerifiedDesign, "design_verified")
     trial, model, params, chip = design_chip(folder, simulator, chip_seed, mismatch_sigma,
-                                             params_path, task.name)
+                                             params_path, task.name, sets)
     metric_spice, metric_digital, count = spice_metric(
         task, model, params, chip, samples, folder / "spice", seed=chip_seed + trial.number)
     e = chip.dac(encode(model, task.x_test[task.test_subset(transients)]))
     # settling and energy on the noiseless twin (noise moves neither, but a noisy trace may
-    # never stay within the tolerance), to half an ADC LSB, at a reltol below that
-    tol = trial.design.settle_tol_fs
+    # never stay within the tolerance), to a quarter of an ADC LSB, at a reltol below that
+    conv = chip.config.converters
+    tol = sampling_tol_fs(conv) if conv.adc_bits else trial.design.settle_tol_fs
     twin = noiseless(chip)
     twin.deck = relaxed_transients(twin.deck, min(1e-2, tol))
     run = twin.transients(e, folder / "spice" / "tran", tol_fs=tol)
@@ -140,13 +162,62 @@ def verify_design(trial_folder: Path, task, simulator: Simulator, samples: int,
     act = np.array([m.activation_energy_j for m in run.transients])
     inputs = np.array([m.input_energy_j for m in run.transients])
     breakdown = spice_breakdown(chip, e, run.z, t_used, core - act, act, inputs)
+    card = energy_card(twin, run.transients, run.z,
+                       cited_settings(chip.config, model.digital_macs)) if settled.all() else None
+    energy = card.median_j if card is not None else breakdown.total_j
     verified = VerifiedDesign(
         number=trial.number, design=trial.design, samples=count,
         metric_spice=metric_spice, metric_digital=metric_digital,
         metric_proxy=trial.metric_proxy, settling_s=float(np.median(t_used)),
-        energy_j=breakdown.total_j, energy_per_mac_j=breakdown.total_j / trial.macs,
+        energy_j=energy, energy_per_mac_j=energy / trial.macs,
         breakdown=breakdown, screen_energy_j=trial.energy_j,
         screen_settling_s=trial.settling_s, transients=len(t_s),
-        unsettled=int((~settled).sum()), refined=(folder / PARAMS).exists())
+        unsettled=int((~settled).sum()), refined=(folder / PARAMS).exists(),
+        energy_p95_j=card.p95_j if card is not None else float("nan"),
+        card={line.block: line.median for line in card.lines} if card is not None else {},
+        codes_equal=card.codes_equal if card is not None else float("nan"),
+        area_mm2=area_card(chip, extra=(feedback_area(chip),)).total_mm2)
     write_result(folder / VERIFIED, verified, "design_verified")
     return verified
+
+
+def chip_cards(task, model, chip, transients: int, run_dir: Path,
+               rate_hz: float | None = None) -> dict:
+    """The energy and area cards of ``model`` on ``chip`` as a card record's parts (its
+    config, parts, behavioural elements, model, ``energy`` and ``area``): SPICE transients
+    from reset of ``transients`` test inputs on the noiseless twin (noise moves neither
+    settling nor energy), settled to a quarter of an ADC LSB, the task read at the ADCs'
+    sampling instant against the DC operating points; ``rate_hz`` inferences per second
+    (None: back to back)."""
+    config = chip.config
+    tol = sampling_tol_fs(config.converters)
+    e = chip.dac(encode(model, task.x_test[task.test_subset(transients)]))
+    twin = noiseless(chip)
+    twin.deck = relaxed_transients(twin.deck, min(1e-2, tol))
+    run = twin.transients(e, Path(run_dir), tol_fs=tol)
+    energy = energy_card(twin, run.transients, run.z,
+                         cited_settings(config, model.digital_macs, rate_hz))
+    sampled = np.array([t.z_sampled for t in run.transients])
+    at_sampling = decode(model, chip.adc(sampled))
+    at_dc = decode(model, chip.adc(run.z))
+    same_output = float(np.mean(np.argmax(at_sampling, 1) == np.argmax(at_dc, 1))
+                        if at_dc.ndim == 2 and at_dc.shape[1] > 1 else
+                        np.mean(np.abs(at_sampling - at_dc) <= 1e-9))
+    area = area_card(chip, extra=(feedback_area(chip),))
+    inference_s = energy.sampling_s + cited_settings(config, 0).adc_conversion_s
+    parts = chip_parts(config)
+    return {
+        "config": config.to_dict(), "parts": parts.describe(),
+        "behavioural": [b for p in parts.all() for b in p.behavioural()],
+        "model": {"encoder": str(model.config.encoder), "decoder": str(model.config.decoder),
+                  "digital_macs": model.digital_macs},
+        "energy": {"lines": energy.rows(), "median_j": energy.median_j, "p95_j": energy.p95_j,
+                   "per_mac_j": energy.per_mac_j, "p95_per_mac_j": energy.p95_per_mac_j,
+                   "macs": energy.macs, "transients": energy.samples,
+                   "sampling_s": energy.sampling_s, "codes_equal": energy.codes_equal,
+                   "code_agreement": energy.code_agreement,
+                   "same_output_at_sampling": same_output,
+                   "tops_per_w": energy.tops_per_w},
+        "area": {"lines": area.rows(), "total_mm2": area.total_mm2,
+                 "routing_overhead": area.routing_overhead, "complete": area.complete,
+                 "tops_per_mm2": area.tops_per_mm2(energy.macs, inference_s)}}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from codesign.circuit.settings import build_circuit, override, read_circuit
 from codesign.deq.checkpoint import save_checkpoint
-from codesign.deq.model import Decoder, DEQConfig, Encoder, HybridDEQ
+from codesign.deq.model import DEQConfig, HybridDEQ
 from codesign.errors import InputError
 from codesign.proxy.params import default_params_path, load_params
 from codesign.results.loop import LoopSettings
@@ -18,7 +18,7 @@ from codesign.tasks import get_task
 from codesign.tasks.base import Task
 from codesign.tasks.profile import TaskProfile
 from codesign.training.aware import HardwareModel
-from codesign.training.train import TrainResult, new_model, train_model
+from codesign.training.train import TrainResult, new_model, task_deq_config, train_model
 
 Log = Callable[[str], None]
 
@@ -95,12 +95,8 @@ def context(settings: LoopSettings, out: Path, simulator: Simulator, log: Log,
         profile = replace(profile, seeds=settings.seeds or profile.seeds,
                           verify_samples=settings.verify_samples or profile.verify_samples)
     task = task.with_profile(profile)
-    none = Encoder.parse(settings.encoder, "encoder") is Encoder.NONE
-    per_neuron = Decoder.parse(settings.decoder, "decoder") is Decoder.PER_NEURON
-    deq = DEQConfig(in_features=task.in_features, out_features=task.out_features,
-                    core_size=task.out_features if per_neuron else profile.core_size,
-                    core_inputs=task.in_features if none else profile.core_inputs,
-                    encoder=settings.encoder, decoder=settings.decoder)
+    deq = task_deq_config(task, settings.encoder, settings.decoder, profile.core_size,
+                          profile.core_inputs)
     path = Path(settings.params_path) if settings.params_path else default_params_path(
         settings.neuron)
     params, _ = load_params(path)

@@ -27,6 +27,10 @@ class Sky130Ota(Amplifier):
                   ("cc", cmos.ota_cc_f), ("rz", cmos.ota_rz_ohm))
         return Element(f"xamp{i}", nodes, model=self.name, params=params)
 
+    def supply_a(self, circuit: Circuit, i: int) -> float:
+        """Its reference ib, tail 2 ib and output sink k2 ib."""
+        return circuit.config.neuron.cmos.ota_bias_a * (3 + cmos_output_ratio(circuit, i))
+
 
 PART = Sky130Ota("cd_ota_sky130", "a sky130 two-stage Miller OTA",
                  libraries=("codesign_cmos.lib",), process=Process.SKY130, transistors=8,

@@ -100,6 +100,11 @@ class Amplifier(Part):
         """Neuron i's amplifier (nodes: +in, -in, out, vdd, vss)."""
         raise NotImplementedError
 
+    def supply_a(self, circuit: Circuit, i: int) -> float:
+        """Neuron i's amplifier's quiescent supply current [A] (what a screen charges it; 0:
+        an ideal amplifier draws nothing)."""
+        return 0.0
+
 
 @dataclass(frozen=True)
 class Activation(Part):
@@ -175,6 +180,12 @@ class Cell(Part):
         """One cell per (name, column node, the column pair's other line, row node,
         conductance [S] > 0)."""
         raise NotImplementedError
+
+    def load_s(self, g):
+        """The conductance [S] the column's driver sees through a cell programmed to ``g`` [S]
+        (an array; 0 where there is no cell), both ends at 0 V: what it draws from the driver,
+        whatever of it reaches the row. A resistor: ``g`` itself."""
+        return g
 
 
 

@@ -93,6 +93,11 @@ class R2RCell(Cell):
     def area_um2(self) -> float:
         return drawn_area_um2()
 
+    def load_s(self, g):
+        """The ladder's input conductance, 64 G_LSB whatever the code (its off legs' current
+        goes to analog ground), where a cell is drawn."""
+        return np.where(np.asarray(g) > 0, 64 * G_LSB_S, 0.0)
+
     def behavioural(self) -> tuple[str, ...]:
         if self.equivalent:
             return ("cd_wcell_eq: two resistors standing for cd_wcell at its DC operating point",)

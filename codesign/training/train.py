@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from codesign.deq.model import DEQConfig, HybridDEQ
+from codesign.deq.model import Decoder, DEQConfig, Encoder, HybridDEQ
 from codesign.tasks.base import Task
 from codesign.tasks.profile import TrainConfig
 from codesign.training.aware import HardwareModel
@@ -56,6 +56,22 @@ def decode(model: HybridDEQ, z: np.ndarray) -> np.ndarray:
     """Model outputs from core states z (K, n) [FS]."""
     with torch.no_grad():
         return model.decode(torch.from_numpy(np.asarray(z, np.float32))).double().numpy()
+
+
+def task_deq_config(task: Task, encoder: str = "linear-tanh", decoder: str = "linear",
+                    core_size: int | None = None, core_inputs: int | None = None) -> DEQConfig:
+    """The DEQ of ``task`` (its profile's core size and inputs unless given) with ``encoder``
+    and ``decoder``: no encoder feeds the features straight to the DACs (core inputs = the
+    features), a per-neuron decoder makes each neuron one output (core size = the outputs)."""
+    none = Encoder.parse(encoder, "encoder") is Encoder.NONE
+    per_neuron = Decoder.parse(decoder, "decoder") is Decoder.PER_NEURON
+    profile = task.profile
+    return DEQConfig(in_features=task.in_features, out_features=task.out_features,
+                     core_size=task.out_features if per_neuron else
+                     core_size or profile.core_size,
+                     core_inputs=task.in_features if none else
+                     core_inputs or profile.core_inputs,
+                     encoder=encoder, decoder=decoder)
 
 
 def new_model(task: Task, deq: DEQConfig, seed: int) -> HybridDEQ:
