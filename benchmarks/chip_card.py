@@ -23,6 +23,7 @@ from pathlib import Path
 from benchmarks.common import chip_arguments, trained_chip
 from codesign.calibration.readout import fit_readout
 from codesign.design.verify import chip_cards, digital_metric, spice_states, states_metric
+from codesign.errors import CodesignError, InputError
 from codesign.files import write_json
 
 
@@ -114,4 +115,8 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except CodesignError as exc:  # one line, not a traceback; the decks and logs are kept
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        sys.exit(2 if isinstance(exc, InputError) else 1)

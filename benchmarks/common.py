@@ -75,6 +75,8 @@ def chip_arguments(parser) -> None:
     parser.add_argument("--dac-bits", type=int, default=None, help="default 6 (or the circuit's)")
     parser.add_argument("--adc-bits", type=int, default=None, help="default 6 (or the circuit's)")
     parser.add_argument("--chip-seed", type=int, default=1)
+    parser.add_argument("--timeout", type=float, default=None,
+                        help="seconds one ngspice run may take (default 600)")
 
 
 def trained_chip(args):
@@ -98,7 +100,8 @@ def trained_chip(args):
                                         **bits, **assignments(args.sets)})
     else:
         config = override(read_circuit(args.circuit), {**bits, **assignments(args.sets)})
-    chip = Chip(model.core.to_weights(), config, [args.chip_seed, 7919], get_simulator())
+    chip = Chip(model.core.to_weights(), config, [args.chip_seed, 7919],
+                get_simulator(timeout_s=args.timeout))
     return task, model, params, chip
 
 
