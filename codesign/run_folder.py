@@ -140,6 +140,9 @@ RUN_FILES: dict[str, tuple[tuple[str, str], ...]] = {
         ("chosen/final.json", "the chosen design's SPICE metric on the final samples (reused "
                               "by a resumed search)"),
         ("chosen/spice/*", _SPICE),
+        ("chosen/card.json", "the chosen design's energy and area cards over --final-transients "
+                             "SPICE transients (benchmarks.chip_card's layout)"),
+        ("chosen/spice-card/*", _SPICE),
         ("trials/*/refined/failed.json", "why a refined design's SPICE measurement failed"),
         ("trials/*/refined/refit.json", "how the refined design's own calibration fitted"),
         ("trials/*/refined/*", "a refined design: re-fitted proxy (params.json), the model "

@@ -1,8 +1,11 @@
 """The chip-card tables in README.md and docs/parts.md are generated from the stored card
-outputs (docs/results/card-*.json): a hand-edited table or a changed output fails here."""
+outputs (docs/results/card-*.json), the buildable design searches' in docs/design.md from
+theirs (docs/results/design/): a hand-edited table or a changed output fails here."""
 
 from benchmarks.card_tables import (
     END,
+    SEARCH_START,
+    SEARCH_TARGET,
     START,
     SWEEP,
     SWEEP_START,
@@ -18,9 +21,9 @@ from benchmarks.card_tables import (
 def test_card_tables_match_their_stored_outputs():
     assert _cards(), "no stored card outputs in docs/results"
     updates = _updates()
-    assert [path for path, _ in updates] == [path for path, _ in TARGETS]
+    assert [path for path, _ in updates] == [path for path, _ in TARGETS] + [SEARCH_TARGET]
     for path, text in updates:
-        assert START in text and END in text, path
+        assert (START in text and END in text) or path == SEARCH_TARGET, path
         assert text == path.read_text(), f"{path}: run python -m benchmarks.card_tables"
 
 
@@ -50,3 +53,27 @@ def test_render_shows_each_card_and_its_lines():
         assert f"{card['energy']['per_mac_j'] * 1e15:.0f} fJ" in table
         for line in card["energy"]["lines"]:
             assert f"| {line['block']} |" in table
+
+
+def test_the_search_table_shows_every_measured_design_of_each_stored_search():
+    """Each stored search's measured designs (front.csv) in docs/design.md: its energy per
+    inference and per MAC, the chosen one marked, read from the CSV here, not from the table."""
+    import json
+
+    import pandas as pd
+
+    from benchmarks.card_tables import SEARCH_END, SEARCHES
+
+    text = SEARCH_TARGET.read_text()
+    table = text[text.index(SEARCH_START):text.index(SEARCH_END)]
+    searches = sorted(p for p in SEARCHES.glob("*") if (p / "chosen.json").is_file())
+    assert searches, "no stored design search in docs/results/design"
+    for folder in searches:
+        front = pd.read_csv(folder / "front.csv")
+        chosen = json.loads((folder / "chosen.json").read_text())
+        command = json.loads((folder / "run.json").read_text())["command_line"]
+        block = table[table.index(command):].split("\n\n")[1]  # the search's own rows
+        for r in front.itertuples():
+            row = next(line for line in block.splitlines() if line.startswith(f"| {r.trial} |"))
+            assert f"{r.energy_j * 1e9:.2f} nJ" in row and f"{r.fj_per_mac:,.0f} fJ" in row
+            assert ("**chosen**" in row) == (int(r.trial) == chosen["number"])
