@@ -17,7 +17,6 @@ from codesign.chip.card import (
     ADC_SAR_130NM_CONVERSION_S,
     area_card,
     cited_settings,
-    feedback_area,
     screened_card_j,
 )
 from codesign.chip.chip import Chip
@@ -162,8 +161,7 @@ def test_a_buildable_design_is_screened_and_measured_as_its_card(tmp_path):
     _, _, _, chip = design_chip(tmp_path / "t", sim, 1, 0.05, default_params_path("cmos"),
                                 "physics", sets)
     assert str(chip.config.array.cell) == "sky130_r2r_eq"
-    assert trial.area_mm2 == pytest.approx(
-        area_card(chip, extra=(feedback_area(chip),)).total_mm2, rel=1e-9) and \
+    assert trial.area_mm2 == pytest.approx(area_card(chip).total_mm2, rel=1e-9) and \
         trial.area_mm2 > 0
     v = verify_design(tmp_path / "t", task, sim, samples=4, transients=2, chip_seed=1,
                       mismatch_sigma=0.05, params_path=default_params_path("cmos"), sets=sets)

@@ -29,6 +29,7 @@ import numpy as np
 from codesign.choices import Choice
 from codesign.circuit.config import ConverterConfig
 from codesign.circuit.converters import adc_np
+from codesign.circuit.dynamics import SETTLE_TOL_FS
 from codesign.errors import InputError
 from codesign.parts import chip_parts
 from codesign.parts.geometry import mim_area_um2, poly_area_um2
@@ -246,7 +247,9 @@ def screened_card_j(chip, settle_s: float, power_w: float, settings: EnergySetti
 def sampling_tol_fs(converters: ConverterConfig) -> float:
     """The card's settling tolerance [FS]: a quarter of the ADC's LSB, tight enough that the
     codes at the sampling instant are the DC codes (the card records how many are:
-    EnergyCard.codes_equal)."""
+    EnergyCard.codes_equal); an ideal ADC: SETTLE_TOL_FS."""
+    if not converters.adc_bits:
+        return SETTLE_TOL_FS
     return 2 * converters.range_fs / (2**converters.adc_bits - 1) / 4
 
 
@@ -323,10 +326,9 @@ def feedback_area(chip) -> CardLine:
                     f"MOhm, and MIM Cf, median {np.median(c.c_feedback) * 1e12:.2f} pF)")
 
 
-def area_card(chip, extra: Sequence[CardLine] = (),
-              routing_overhead: float = ROUTING_OVERHEAD) -> AreaCard:
-    """The area card of ``chip``: its parts' areas times their counts, plus ``extra`` blocks
-    (cited converters, feedback networks)."""
+def area_card(chip, routing_overhead: float = ROUTING_OVERHEAD) -> AreaCard:
+    """The area card of ``chip``: its parts' areas times their counts and its neurons' feedback
+    networks (feedback_area)."""
     n, m = chip.n, chip.m
     parts = chip_parts(chip.config)
     counts = [(parts.cell, n * (n + m + 1), "weight cells, one per weight of [W | U | b]"),
@@ -345,4 +347,4 @@ def area_card(chip, extra: Sequence[CardLine] = (),
         else:
             lines.append(CardLine(block, count * each, count * each, Basis.GEOMETRY,
                                   f"{count} x {part.name} at {each:.4g} um^2"))
-    return AreaCard(lines=tuple(lines) + tuple(extra), routing_overhead=routing_overhead)
+    return AreaCard(lines=(*lines, feedback_area(chip)), routing_overhead=routing_overhead)

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from codesign.calibration.noise import noisy_states
-from codesign.chip.card import area_card, cited_settings, feedback_area, screened_card_j
+from codesign.chip.card import area_card, cited_settings, screened_card_j
 from codesign.chip.chip import Chip
 from codesign.deq.checkpoint import load_checkpoint, save_checkpoint
 from codesign.design.energy import proxy_settling_s, screen_power_w
@@ -119,7 +119,7 @@ def run_trial(job: TrialJob) -> TrialResult:
         energy_j=screened_card_j(chip, settling, power, charged),
         noise_fs=float(np.median(np.concatenate([s.ravel() for s in spreads]))),
         train_seconds=seconds, macs=chip.n * (chip.n + chip.m),
-        area_mm2=area_card(chip, extra=(feedback_area(chip),)).total_mm2)
+        area_mm2=area_card(chip).total_mm2)
     folder.mkdir(parents=True, exist_ok=True)
     save_checkpoint(folder / "model.pt", model, job.task, {"metric_proxy": result.metric_proxy},
                     config.to_dict())

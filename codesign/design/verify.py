@@ -16,7 +16,6 @@ from codesign.chip.card import (
     area_card,
     cited_settings,
     energy_card,
-    feedback_area,
     sampling_tol_fs,
 )
 from codesign.chip.chip import Chip
@@ -136,6 +135,16 @@ def digital_metric(task, model, chip, selection: Samples) -> float:
     return float(task.evaluate(digital, selection).metrics.metric)
 
 
+def twin_transients(chip, e: np.ndarray, run_dir: Path):
+    """(the noiseless twin, its run) of SPICE transients from reset at inputs e (K, m) [FS]:
+    settling and energy on the twin (noise moves neither, but a noisy trace may never stay
+    within the tolerance), to the card's quarter of an ADC LSB, at a reltol below that."""
+    tol = sampling_tol_fs(chip.config.converters)
+    twin = noiseless(chip)
+    twin.deck = relaxed_transients(twin.deck, min(1e-2, tol))
+    return twin, twin.transients(e, run_dir, tol_fs=tol)
+
+
 def verify_design(trial_folder: Path, task, simulator: Simulator, samples: int,
                   transients: int, chip_seed: int, mismatch_sigma: float,
                   params_path: Path, sets: tuple[str, ...] = ()) -> VerifiedDesign:
@@ -148,13 +157,7 @@ def verify_design(trial_folder: Path, task, simulator: Simulator, samples: int,
     metric_spice, metric_digital, count = spice_metric(
         task, model, params, chip, samples, folder / "spice", seed=chip_seed + trial.number)
     e = chip.dac(encode(model, task.x_test[task.test_subset(transients)]))
-    # settling and energy on the noiseless twin (noise moves neither, but a noisy trace may
-    # never stay within the tolerance), to a quarter of an ADC LSB, at a reltol below that
-    conv = chip.config.converters
-    tol = sampling_tol_fs(conv) if conv.adc_bits else trial.design.settle_tol_fs
-    twin = noiseless(chip)
-    twin.deck = relaxed_transients(twin.deck, min(1e-2, tol))
-    run = twin.transients(e, folder / "spice" / "tran", tol_fs=tol)
+    twin, run = twin_transients(chip, e, folder / "spice" / "tran")
     t_s = np.array([m.settling_time_s for m in run.transients])
     settled = np.isfinite(t_s)
     t_used = np.where(settled, t_s, run.t_stop_s)
@@ -176,7 +179,7 @@ def verify_design(trial_folder: Path, task, simulator: Simulator, samples: int,
         energy_p95_j=card.p95_j if card is not None else float("nan"),
         card={line.block: line.median for line in card.lines} if card is not None else {},
         codes_equal=card.codes_equal if card is not None else float("nan"),
-        area_mm2=area_card(chip, extra=(feedback_area(chip),)).total_mm2)
+        area_mm2=area_card(chip).total_mm2)
     write_result(folder / VERIFIED, verified, "design_verified")
     return verified
 
@@ -190,11 +193,8 @@ def chip_cards(task, model, chip, transients: int, run_dir: Path,
     sampling instant against the DC operating points; ``rate_hz`` inferences per second
     (None: back to back)."""
     config = chip.config
-    tol = sampling_tol_fs(config.converters)
     e = chip.dac(encode(model, task.x_test[task.test_subset(transients)]))
-    twin = noiseless(chip)
-    twin.deck = relaxed_transients(twin.deck, min(1e-2, tol))
-    run = twin.transients(e, Path(run_dir), tol_fs=tol)
+    twin, run = twin_transients(chip, e, Path(run_dir))
     energy = energy_card(twin, run.transients, run.z,
                          cited_settings(config, model.digital_macs, rate_hz))
     sampled = np.array([t.z_sampled for t in run.transients])
@@ -203,7 +203,7 @@ def chip_cards(task, model, chip, transients: int, run_dir: Path,
     same_output = float(np.mean(np.argmax(at_sampling, 1) == np.argmax(at_dc, 1))
                         if at_dc.ndim == 2 and at_dc.shape[1] > 1 else
                         np.mean(np.abs(at_sampling - at_dc) <= 1e-9))
-    area = area_card(chip, extra=(feedback_area(chip),))
+    area = area_card(chip)
     inference_s = energy.sampling_s + cited_settings(config, 0).adc_conversion_s
     parts = chip_parts(config)
     return {
