@@ -56,10 +56,11 @@ from codesign.tasks import TASKS
                         "command starts it over)")
 @options.encoder_option
 @options.decoder_option
+@options.gamma_option
 @options.threads_option
 def loop(task, neuron, rounds, out, mismatch, levels, dac_bits, adc_bits, chip_seed, seeds,
          samples, params_path, circuit_path, evaluate, sets, backend, workers, scheduler,
-         timeout_s, encoder, decoder, threads) -> None:
+         timeout_s, encoder, decoder, gamma, threads) -> None:
     """Train through the calibrated proxy, verify in SPICE, re-calibrate, repeat; then
     compare with digital baselines and write the report.
 
@@ -84,7 +85,7 @@ def loop(task, neuron, rounds, out, mismatch, levels, dac_bits, adc_bits, chip_s
         chip_seed=chip_seed, params_path=str(params_path or ""), evaluate=evaluate,
         seeds=seeds or 0, verify_samples=samples or 0, dac_bits=dac_bits, adc_bits=adc_bits,
         circuit_path=str(circuit_path or ""), circuit_overrides=assignments(sets),
-        encoder=encoder, decoder=decoder)
+        encoder=encoder, decoder=decoder, gamma=gamma)
     if circuit_path is not None:
         for name in ("mismatch", "levels", "dac_bits", "adc_bits"):
             options.warn_unused(name, "--" + name.replace("_", "-"), f"the circuit of "

@@ -261,6 +261,11 @@ decoder_option = click.option(
     show_default=True,
     help="linear: a digital layer after the ADCs; per-neuron: each neuron is one output (a gain "
          "and offset each; core size = the task's outputs).")
+gamma_option = click.option(
+    "--gamma", type=float, default=0.9, show_default=True,
+    help="Contraction bound ||W||_2 <= gamma < 1. The circuit's slowest mode decays at "
+         "(1 - gamma) / tau: a lower gamma settles faster (less energy per inference) and may "
+         "cost accuracy.")
 threads_option = click.option(
     "--threads", type=click.IntRange(min=1), default=1, show_default=True,
     help="torch CPU threads. One by default: torch's own default, a thread per core, is often "

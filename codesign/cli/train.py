@@ -30,8 +30,7 @@ from codesign.tasks import TASKS
               help="Neurons n of the analog core (task default: digits 64).")
 @click.option("--core-inputs", type=click.IntRange(min=1), default=None,
               help="Core inputs m, the encoder width and input DACs (task default: digits 48).")
-@click.option("--gamma", type=float, default=0.9, show_default=True,
-              help="Contraction bound ||W||_2 <= gamma < 1.")
+@options.gamma_option
 @click.option("--activation", type=click.Choice(list(ACTIVATIONS)), default="tanh",
               show_default=True, help="The core's activation phi (the neuron's transfer).")
 @options.encoder_option

@@ -34,6 +34,8 @@ def check_settings(settings: LoopSettings) -> LoopSettings:
             raise InputError(f"{name} must be a whole number, got {getattr(settings, name)!r}")
     if settings.seeds < 0 or settings.verify_samples < 0:
         raise InputError("--seeds and --samples must be >= 1 (0: the task's default)")
+    if not isinstance(settings.gamma, int | float) or not 0.0 < settings.gamma < 1.0:
+        raise InputError(f"--gamma must lie in (0, 1) for a contraction, got {settings.gamma!r}")
     return settings
 
 
@@ -96,7 +98,7 @@ def context(settings: LoopSettings, out: Path, simulator: Simulator, log: Log,
                           verify_samples=settings.verify_samples or profile.verify_samples)
     task = task.with_profile(profile)
     deq = task_deq_config(task, settings.encoder, settings.decoder, profile.core_size,
-                          profile.core_inputs)
+                          profile.core_inputs, settings.gamma)
     path = Path(settings.params_path) if settings.params_path else default_params_path(
         settings.neuron)
     params, _ = load_params(path)

@@ -50,6 +50,9 @@ class LoopSettings:
     """The model's encoder: linear-tanh (digital) or none (the task's features to the DACs)."""
     decoder: str = "linear"
     """The model's decoder: linear (digital) or per-neuron (each neuron one output)."""
+    gamma: float = 0.9
+    """The core's contraction bound ||W||_2 <= gamma < 1 (every model the run trains, the
+    digital baselines included)."""
 
 
 @dataclass(frozen=True)

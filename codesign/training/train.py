@@ -59,10 +59,12 @@ def decode(model: HybridDEQ, z: np.ndarray) -> np.ndarray:
 
 
 def task_deq_config(task: Task, encoder: str = "linear-tanh", decoder: str = "linear",
-                    core_size: int | None = None, core_inputs: int | None = None) -> DEQConfig:
-    """The DEQ of ``task`` (its profile's core size and inputs unless given) with ``encoder``
-    and ``decoder``: no encoder feeds the features straight to the DACs (core inputs = the
-    features), a per-neuron decoder makes each neuron one output (core size = the outputs)."""
+                    core_size: int | None = None, core_inputs: int | None = None,
+                    gamma: float = 0.9) -> DEQConfig:
+    """The DEQ of ``task`` (its profile's core size and inputs unless given, contraction bound
+    ``gamma``) with ``encoder`` and ``decoder``: no encoder feeds the features straight to the
+    DACs (core inputs = the features), a per-neuron decoder makes each neuron one output (core
+    size = the outputs)."""
     none = Encoder.parse(encoder, "encoder") is Encoder.NONE
     per_neuron = Decoder.parse(decoder, "decoder") is Decoder.PER_NEURON
     profile = task.profile
@@ -71,7 +73,7 @@ def task_deq_config(task: Task, encoder: str = "linear-tanh", decoder: str = "li
                      core_size or profile.core_size,
                      core_inputs=task.in_features if none else
                      core_inputs or profile.core_inputs,
-                     encoder=encoder, decoder=decoder)
+                     encoder=encoder, decoder=decoder, gamma=gamma)
 
 
 def new_model(task: Task, deq: DEQConfig, seed: int) -> HybridDEQ:
