@@ -11,6 +11,7 @@ import pytest
 from codesign.chip.card import (
     Basis,
     area_card,
+    behavioural_driver_idle,
     cited_settings,
     codes_equal,
     dac_conversion_j,
@@ -48,7 +49,10 @@ def test_the_energy_card_adds_up_to_the_supplies_and_the_cited_lines(process_sim
         spice = sum(line.median for line in card.lines if line.basis == Basis.SPICE)
         assert spice == pytest.approx(t.core_energy_j + t.input_energy_j, rel=1e-12)
         biased = sum(line.median for line in card.lines if line.basis == Basis.SPICE_POWER)
-        assert biased == pytest.approx(t.final_power_w * settings.adc_conversion_s, rel=1e-12)
+        _, idle_w, _ = behavioural_driver_idle(chip)
+        active_s = t.settling_time_s + settings.adc_conversion_s
+        assert biased == pytest.approx(t.final_power_w * settings.adc_conversion_s
+                                       + idle_w * active_s, rel=1e-12)
         assert card.median_j == pytest.approx(spice + biased + cited, rel=1e-12)
         assert t.final_power_w > 0 and t.core_energy_j > 0
     card = energy_card(chip, run.transients, run.z, settings)
@@ -111,3 +115,31 @@ def test_the_bias_reference_is_charged_at_its_own_current_while_active():
     assert lines[chip_beta]["bias reference"].median == pytest.approx(2.25e-6 * 1.8 * active)
     area = {line.block: line for line in area_card(chip_beta).lines}["bias reference"]
     assert area.basis == Basis.GEOMETRY and area.median > 0
+
+
+def test_behavioural_drivers_are_charged_a_real_drivers_idle_current():
+    """The deck's behavioural drivers (class-B sources) draw only their load; the card charges
+    each the sky130 driver's SPICE-measured idle current: m + 1 input/bias drivers and one per
+    neuron for the activations' output copies; a sky130 driver part removes the first m + 1."""
+    chip = _chip()
+    settings = cited_settings(chip.config, digital_macs=0)
+    t = TransientMetrics(2e-6, 0.0, 1e-12, 1e-12, 0.0, 1e-6, (0.1,) * chip.n)
+    active = 2e-6 + settings.adc_conversion_s
+    real = Chip(chip.core, replace(chip.config, periphery=replace(chip.config.periphery,
+                                                                  driver="sky130_ab")), seed=1)
+    for c, drivers in ((chip, chip.m + 1 + chip.n), (real, chip.n)):
+        lines = energy_card(c, [t], np.full((1, chip.n), 0.1), settings).lines
+        line = {x.block: x for x in lines}["behavioural drivers' idle current"]
+        assert line.basis == Basis.SPICE_POWER
+        assert line.median == pytest.approx(drivers * 11.5e-6 * 1.8 * active, rel=1e-12)
+        assert "sky130_ab" in line.counts
+
+
+def test_the_sky130_driver_idles_at_the_current_the_card_charges():
+    from benchmarks.parts import driver_deck, driver_figures, run_deck
+    from codesign.parts import PartKind, get_part
+    from codesign.simulator import find_ngspice
+
+    part = get_part(PartKind.DRIVER, "sky130_ab")
+    figures = driver_figures(run_deck(driver_deck("tt", None), find_ngspice().executable))
+    assert figures["iq_a"] == pytest.approx(part.supply_a, rel=0.03)

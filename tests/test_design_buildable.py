@@ -116,8 +116,11 @@ def test_the_screened_card_charges_what_the_card_charges(r2r_chip):
     conv_s = ADC_SAR_130NM_CONVERSION_S.value
     bias_w = chip_parts(chip.config).bias.supply_a * 1.8
     assert bias_w > 0
-    expected = ((power + bias_w) * (settle + conv_s) + chip.n * settings.adc_conversion_j
-                + chip.m * settings.dac_conversion_j + 100 * settings.digital_mac_j)
+    # behavioural input/bias and activation output drivers, each at sky130_ab's idle current
+    drivers_w = (chip.m + 1 + chip.n) * 11.5e-6 * 1.8
+    expected = ((power + bias_w + drivers_w) * (settle + conv_s)
+                + chip.n * settings.adc_conversion_j + chip.m * settings.dac_conversion_j
+                + 100 * settings.digital_mac_j)
     assert screened_card_j(chip, settle, power, settings) == pytest.approx(expected, rel=1e-12)
 
 

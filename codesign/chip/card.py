@@ -10,8 +10,9 @@ Energy of one inference, line by line, each line SPICE-measured or cited (``Basi
   the conversion time), and idle between inferences at a stated rate (the same power: the
   design has no power-down);
 - the converters (ADC and DAC energy per conversion, cited), the bias reference's own current
-  where the deck's references are ideal, and the digital encoder and decoder (their MACs at a
-  cited energy per MAC for the node).
+  where the deck's references are ideal, each behavioural +/- driver's idle current at a real
+  sky130 driver's (SPICE-measured on its own; the deck's class-B sources draw only their load),
+  and the digital encoder and decoder (their MACs at a cited energy per MAC for the node).
 
 Area per block from the parts' device geometry (codesign.parts: W x L, resistor and capacitor
 areas from the PDK's densities), with a stated routing overhead; a block without a drawable
@@ -31,7 +32,7 @@ from codesign.circuit.config import ConverterConfig
 from codesign.circuit.converters import adc_np
 from codesign.circuit.dynamics import SETTLE_TOL_FS
 from codesign.errors import InputError
-from codesign.parts import chip_parts
+from codesign.parts import PartKind, Process, chip_parts, registry
 from codesign.parts.geometry import mim_area_um2, poly_area_um2
 from codesign.references import (
     ADC_LOW_RES_FLOOR_130NM,
@@ -206,6 +207,7 @@ def _card_lines(chip, settle: np.ndarray, amplifiers: np.ndarray, act: np.ndarra
                    f"{sup.vdd_v - sup.vss_v:.3g} V" if parts.bias.supply_a else
                    "ideal references: nothing charged")
     ones = np.ones_like(settle)
+    drivers, idle_w, idle_source = behavioural_driver_idle(chip)
     per_sample = [
         ("summing amplifiers", amplifiers, Basis.SPICE,
          f"{parts.amplifier.name}: supplies vdd/vss to the sampling instant"),
@@ -224,6 +226,8 @@ def _card_lines(chip, settle: np.ndarray, amplifiers: np.ndarray, act: np.ndarra
          "(no power-down)"),
         ("bias reference", bias_w * (active_s + idle_s), Basis.SPICE_POWER,
          f"{parts.bias.name}: {bias_source}"),
+        ("behavioural drivers' idle current", idle_w * (active_s + idle_s), Basis.SPICE_POWER,
+         f"{drivers}: {idle_source}" if drivers else "no behavioural driver"),
         ("ADC conversions", ones * n * (settings.adc_conversion_j if conv.adc_bits else 0.0),
          Basis.CITED, f"{n} x {conv.adc_bits}-bit: {settings.adc_source}"),
         ("DAC conversions", ones * m * (settings.dac_conversion_j if conv.dac_bits else 0.0),
@@ -232,6 +236,28 @@ def _card_lines(chip, settle: np.ndarray, amplifiers: np.ndarray, act: np.ndarra
          Basis.CITED, f"{settings.digital_macs} MACs: {settings.digital_source}"),
     ]
     return per_sample
+
+
+def behavioural_driver_idle(chip) -> tuple[str, float, str]:
+    """(which drivers, their idle power [W], its source) for the behavioural +/- drivers of
+    ``chip``: the input DACs' and the bias reference's (m + 1, where the driver part is
+    behavioural) and the activations' output copies (``Activation.behavioural_drivers`` per
+    neuron). Their class-B sources draw only their load current in the deck; a real driver also
+    idles, so each is charged the lowest idle current of the sky130 drivers in the registry, as
+    SPICE measured it on its own (``Driver.supply_a`` at ``supply_v``)."""
+    parts = chip_parts(chip.config)
+    inputs = chip.m + 1 if parts.driver.process != Process.SKY130 else 0
+    outputs = chip.n * parts.activation.behavioural_drivers
+    if not inputs + outputs:
+        return "", 0.0, ""
+    real = min((p for (kind, _), p in registry().items() if kind == PartKind.DRIVER
+                and p.process == Process.SKY130 and p.supply_a > 0),
+               key=lambda p: p.supply_a * p.supply_v)
+    which = " and ".join(w for w in (f"{inputs} input/bias" if inputs else "",
+                                     f"{outputs} activation output" if outputs else "") if w)
+    return (f"{which} drivers", (inputs + outputs) * real.supply_a * real.supply_v,
+            f"each charged {real.name}'s idle {real.supply_a * 1e6:.3g} uA x "
+            f"{real.supply_v:.3g} V (SPICE, benchmarks.parts), the lowest of the sky130 drivers")
 
 
 def screened_card_j(chip, settle_s: float, power_w: float, settings: EnergySettings) -> float:

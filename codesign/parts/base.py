@@ -113,6 +113,9 @@ class Activation(Part):
     """The activations phi it can make (None: any)."""
     separate_supplies: bool = False
     """Draws from rails of its own (vdda, vssa) so its energy is measured apart."""
+    behavioural_drivers: int = 1
+    """Its +/- output copies per instance made by a behavioural driver (class-B sources with no
+    idle current in the deck: the energy card charges each a real driver's idle current)."""
 
     def element(self, circuit: Circuit, i: int, nodes: tuple[str, ...]) -> Element:
         """Neuron i's activation (nodes: x, +z, -z, vdd, vss); ``circuit.activation`` names
@@ -131,6 +134,11 @@ class Activation(Part):
 @dataclass(frozen=True)
 class Driver(Part):
     kind: ClassVar[PartKind] = PartKind.DRIVER
+    supply_a: float = 0.0
+    """Its idle supply current [A], SPICE-measured on its own at ``supply_v`` (0: a behavioural
+    driver, class-B sources that draw only their load current)."""
+    supply_v: float = 1.8
+    """The rails' span it was measured at [V]."""
 
     def element(self, name: str, nodes: tuple[str, ...]) -> Element:
         """A driver (nodes: in, +out, -out, vdd, vss)."""

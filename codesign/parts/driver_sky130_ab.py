@@ -23,4 +23,5 @@ class Sky130Driver(Driver):
 
 PART = Sky130Driver("sky130_ab", "sky130 class-AB follower and inverter (65 transistors, "
                     "11.5 uA)", libraries=("codesign_sky130_periphery.lib",),
-                    process=Process.SKY130, transistors=65, subckt="cd_pm_driver_sky130")
+                    process=Process.SKY130, transistors=65, subckt="cd_pm_driver_sky130",
+                    supply_a=11.5e-6, supply_v=1.8)
