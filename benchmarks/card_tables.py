@@ -34,6 +34,13 @@ SEARCHES = RESULTS / "design"
 front.csv and trials.csv (copied from ``codesign design --out RUN``)."""
 SEARCH_START, SEARCH_END = "<!-- card-table:search:start -->", "<!-- card-table:search:end -->"
 SEARCH_TARGET = ROOT / "docs" / "design.md"
+DEFAULT_GAMMA = 0.9
+"""The contraction bound of `codesign train` and `codesign loop` unless --gamma is given."""
+CMOS_V_FS, CMOS_PAIR_TAIL_A, CMOS_ATTENUATOR_OHM = 0.25, 5e-7, 4.7e6
+"""The cmos level's full scale [V], activation pair tail current [A] and attenuator [Ohm]
+(codesign.circuit.config; tests/test_card_tables.py checks them against it)."""
+CARD_BITS = (6, 6)
+"""benchmarks.chip_card's default DAC and ADC bits."""
 ANALOG = ("summing amplifiers", "activations and output drivers",
           "input DAC drivers and bias buffer")
 
@@ -46,7 +53,8 @@ def _name(card: dict) -> str:
     parts = card["parts"].replace("; ", ", ")
     model = card.get("model") or {}
     digital = [w for w, on in (("no digital encoder", model.get("encoder") == "none"),
-                               ("a per-neuron decoder", model.get("decoder") == "per-neuron"))
+                               ("a per-neuron decoder", model.get("decoder") == "per-neuron"),
+                               (f"gamma {_gamma(model):g}", _gamma(model) != DEFAULT_GAMMA))
                if on]
     searched = ("the buildable design search's chosen design: "
                 if card.get("command", "").startswith("codesign design") else "")
@@ -54,14 +62,30 @@ def _name(card: dict) -> str:
             f"{_point(card)})")
 
 
+def _gamma(model: dict) -> float:
+    """The model's contraction bound (cards written before it was recorded: the default)."""
+    return float(model.get("gamma", DEFAULT_GAMMA))
+
+
 def _point(card: dict) -> str:
-    """The design point: the neuron's time constant, the OTA's bias and Miller capacitor."""
+    """The design point: the neuron's time constant, the OTA's bias and Miller capacitor, and
+    the activation pair's tail current and attenuator, the full scale and the converters' bits
+    where they are not the cmos level's (the bits: not chip_card's default)."""
     neuron = card["config"]["neuron"]
     cmos = neuron.get("cmos")
     point = f"tau {neuron['tau_s'] * 1e6:.3g} us"
     if cmos:
         point += (f", OTA bias {cmos['ota_bias_a'] * 1e6:.3g} uA, Cc "
                   f"{cmos['ota_cc_f'] * 1e12:.3g} pF")
+        if cmos["pair_tail_a"] != CMOS_PAIR_TAIL_A:
+            point += f", pair tail {cmos['pair_tail_a'] * 1e6:.3g} uA"
+        if cmos["attenuator_ohm"] != CMOS_ATTENUATOR_OHM:
+            point += f", attenuator {cmos['attenuator_ohm'] / 1e6:.3g} MOhm"
+    if card["config"]["mapping"]["v_fs"] != CMOS_V_FS:
+        point += f", v_FS {card['config']['mapping']['v_fs']:.3g} V"
+    conv = card["config"]["converters"]
+    if (conv["dac_bits"], conv["adc_bits"]) != CARD_BITS:
+        point += f", DAC {conv['dac_bits']} b, ADC {conv['adc_bits']} b"
     return point
 
 
@@ -70,7 +94,8 @@ def _model(card: dict) -> str:
     model = card.get("model") or {}
     kinds = [f"encoder {model['encoder']}" if model.get("encoder", "linear-tanh") !=
              "linear-tanh" else "", f"decoder {model['decoder']}" if model.get(
-             "decoder", "linear") != "linear" else ""]
+             "decoder", "linear") != "linear" else "",
+             f"gamma {_gamma(model):g}" if _gamma(model) != DEFAULT_GAMMA else ""]
     kinds = [k for k in kinds if k]
     return card["task"] + (f" ({', '.join(kinds)})" if kinds else "")
 
@@ -89,6 +114,17 @@ def _metric(card: dict) -> str:
     return text + f" / {card['metric_digital']:.4f} its digital core"
 
 
+IDLE_LINE = "behavioural drivers' idle current"
+"""The card line (codesign.chip.card) charging behavioural drivers a real driver's idle
+current; cards measured before it have none."""
+
+
+def _idle(card: dict) -> str:
+    """A mark on a card measured before the behavioural drivers' idle current was charged."""
+    counted = any(r["block"] == IDLE_LINE for r in card["energy"]["lines"])
+    return "" if counted else ", drivers' idle not counted"
+
+
 def render(cards: list[dict], lines_too: bool = True) -> str:
     """The summary table and, with ``lines_too``, each card's energy lines."""
     lines = ["| chip (parts) | SPICE metric / digital reference | energy per "
@@ -100,7 +136,7 @@ def render(cards: list[dict], lines_too: bool = True) -> str:
         complete = "" if a["complete"] else " (incomplete: behavioural parts)"
         lines.append(
             f"| {_name(c)} | {_metric(c)} ({c['samples']} samples) | {e['median_j'] * 1e12:.0f} pJ "
-            f"({e['p95_j'] * 1e12:.0f}) | {e['per_mac_j'] * 1e15:.0f} fJ "
+            f"({e['p95_j'] * 1e12:.0f}){_idle(c)} | {e['per_mac_j'] * 1e15:.0f} fJ "
             f"({e['p95_per_mac_j'] * 1e15:.0f}) | {e['tops_per_w']:.3g} | "
             f"{a['total_mm2']:.2f} mm^2{complete} | {a['tops_per_mm2']:.3g} |")
     anchors = ", ".join(f"{r.name}: {r.value:.0f} {r.unit}" for r in
@@ -152,7 +188,7 @@ def sweep_table(cards: list[dict], points: list[dict]) -> str:
             f"{e['sampling_s'] * 1e6:.2f} us | "
             + " | ".join(f"{line[b] * 1e9:.2f} nJ" for b in ANALOG)
             + f" | {analog / e['macs'] * 1e15:.0f} fJ | {e['median_j'] * 1e9:.2f} nJ "
-            f"({e['p95_j'] * 1e9:.2f}) | {e['per_mac_j'] * 1e15:.0f} fJ |")
+            f"({e['p95_j'] * 1e9:.2f}){_idle(c)} | {e['per_mac_j'] * 1e15:.0f} fJ |")
     commands = [f"- `{c['command'].strip()}`" for c in points]
     return "\n".join([*lines, "", "Measured by (stored as `docs/results/sweep/card-*.json`; the "
                        "chips of the card table below by the commands beside their lines):", "",

@@ -77,3 +77,35 @@ def test_the_search_table_shows_every_measured_design_of_each_stored_search():
             row = next(line for line in block.splitlines() if line.startswith(f"| {r.trial} |"))
             assert f"{r.energy_j * 1e9:.2f} nJ" in row and f"{r.fj_per_mac:,.0f} fJ" in row
             assert ("**chosen**" in row) == (int(r.trial) == chosen["number"])
+
+
+def test_a_design_point_names_what_differs_from_the_cmos_level():
+    from benchmarks.card_tables import (
+        CMOS_ATTENUATOR_OHM,
+        CMOS_PAIR_TAIL_A,
+        CMOS_V_FS,
+        DEFAULT_GAMMA,
+        _model,
+        _point,
+    )
+    from codesign.circuit.settings import build_circuit
+    from codesign.deq import DEQConfig
+
+    cmos = build_circuit("cmos")
+    assert (cmos.mapping.v_fs, cmos.neuron.cmos.pair_tail_a, cmos.neuron.cmos.attenuator_ohm) \
+        == (CMOS_V_FS, CMOS_PAIR_TAIL_A, CMOS_ATTENUATOR_OHM)
+    assert DEQConfig().gamma == DEFAULT_GAMMA
+    card = {"task": "physics", "config": cmos.to_dict(), "model": {"encoder": "none"}}
+    assert "v_FS" not in _point(card) and "pair tail" not in _point(card)
+    assert "attenuator" not in _point(card)
+    assert "gamma" not in _model(card)  # older cards: the default bound
+    sixes = {"converters.dac_bits": 6, "converters.adc_bits": 6}
+    card = {"task": "physics", "config": build_circuit("cmos", sixes).to_dict()}
+    assert "DAC" not in _point(card)
+    changed = build_circuit("cmos", {"mapping.v_fs": 0.15, "neuron.cmos.pair_tail_a": 2.5e-7,
+                                     "neuron.cmos.attenuator_ohm": 2.5e5,
+                                     "converters.dac_bits": 7, "converters.adc_bits": 7})
+    card = {"task": "physics", "config": changed.to_dict(), "model": {"gamma": 0.7}}
+    assert _point(card).endswith("pair tail 0.25 uA, attenuator 0.25 MOhm, v_FS 0.15 V, DAC 7 b, "
+                                 "ADC 7 b")
+    assert _model(card) == "physics (gamma 0.7)"
