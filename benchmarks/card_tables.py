@@ -173,7 +173,7 @@ def sweep_table(cards: list[dict], points: list[dict]) -> str:
     """Each task's card beside its cards at other design points: the metric, the sampling
     instant and where the energy goes (the SPICE-measured analog lines apart)."""
     lines = ["| task | design point | SPICE metric / digital reference | sampling | amplifiers "
-             "| activations and output drivers | input drivers | analog lines per MAC | card, "
+             "| activations and output drivers | input drivers | these three per MAC | card, "
              "median (p95) | per equivalent MAC |", "|---|---|---|---|---|---|---|---|---|---|"]
     tasks = {p["task"] for p in points}
     rows = [c for c in cards if c["task"] in tasks] + points

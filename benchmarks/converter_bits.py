@@ -4,11 +4,11 @@ ADCs of each resolution (codesign.circuit.converters), on the whole test set.
 
     python -m benchmarks.converter_bits --task physics \\
         --model runs/loop-physics-direct/models/naive-seed0.pt \\
-        --model runs/loop-physics-ab/models/naive-seed0.pt --bits 5 6 7 8 \\
+        --model runs/loop-physics-ab/models/naive-seed0.pt --bits 6 7 8 \\
         --out docs/results/converter-bits-physics.json
 
 The card's ADC energy is the 130 nm survey's floor up to 7 bits (codesign.chip.card), so a bit
-more there costs no converter energy; this says what it buys.
+more there costs no ADC energy (the DACs' line doubles per bit); this says what it buys.
 """
 
 from __future__ import annotations

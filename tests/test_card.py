@@ -143,3 +143,16 @@ def test_the_sky130_driver_idles_at_the_current_the_card_charges():
     part = get_part(PartKind.DRIVER, "sky130_ab")
     figures = driver_figures(run_deck(driver_deck("tt", None), find_ngspice().executable))
     assert figures["iq_a"] == pytest.approx(part.supply_a, rel=0.03)
+
+
+def test_without_a_measured_driver_the_card_says_so_in_one_line(monkeypatch):
+    import codesign.chip.card as card
+    from codesign.errors import CodesignError
+    from codesign.parts import PartKind
+
+    real = card.registry()
+    monkeypatch.setattr(card, "registry", lambda: {k: p for k, p in real.items()
+                                                   if k[0] != PartKind.DRIVER
+                                                   or not p.supply_a})
+    with pytest.raises(CodesignError, match="no sky130 driver with a measured idle current"):
+        card.behavioural_driver_idle(_chip())

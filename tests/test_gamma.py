@@ -71,6 +71,26 @@ def test_a_lower_bound_settles_faster_at_the_analytic_rate(simulator, tmp_path):
     assert rates[0.7] / rates[0.9] == pytest.approx(3.0, rel=0.1)
 
 
+def test_the_cli_passes_its_gamma_to_the_runs_models(tmp_path, monkeypatch):
+    import codesign.loop.pipeline as pipeline
+    from codesign.cli.options import GAMMA
+    from codesign.deq.model import DEFAULT_GAMMA
+    from codesign.loop.context import context
+
+    assert GAMMA == DEFAULT_GAMMA == LoopSettings().gamma
+    seen = {}
+
+    def run_loop(settings, out, simulator, log):
+        seen["deq"] = context(settings, out, simulator, log).deq
+
+    monkeypatch.setattr(pipeline, "run_loop", run_loop)
+    for args, gamma in ((["--gamma", "0.7"], 0.7), ([], DEFAULT_GAMMA)):
+        result = CliRunner().invoke(main, ["loop", "--task", "physics", "--neuron", "cmos",
+                                           *args, "--out", str(tmp_path / "run")])
+        assert result.exit_code == 0, result.output
+        assert seen.pop("deq").gamma == gamma
+
+
 def test_the_deq_config_names_the_bound():
     with pytest.raises(InputError, match="gamma must lie in"):
         DEQConfig(gamma=1.0)

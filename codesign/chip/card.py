@@ -31,7 +31,7 @@ from codesign.choices import Choice
 from codesign.circuit.config import ConverterConfig
 from codesign.circuit.converters import adc_np
 from codesign.circuit.dynamics import SETTLE_TOL_FS
-from codesign.errors import InputError
+from codesign.errors import CodesignError, InputError
 from codesign.parts import PartKind, Process, chip_parts, registry
 from codesign.parts.geometry import mim_area_um2, poly_area_um2
 from codesign.references import (
@@ -238,26 +238,35 @@ def _card_lines(chip, settle: np.ndarray, amplifiers: np.ndarray, act: np.ndarra
     return per_sample
 
 
+IDLE_DRIVER_NOT_FOUND = ("no sky130 driver with a measured idle current (Driver.supply_a) in "
+                         "the registry: the card cannot charge the behavioural drivers; "
+                         "reinstall codesign")
+
+
 def behavioural_driver_idle(chip) -> tuple[str, float, str]:
-    """(which drivers, their idle power [W], its source) for the behavioural +/- drivers of
-    ``chip``: the input DACs' and the bias reference's (m + 1, where the driver part is
-    behavioural) and the activations' output copies (``Activation.behavioural_drivers`` per
-    neuron). Their class-B sources draw only their load current in the deck; a real driver also
-    idles, so each is charged the lowest idle current of the sky130 drivers in the registry, as
-    SPICE measured it on its own (``Driver.supply_a`` at ``supply_v``)."""
+    """(which drivers, their idle power [W], its source) for the +/- drivers of ``chip`` that
+    have no idle current of their own: the input DACs' and the bias reference's (m + 1, where
+    the driver part has none, ``Driver.supply_a == 0``) and the activations' output copies
+    (``Activation.behavioural_drivers`` per neuron). Their class-B sources draw only their
+    load current in the deck; a real driver also idles, so each is charged the idle power of
+    the sky130 driver in the registry that idles at the least power, as SPICE measured it on
+    its own (``Driver.supply_a`` at ``supply_v``)."""
     parts = chip_parts(chip.config)
-    inputs = chip.m + 1 if parts.driver.process != Process.SKY130 else 0
+    inputs = chip.m + 1 if parts.driver.supply_a == 0 else 0
     outputs = chip.n * parts.activation.behavioural_drivers
     if not inputs + outputs:
         return "", 0.0, ""
     real = min((p for (kind, _), p in registry().items() if kind == PartKind.DRIVER
                 and p.process == Process.SKY130 and p.supply_a > 0),
-               key=lambda p: p.supply_a * p.supply_v)
+               key=lambda p: p.supply_a * p.supply_v, default=None)
+    if real is None:
+        raise CodesignError(IDLE_DRIVER_NOT_FOUND)
     which = " and ".join(w for w in (f"{inputs} input/bias" if inputs else "",
                                      f"{outputs} activation output" if outputs else "") if w)
     return (f"{which} drivers", (inputs + outputs) * real.supply_a * real.supply_v,
             f"each charged {real.name}'s idle {real.supply_a * 1e6:.3g} uA x "
-            f"{real.supply_v:.3g} V (SPICE, benchmarks.parts), the lowest of the sky130 drivers")
+            f"{real.supply_v:.3g} V (SPICE, benchmarks.parts), the sky130 driver that idles "
+            "at the least power")
 
 
 def screened_card_j(chip, settle_s: float, power_w: float, settings: EnergySettings) -> float:

@@ -261,8 +261,11 @@ decoder_option = click.option(
     show_default=True,
     help="linear: a digital layer after the ADCs; per-neuron: each neuron is one output (a gain "
          "and offset each; core size = the task's outputs).")
+GAMMA = 0.9
+"""--gamma's default: codesign.deq.model.DEFAULT_GAMMA (not imported: it loads torch;
+tests/test_gamma.py checks they agree)."""
 gamma_option = click.option(
-    "--gamma", type=float, default=0.9, show_default=True,
+    "--gamma", type=float, default=GAMMA, show_default=True,
     help="Contraction bound ||W||_2 <= gamma < 1. The circuit's slowest mode decays at "
          "(1 - gamma) / tau: a lower gamma settles faster (less energy per inference) and may "
          "cost accuracy.")

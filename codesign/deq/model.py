@@ -48,6 +48,10 @@ class PerNeuron(nn.Module):
         return z * self.weight + self.bias
 
 
+DEFAULT_GAMMA = 0.9
+"""The contraction bound ||W||_2 <= gamma of a model unless one is chosen (`--gamma`)."""
+
+
 @dataclass(frozen=True)
 class DEQConfig:
     """Shape and solver settings of a HybridDEQ (all dimensionless)."""
@@ -62,7 +66,7 @@ class DEQConfig:
     """Outputs of the digital decoder (classes, actions, ...)."""
     activation: str = "tanh"
     """phi: tanh, identity or hardclip."""
-    gamma: float = 0.9
+    gamma: float = DEFAULT_GAMMA
     """Bound on ||W||_2, the contraction factor (< 1)."""
     solver: str = "anderson"
     max_iter: int = 60

@@ -115,7 +115,8 @@ class Activation(Part):
     """Draws from rails of its own (vdda, vssa) so its energy is measured apart."""
     behavioural_drivers: int = 1
     """Its +/- output copies per instance made by a behavioural driver (class-B sources with no
-    idle current in the deck: the energy card charges each a real driver's idle current)."""
+    idle current in the deck: the energy card charges each a real sky130 driver's idle
+    current). Every activation here has one (a B-source pair or `cd_pm_driver`)."""
 
     def element(self, circuit: Circuit, i: int, nodes: tuple[str, ...]) -> Element:
         """Neuron i's activation (nodes: x, +z, -z, vdd, vss); ``circuit.activation`` names

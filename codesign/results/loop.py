@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from codesign.circuit.config import CircuitConfig
-from codesign.deq.model import DEQConfig
+from codesign.deq.model import DEFAULT_GAMMA, DEQConfig
 from codesign.results.calibration import RefitResult
 from codesign.results.verify import EnergySpread, Spread
 from codesign.tasks.base import AcceptanceItem, Metric, TaskMetrics
@@ -50,7 +50,7 @@ class LoopSettings:
     """The model's encoder: linear-tanh (digital) or none (the task's features to the DACs)."""
     decoder: str = "linear"
     """The model's decoder: linear (digital) or per-neuron (each neuron one output)."""
-    gamma: float = 0.9
+    gamma: float = DEFAULT_GAMMA
     """The core's contraction bound ||W||_2 <= gamma < 1 (every model the run trains, the
     digital baselines included)."""
 

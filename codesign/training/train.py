@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from codesign.deq.model import Decoder, DEQConfig, Encoder, HybridDEQ
+from codesign.deq.model import DEFAULT_GAMMA, Decoder, DEQConfig, Encoder, HybridDEQ
 from codesign.tasks.base import Task
 from codesign.tasks.profile import TrainConfig
 from codesign.training.aware import HardwareModel
@@ -60,7 +60,7 @@ def decode(model: HybridDEQ, z: np.ndarray) -> np.ndarray:
 
 def task_deq_config(task: Task, encoder: str = "linear-tanh", decoder: str = "linear",
                     core_size: int | None = None, core_inputs: int | None = None,
-                    gamma: float = 0.9) -> DEQConfig:
+                    gamma: float = DEFAULT_GAMMA) -> DEQConfig:
     """The DEQ of ``task`` (its profile's core size and inputs unless given, contraction bound
     ``gamma``) with ``encoder`` and ``decoder``: no encoder feeds the features straight to the
     DACs (core inputs = the features), a per-neuron decoder makes each neuron one output (core
