@@ -17,7 +17,9 @@ import json
 import sys
 from pathlib import Path
 
-from benchmarks.common import between
+from benchmarks.common import CARD_BITS, between
+from codesign.circuit.settings import build_circuit
+from codesign.deq.model import DEFAULT_GAMMA
 from codesign.references import ANALOG_CHIPS_MAC, IMAGINE_SYSTEM_MAC
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,13 +36,11 @@ SEARCHES = RESULTS / "design"
 front.csv and trials.csv (copied from ``codesign design --out RUN``)."""
 SEARCH_START, SEARCH_END = "<!-- card-table:search:start -->", "<!-- card-table:search:end -->"
 SEARCH_TARGET = ROOT / "docs" / "design.md"
-DEFAULT_GAMMA = 0.9
-"""The contraction bound of `codesign train` and `codesign loop` unless --gamma is given."""
-CMOS_V_FS, CMOS_PAIR_TAIL_A, CMOS_ATTENUATOR_OHM = 0.25, 5e-7, 4.7e6
-"""The cmos level's full scale [V], activation pair tail current [A] and attenuator [Ohm]
-(codesign.circuit.config; tests/test_card_tables.py checks them against it)."""
-CARD_BITS = (6, 6)
-"""benchmarks.chip_card's default DAC and ADC bits."""
+_CMOS = build_circuit("cmos")
+CMOS_V_FS, CMOS_PAIR_TAIL_A, CMOS_ATTENUATOR_OHM = (
+    _CMOS.mapping.v_fs, _CMOS.neuron.cmos.pair_tail_a, _CMOS.neuron.cmos.attenuator_ohm)
+"""The cmos level's full scale [V], activation pair tail current [A] and attenuator [Ohm]: a
+card names them where its chip's differ."""
 ANALOG = ("summing amplifiers", "activations and output drivers",
           "input DAC drivers and bias buffer")
 

@@ -79,6 +79,10 @@ def chip_arguments(parser) -> None:
                         help="seconds one ngspice run may take (default 600)")
 
 
+CARD_BITS = (6, 6)
+"""The DAC and ADC bits of a chip measured from the cmos level unless given."""
+
+
 def trained_chip(args):
     """(task, model, proxy params, chip) of the options of ``chip_arguments``: the chip
     instance ``[chip_seed, 7919]`` of the model's core on the cmos level with the changes."""
@@ -96,7 +100,8 @@ def trained_chip(args):
     bits = {f"converters.{name}": value for name, value in
             (("dac_bits", args.dac_bits), ("adc_bits", args.adc_bits)) if value is not None}
     if args.circuit is None:
-        config = build_circuit("cmos", {"converters.dac_bits": 6, "converters.adc_bits": 6,
+        config = build_circuit("cmos", {"converters.dac_bits": CARD_BITS[0],
+                                        "converters.adc_bits": CARD_BITS[1],
                                         **bits, **assignments(args.sets)})
     else:
         config = override(read_circuit(args.circuit), {**bits, **assignments(args.sets)})

@@ -7,8 +7,8 @@ import math
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from codesign.circuit.config import CircuitConfig, scale_currents
-from codesign.circuit.dynamics import SETTLE_TOL_FS
+from codesign.chip.card import sampling_tol_fs
+from codesign.circuit.config import CircuitConfig, ConverterConfig, scale_currents
 from codesign.circuit.settings import assignments, build_circuit, canonical, override
 from codesign.errors import InputError
 from codesign.parts import PartKind, get_part
@@ -50,9 +50,9 @@ class Design:
     @property
     def settle_tol_fs(self) -> float:
         """Settled once within a quarter of the ADC's LSB of the equilibrium [FS] (the ADC
-        converts then; the energy card's tolerance, codesign.chip.card.sampling_tol_fs, at a
-        full-scale range of 1); an ideal ADC: SETTLE_TOL_FS."""
-        return 0.5 / (2**self.adc_bits - 1) if self.adc_bits else SETTLE_TOL_FS
+        converts then): the energy card's tolerance, codesign.chip.card.sampling_tol_fs, at the
+        converters' default full-scale range; an ideal ADC: SETTLE_TOL_FS."""
+        return sampling_tol_fs(ConverterConfig(adc_bits=self.adc_bits))
 
     def circuit(self, mismatch_sigma: float, noise: bool = True,
                 sets: tuple[str, ...] = ()) -> CircuitConfig:
