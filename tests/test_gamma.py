@@ -94,3 +94,42 @@ def test_the_cli_passes_its_gamma_to_the_runs_models(tmp_path, monkeypatch):
 def test_the_deq_config_names_the_bound():
     with pytest.raises(InputError, match="gamma must lie in"):
         DEQConfig(gamma=1.0)
+
+
+def test_the_design_search_trains_its_base_model_at_the_cli_gamma(tmp_path, monkeypatch):
+    """--gamma reaches the search's settings (refused outside (0, 1) in one line) and the base
+    model every design fine-tunes is trained at that bound."""
+    import codesign.design.search as search
+    from codesign.deq.model import DEFAULT_GAMMA
+    from codesign.design.settings import DesignSettings
+    from codesign.tasks import get_task
+
+    class Stop(Exception):
+        pass
+
+    seen = {}
+
+    def run_design(settings, *args, **kwargs):
+        seen["gamma"] = settings.gamma
+        raise Stop
+
+    monkeypatch.setattr(search, "run_design", run_design)
+    for args, gamma in ((["--gamma", "0.7"], 0.7), ([], DEFAULT_GAMMA)):
+        result = CliRunner().invoke(main, ["design", "--task", "physics", *args, "--out",
+                                           str(tmp_path / "run")])
+        assert isinstance(result.exception, Stop), result.output
+        assert seen.pop("gamma") == gamma
+    result = CliRunner().invoke(main, ["design", "--gamma", "1.2", "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2 and "--gamma must lie in (0, 1)" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert DesignSettings().gamma == DEFAULT_GAMMA
+
+    def train_model(task, model, train):
+        seen["gamma"] = model.config.gamma
+        raise Stop
+
+    monkeypatch.setattr(search, "train_model", train_model)
+    with pytest.raises(Stop):
+        search.base_model(get_task("physics"), tmp_path / "base", lambda line: None,
+                          "none", "per-neuron", 0.8)
+    assert seen["gamma"] == 0.8

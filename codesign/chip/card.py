@@ -9,10 +9,12 @@ Energy of one inference, line by line, each line SPICE-measured or cited (``Basi
 - the core kept biased while the ADCs convert (the SPICE power at the sampling instant times
   the conversion time), and idle between inferences at a stated rate (the same power: the
   design has no power-down);
-- the converters (ADC and DAC energy per conversion, cited), the bias reference's own current
-  where the deck's references are ideal, each behavioural +/- driver's idle current at a real
-  sky130 driver's (SPICE-measured on its own; the deck's class-B sources draw only their load),
-  and the digital encoder and decoder (their MACs at a cited energy per MAC for the node).
+- the bias reference: its own rails in the same transients where the deck holds it
+  (Bias.in_deck), else its measured current over the active time;
+- the converters (ADC and DAC energy per conversion, cited), each behavioural +/- driver's idle
+  current at a real sky130 driver's (SPICE-measured on its own; the deck's class-B sources draw
+  only their load), and the digital encoder and decoder (their MACs at a cited energy per MAC
+  for the node).
 
 Area per block from the parts' device geometry (codesign.parts: W x L, resistor and capacitor
 areas from the PDK's densities), with a stated routing overhead; a block without a drawable
@@ -192,9 +194,12 @@ def codes_equal(transients: Sequence[TransientMetrics], z_op: np.ndarray,
 
 
 def _card_lines(chip, settle: np.ndarray, amplifiers: np.ndarray, act: np.ndarray,
-                inputs: np.ndarray, power: np.ndarray, settings: EnergySettings) -> list:
+                inputs: np.ndarray, power: np.ndarray, settings: EnergySettings,
+                bias: np.ndarray | None = None) -> list:
     """(block, (K,) energies [J], basis, what it counts) of the card's lines for K inferences:
-    settling times [s], the supplies' energies to then by rail group, the power then [W]."""
+    settling times [s], the supplies' energies to then by rail group, the power then [W];
+    ``bias``: the bias reference's own rails' energy to then, where the deck holds it (None:
+    its measured supply current x the time)."""
     n, m = chip.n, chip.m
     conv = chip.config.converters
     active_s = settle + settings.adc_conversion_s
@@ -206,6 +211,13 @@ def _card_lines(chip, settle: np.ndarray, amplifiers: np.ndarray, act: np.ndarra
     bias_source = (f"its own {parts.bias.supply_a * 1e6:.3g} uA (SPICE, benchmarks.parts) x "
                    f"{sup.vdd_v - sup.vss_v:.3g} V" if parts.bias.supply_a else
                    "ideal references: nothing charged")
+    bias_line = ("bias reference", bias_w * (active_s + idle_s), Basis.SPICE_POWER,
+                 f"{parts.bias.name}: {bias_source}")
+    if bias is not None:
+        bias_line = ("bias reference", bias, Basis.SPICE,
+                     f"{parts.bias.name}, in the deck: supplies vddb/vssb to the sampling "
+                     "instant (its taps' currents are in their neurons' lines; while the ADC "
+                     "converts, in the line below)")
     ones = np.ones_like(settle)
     drivers, idle_w, idle_source = behavioural_driver_idle(chip)
     per_sample = [
@@ -224,8 +236,7 @@ def _card_lines(chip, settle: np.ndarray, amplifiers: np.ndarray, act: np.ndarra
          "back to back: no idle time" if settings.inference_rate_hz is None else
          f"the biased core's power between inferences at {settings.inference_rate_hz:.3g}/s "
          "(no power-down)"),
-        ("bias reference", bias_w * (active_s + idle_s), Basis.SPICE_POWER,
-         f"{parts.bias.name}: {bias_source}"),
+        bias_line,
         ("behavioural drivers' idle current", idle_w * (active_s + idle_s), Basis.SPICE_POWER,
          f"{drivers}: {idle_source}" if drivers else "no behavioural driver"),
         ("ADC conversions", ones * n * (settings.adc_conversion_j if conv.adc_bits else 0.0),
@@ -305,7 +316,10 @@ def energy_card(chip, transients: Sequence[TransientMetrics], z_op: np.ndarray,
     act = np.array([t.activation_energy_j for t in transients])
     inputs = np.array([t.input_energy_j for t in transients])
     power = np.array([t.final_power_w for t in transients])
-    per_sample = _card_lines(chip, settle, core - act, act, inputs, power, settings)
+    bias = (np.array([t.bias_energy_j for t in transients])
+            if chip_parts(chip.config).bias.in_deck else None)
+    per_sample = _card_lines(chip, settle, core - act - (0 if bias is None else bias), act,
+                             inputs, power, settings, bias)
     total = sum(values for _, values, _, _ in per_sample)
     lines = tuple(CardLine(block, *_stats(values), basis, counts)
                   for block, values, basis, counts in per_sample)
@@ -375,7 +389,7 @@ def area_card(chip, routing_overhead: float = ROUTING_OVERHEAD) -> AreaCard:
     counts.append((parts.bias, 1, "bias reference"))
     lines = []
     for part, count, block in counts:
-        each = part.area_um2()
+        each = part.area_um2(parts.bias.in_deck)
         if each is None:
             lines.append(CardLine(block, 0.0, 0.0, Basis.NONE,
                                   f"{count} x {part.name}: behavioural, no device area"))

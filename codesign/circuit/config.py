@@ -441,7 +441,9 @@ class PeripheryConfig:
     driver: str = "behavioural"
     reset: str = "behavioural"
     bias: str = "ideal"
-    """The reference behind the bias currents (charged by the energy card, not in the deck)."""
+    """The reference behind the bias currents: out of the deck and charged by the energy card
+    at its measured current (``sky130_beta``), or in the deck with every bias current a tap on
+    it (``sky130_beta_mirrors``: codesign.parts.base.Bias.in_deck)."""
 
     def __post_init__(self) -> None:
         get_part(PartKind.DRIVER, self.driver)

@@ -62,6 +62,7 @@ from codesign.tasks import TASKS
               help="Run the trials and ngspice on this Dask cluster's workers.")
 @options.encoder_option
 @options.decoder_option
+@options.gamma_option
 @options.backend_option
 @options.workers_option
 @options.timeout_option(options.JOB_TIMEOUT_S, "ngspice process",
@@ -72,7 +73,7 @@ from codesign.tasks import TASKS
 def design(task, neuron, trials, verify_count, samples, transients, final_samples,
            final_transients, epochs,
            screen_samples, refine, refine_samples, space_path, sets, params_path, out, mismatch,
-           seed, new_study, scheduler, encoder, decoder, backend, workers, timeout_s,
+           seed, new_study, scheduler, encoder, decoder, gamma, backend, workers, timeout_s,
            threads) -> None:
     """Search the circuit (currents, full scale, tau, cell levels, DAC/ADC bits, input rails,
     the OTA's bias and Miller capacitor) jointly with physics-aware training for the front of
@@ -100,7 +101,7 @@ def design(task, neuron, trials, verify_count, samples, transients, final_sample
                               screen_samples=screen_samples, refine=refine,
                               refine_samples=refine_samples, mismatch_sigma=mismatch,
                               seed=seed, sets=tuple(sets), encoder=encoder, decoder=decoder,
-                              params_path=str(params_path) if params_path else "")
+                              gamma=gamma, params_path=str(params_path) if params_path else "")
     space = DesignSpace.load(space_path)
     outline = options.task_outline(task)
     if outline is not None:

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from codesign.deq.checkpoint import save_checkpoint
+from codesign.deq.model import DEFAULT_GAMMA
 from codesign.design.choose import (
     BASE_MODEL,
     ChosenDesign,
@@ -302,7 +303,7 @@ def run_design(settings: DesignSettings, space: DesignSpace, out: Path, simulato
             # the journal is read (and refused if unreadable) before any training
             search = Search(settings, space, task, out, out / BASE_MODEL, params_path, executor,
                             log)
-            base_model(task, out, log, settings.encoder, settings.decoder)
+            base_model(task, out, log, settings.encoder, settings.decoder, settings.gamma)
             log(f"{task.name}: {settings.trials} designs, fine-tuned through their proxies "
                 f"({executor.label})")
             start = time.perf_counter()
@@ -396,16 +397,16 @@ def measure(picks: list[int], trials: pd.DataFrame, out: Path, task: Task,
 
 
 def base_model(task: Task, out: Path, log: Log, encoder: str = "linear-tanh",
-               decoder: str = "linear") -> Path:
+               decoder: str = "linear", gamma: float = DEFAULT_GAMMA) -> Path:
     """The task's digital DEQ, trained once per run folder (its profile's settings, the given
-    encoder and decoder)."""
+    encoder, decoder and contraction bound)."""
     path = out / BASE_MODEL
     if path.exists():
         return path
     p = task.profile
-    deq = task_deq_config(task, encoder, decoder)
+    deq = task_deq_config(task, encoder, decoder, gamma=gamma)
     log(f"{task.name}: training the digital DEQ (n = {deq.core_size}, m = {deq.core_inputs}"
-        f", encoder {encoder}, decoder {decoder})")
+        f", encoder {encoder}, decoder {decoder}, gamma {gamma:g})")
     result = train_model(task, new_model(task, deq, p.train.seed), p.train)
     save_checkpoint(path, result.model, task.name, {"test_metric": result.test_metric},
                     p.train.to_dict())

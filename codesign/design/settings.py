@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from codesign.circuit.settings import assignments
-from codesign.deq.model import Decoder, Encoder
+from codesign.deq.model import DEFAULT_GAMMA, Decoder, Encoder
 from codesign.design.space import DesignSpace
 from codesign.errors import InputError
 from codesign.files import write_json
@@ -67,6 +67,8 @@ class DesignSettings:
     DACs, no digital MACs)."""
     decoder: str = "linear"
     """The base model's decoder (codesign.deq.model.Decoder)."""
+    gamma: float = DEFAULT_GAMMA
+    """The base model's contraction bound ||W||_2 <= gamma (every design fine-tunes it)."""
     sets: tuple[str, ...] = ()
     """Circuit settings (KEY=VALUE, as --set) every design starts from, e.g. the parts of a
     buildable chip: cell=sky130_r2r_eq, device_mismatch=true, periphery.bias=sky130_beta."""
@@ -102,6 +104,9 @@ class DesignSettings:
         assignments(self.sets)  # a malformed assignment is refused here
         Encoder.parse(self.encoder, "encoder")
         Decoder.parse(self.decoder, "decoder")
+        if isinstance(self.gamma, bool) or not isinstance(self.gamma, int | float) or \
+                not 0.0 < self.gamma < 1.0:
+            raise InputError(f"--gamma must lie in (0, 1) for a contraction, got {self.gamma!r}")
         if not isinstance(self.params_path, str):
             raise InputError(f"params_path must be a path as text, got {self.params_path!r}")
 

@@ -208,7 +208,7 @@ def chip_cards(task, model, chip, transients: int, run_dir: Path,
     parts = chip_parts(config)
     return {
         "config": config.to_dict(), "parts": parts.describe(),
-        "behavioural": [b for p in parts.all() for b in p.behavioural()],
+        "behavioural": parts.behavioural(),
         "model": {"encoder": str(model.config.encoder), "decoder": str(model.config.decoder),
                   "digital_macs": model.digital_macs, "gamma": model.config.gamma},
         "energy": {"lines": energy.rows(), "median_j": energy.median_j, "p95_j": energy.p95_j,

@@ -74,6 +74,9 @@ class Deck:
     activation_supplies: dict[str, float] = field(default_factory=dict)
     """The part of core_supplies that feeds only the activations (the CMOS level's vdda,
     vssa; empty where they share the amplifiers' rails)."""
+    bias_supplies: dict[str, float] = field(default_factory=dict)
+    """The part of core_supplies that feeds only the bias reference, where the deck holds it
+    (vddb, vssb; empty otherwise)."""
     analysis_options: dict[str, str] = field(default_factory=dict)
     """Simulator options set before each analysis of a kind ('op', 'tran'), e.g. a looser
     reltol for transients whose settling is judged to an ADC's resolution (empty: the deck's

@@ -16,7 +16,7 @@ from codesign.circuit.config import Reset, tile_spans
 from codesign.circuit.noise import row_noise_psd, sample_rms
 from codesign.netlist.deck import NoiseWaves
 from codesign.parts import chip_parts
-from codesign.parts.base import CELL_SUPPLIES
+from codesign.parts.base import BIAS_NODES, CELL_SUPPLIES
 from codesign.parts.items import Comment, Element, Item, Nodeset
 
 __all__ = ["Comment", "Element", "Item", "Nodeset", "circuit_elements"]
@@ -29,6 +29,9 @@ ACTIVATION_SUPPLIES = ("vdda", "vssa")
 """The CMOS level's activation pairs and drivers have rails of their own (at the core's
 voltages), so that their energy is measured apart from the amplifiers'."""
 INPUT_SUPPLIES = ("vddi", "vssi")
+BIAS_SUPPLIES = ("vddb", "vssb")
+"""The rails of a bias current reference in the deck (codesign.parts.base.Bias.in_deck), at the
+core's voltages, so that its energy is measured apart from the amplifiers'."""
 
 
 
@@ -276,6 +279,13 @@ def _sources(circuit: CrossbarCircuit, inputs: Sequence[float]) -> Iterator[Item
     if rails is not None:
         yield Element(CELL_SUPPLIES[0], (CELL_SUPPLIES[0], "0"), rails[0])
         yield Element(CELL_SUPPLIES[1], (CELL_SUPPLIES[1], "0"), rails[1])
+    bias = chip_parts(circuit.config).bias
+    if bias.in_deck:
+        yield Comment(f"bias current reference ({bias.name}) on rails of its own (vddb, vssb): "
+                      "every neuron's bias current is a PMOS tap on its pbias")
+        yield Element(BIAS_SUPPLIES[0], (BIAS_SUPPLIES[0], "0"), sup.vdd_v)
+        yield Element(BIAS_SUPPLIES[1], (BIAS_SUPPLIES[1], "0"), sup.vss_v)
+        yield bias.element("xbias", (*BIAS_NODES, *BIAS_SUPPLIES))
     yield Element("vddi", ("vddi", "0"), sup.input_vdd_v)
     yield Element("vssi", ("vssi", "0"), sup.input_vss_v)
     yield Comment(f"input DACs: ie_k into {INPUT_OHM:g} Ohm sets d_k to e_k * vfs (per sample), "

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from codesign.netlist.deck import Analysis, Deck, SampleJob, check_analysis, text_check
 from codesign.netlist.elements import (
     ACTIVATION_SUPPLIES,
+    BIAS_SUPPLIES,
     CORE_SUPPLIES,
     INPUT_OHM,
     INPUT_SUPPLIES,
@@ -172,8 +173,11 @@ def write_deck(
     activation_supplies = dict(zip(activation_rails, (sup.vdd_v, sup.vss_v), strict=False))
     cell_rails = chip_parts(circuit.config).cell.rails_v
     cell_supplies = dict(zip(CELL_SUPPLIES, cell_rails, strict=True)) if cell_rails else {}
+    bias_supplies = (dict(zip(BIAS_SUPPLIES, (sup.vdd_v, sup.vss_v), strict=True))
+                     if chip_parts(circuit.config).bias.in_deck else {})
     saves = " ".join(z + x + tuple(f"i({s})" for s in CORE_SUPPLIES + activation_rails
-                                   + tuple(cell_supplies) + INPUT_SUPPLIES))
+                                   + tuple(cell_supplies) + tuple(bias_supplies)
+                                   + INPUT_SUPPLIES))
     save_all = n >= SAVE_ALL_N
     tail = [".options klu" if klu else "* no .options klu: Sparse 1.3 solver"]
     sky130 = chip_parts(circuit.config).process == Process.SKY130
@@ -208,8 +212,9 @@ def write_deck(
         z_vectors=z,
         x_vectors=x,
         core_supplies={"vdd": sup.vdd_v, "vss": sup.vss_v, **activation_supplies,
-                       **cell_supplies},
+                       **cell_supplies, **bias_supplies},
         activation_supplies=activation_supplies,
+        bias_supplies=bias_supplies,
         input_supplies={"vddi": sup.input_vdd_v, "vssi": sup.input_vss_v},
         setup=chip_parts(circuit.config).setup(),
         reference_vector=f"v({REFERENCE_DAC_NODE})",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from codesign.parts.base import Activation, Circuit, Process
 from codesign.parts.items import Element
+from codesign.parts.registry import tapped
 
 
 @dataclass(frozen=True)
@@ -18,7 +19,8 @@ class MosPair(Activation):
         att = cmos.attenuation(circuit.v_fs)
         params = (("vfs", circuit.v_fs), ("att", att), ("it", cmos.pair_tail_a),
                   ("ra", (1 - att) * cmos.attenuator_ohm), ("rb", att * cmos.attenuator_ohm))
-        return Element(f"xact{i}", nodes, model="cd_act_mos_pair", params=params)
+        return tapped(circuit, Element(f"xact{i}", nodes, model="cd_act_mos_pair",
+                                       params=params), cmos.pair_tail_a)
 
     def draws_mismatch(self, circuit: Circuit) -> bool:
         return circuit.config.neuron.cmos.device_mismatch
@@ -26,5 +28,5 @@ class MosPair(Activation):
 
 PART = MosPair("mos_pair", "a sky130 MOS pair in weak inversion making tanh",
                libraries=("codesign_amplifiers.lib", "codesign_cmos.lib"),
-               process=Process.SKY130, transistors=4, realises=frozenset({"tanh"}),
+               process=Process.SKY130, tapped=True, transistors=4, realises=frozenset({"tanh"}),
                separate_supplies=True, subckt="cd_act_mos_pair")

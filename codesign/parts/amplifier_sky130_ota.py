@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from codesign.parts.base import Amplifier, Circuit, Process
 from codesign.parts.items import Element
+from codesign.parts.registry import tapped
 
 
 def cmos_output_ratio(circuit: Circuit, i: int) -> float:
@@ -25,7 +26,8 @@ class Sky130Ota(Amplifier):
         cmos = circuit.config.neuron.cmos
         params = (("ib", cmos.ota_bias_a), ("k2", cmos_output_ratio(circuit, i)),
                   ("cc", cmos.ota_cc_f), ("rz", cmos.ota_rz_ohm))
-        return Element(f"xamp{i}", nodes, model=self.name, params=params)
+        return tapped(circuit, Element(f"xamp{i}", nodes, model=self.name, params=params),
+                      cmos.ota_bias_a, drop=("ib",))
 
     def supply_a(self, circuit: Circuit, i: int) -> float:
         """Its reference ib, tail 2 ib and output sink k2 ib."""
@@ -33,5 +35,6 @@ class Sky130Ota(Amplifier):
 
 
 PART = Sky130Ota("cd_ota_sky130", "a sky130 two-stage Miller OTA",
-                 libraries=("codesign_cmos.lib",), process=Process.SKY130, transistors=8,
+                 libraries=("codesign_cmos.lib",), process=Process.SKY130, tapped=True,
+                 transistors=8,
                  subckt="cd_ota_sky130", nominal=(("k2", 4.0),))

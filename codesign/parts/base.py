@@ -12,7 +12,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
 
+import numpy as np
+
 from codesign.choices import Choice
+from codesign.errors import InputError
 from codesign.parts.geometry import part_area
 from codesign.parts.items import Element, Nodeset
 
@@ -51,6 +54,9 @@ CELL_SUPPLIES = ("vddc", "vssc")
 """The rails of cells that have their own (Cell.rails_v)."""
 """A compiled circuit (codesign.circuit.description.CrossbarCircuit)."""
 
+BIAS_NODES = ("nbias", "pbias")
+"""The nets of a bias reference in the deck (Bias.in_deck): its NMOS and PMOS taps' gates."""
+
 
 @dataclass(frozen=True)
 class Part:
@@ -73,23 +79,34 @@ class Part:
     """Its subcircuit in its last library (what its area is read from)."""
     nominal: tuple[tuple[str, float], ...] = ()
     """Parameters of the subcircuit at which its area is read (its defaults otherwise)."""
+    tapped: bool = False
+    """Its subcircuit has a ``_tap`` variant taking its reference current from a PMOS tap on
+    the chip's bias reference (codesign.parts.registry.tapped), which decks whose reference is
+    in the deck (Bias.in_deck) hold instead."""
 
     def setup(self) -> tuple[str, ...]:
         """ngspice commands run before a deck's analyses (e.g. optran settings)."""
         return ()
 
-    def area_um2(self) -> float | None:
+    def drawn(self, taps: bool = False) -> str:
+        """The subcircuit a deck holds: its ``_tap`` variant where the chip's bias reference
+        is in the deck (``taps``) and it has one (``tapped``)."""
+        return f"{self.subckt}_tap" if taps and self.tapped else self.subckt
+
+    def area_um2(self, taps: bool = False) -> float | None:
         """Drawn area of one instance from its devices' geometry [um^2], routing excluded
-        (None: a behavioural part, nothing to draw)."""
+        (None: a behavioural part, nothing to draw); ``taps``: as in a deck whose bias
+        reference is in the deck."""
         if self.process != Process.SKY130 or not self.subckt:
             return None
-        return part_area(self.libraries[-1], self.subckt, **dict(self.nominal)).um2
+        return part_area(self.libraries[-1], self.drawn(taps), **dict(self.nominal)).um2
 
-    def behavioural(self) -> tuple[str, ...]:
+    def behavioural(self, taps: bool = False) -> tuple[str, ...]:
         """Its elements with no device behind them (all of it, for a behavioural part)."""
         if self.process != Process.SKY130 or not self.subckt:
             return (f"{self.kind} {self.name}: behavioural",)
-        return part_area(self.libraries[-1], self.subckt, **dict(self.nominal)).behavioural
+        return part_area(self.libraries[-1], self.drawn(taps),
+                         **dict(self.nominal)).behavioural
 
 
 @dataclass(frozen=True)
@@ -206,3 +223,30 @@ class Bias(Part):
     kind: ClassVar[PartKind] = PartKind.BIAS
     supply_a: float = 0.0
     """Its own supply current [A] (0: an ideal reference)."""
+    taps: tuple[tuple[float, float], ...] = ()
+    """(width [um], current [A]) of one PMOS mirror tap on its pbias at each width, SPICE-
+    measured (increasing): a reference whose mirrors are in the deck. Empty: not in the deck
+    (the deck's bias currents are ideal sources; the card charges ``supply_a``)."""
+
+    @property
+    def in_deck(self) -> bool:
+        """Whether the deck holds the reference and every bias current is a tap on it."""
+        return bool(self.taps)
+
+    def element(self, name: str, nodes: tuple[str, ...]) -> Element:
+        """The reference (nodes: nbias, pbias, vdd, vss)."""
+        return Element(name, nodes, model=self.subckt)
+
+    def tap_width_um(self, current_a: float) -> float:
+        """The width [um] of the PMOS tap (l as measured) that mirrors ``current_a`` [A] from
+        the reference: the measured widths interpolated (a tap's current is not proportional
+        to its width: narrow devices carry more per micron), linear beyond the widest."""
+        widths, currents = zip(*self.taps, strict=True)
+        if not currents[0] <= current_a:
+            raise InputError(f"a bias current of {current_a:.3g} A is below the narrowest "
+                             f"tap's {currents[0]:.3g} A; raise it or use "
+                             "periphery.bias=sky130_beta (an ideal mirror)")
+        if current_a <= currents[-1]:
+            return float(np.interp(current_a, currents, widths))
+        slope = (currents[-1] - currents[-2]) / (widths[-1] - widths[-2])
+        return widths[-1] + (current_a - currents[-1]) / slope

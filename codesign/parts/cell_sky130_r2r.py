@@ -90,7 +90,7 @@ class R2RCell(Cell):
                 yield Element(f"x{name}", nodes, model="cd_wcell",
                               params=(("code", code), ("pos", 1)))
 
-    def area_um2(self) -> float:
+    def area_um2(self, taps: bool = False) -> float:
         return drawn_area_um2()
 
     def load_s(self, g):
@@ -98,10 +98,10 @@ class R2RCell(Cell):
         goes to analog ground), where a cell is drawn."""
         return np.where(np.asarray(g) > 0, 64 * G_LSB_S, 0.0)
 
-    def behavioural(self) -> tuple[str, ...]:
+    def behavioural(self, taps: bool = False) -> tuple[str, ...]:
         if self.equivalent:
             return ("cd_wcell_eq: two resistors standing for cd_wcell at its DC operating point",)
-        return tuple(f"{name} (a stored bit's latch output)" for name in super().behavioural())
+        return tuple(f"{name} (a stored bit's latch output)" for name in super().behavioural(taps))
 
 
 # The device cell's decks set rshunt=1e12 (1 pS from every node to ground, 1e-6 of a cell's

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 from codesign.errors import InputError
 from codesign.parts.base import (
+    BIAS_NODES,
     Activation,
     Amplifier,
     Bias,
@@ -22,6 +23,7 @@ from codesign.parts.base import (
     Process,
     ResetSwitch,
 )
+from codesign.parts.items import Element
 
 _INFRASTRUCTURE = {"base", "geometry", "items", "registry"}
 
@@ -73,8 +75,9 @@ class ChipParts(NamedTuple):
         return tuple(p for p in self if p is not None)
 
     def in_deck(self) -> tuple[Part, ...]:
-        """The parts whose elements the deck holds (the bias reference's mirrors only)."""
-        return tuple(p for p in self.all() if p.kind != PartKind.BIAS)
+        """The parts whose elements the deck holds (of a bias reference not in the deck, its
+        mirrors only, as ideal sources)."""
+        return tuple(p for p in self.all() if p.kind != PartKind.BIAS or self.bias.in_deck)
 
     def libraries(self) -> tuple[str, ...]:
         """Every model library the deck's parts need, each once, in the parts' order."""
@@ -103,8 +106,28 @@ class ChipParts(NamedTuple):
         drivers = -(-(m + 1) * sky130(self.driver) // n) if n else 0
         return own + (n + m + 1) * sky130(self.cell) * (n > 0) + drivers
 
+    def behavioural(self) -> list[str]:
+        """Every element of its parts with no device behind it."""
+        return [b for p in self.all() for b in p.behavioural(self.bias.in_deck)]
+
     def describe(self) -> str:
         return "; ".join(f"{p.kind} {p.name}" for p in self.all())
+
+
+def tapped(circuit: Any, element: Element, current_a: float,
+           drop: tuple[str, ...] = ()) -> Element:
+    """``element``, a subcircuit whose reference current ``current_a`` [A] comes from an ideal
+    source, as its ``_tap`` variant where the chip's bias reference is in the deck
+    (Bias.in_deck): the same subcircuit with that current from a PMOS tap on the reference's
+    pbias (a pin before the two supplies, its width ``tapw`` [um]), without the ``drop``
+    parameters the variant does not take. Unchanged otherwise."""
+    bias = chip_parts(circuit.config).bias
+    if not bias.in_deck:
+        return element
+    params = tuple(p for p in element.params if p[0] not in drop)
+    return element._replace(nodes=(*element.nodes[:-2], BIAS_NODES[1], *element.nodes[-2:]),
+                            model=f"{element.model}_tap",
+                            params=(*params, ("tapw", bias.tap_width_um(current_a))))
 
 
 def chip_parts(config: Any) -> ChipParts:

@@ -66,6 +66,12 @@ def run_key(sample_keys: list[str] | tuple[str, ...]) -> str:
     return hashlib.sha256("|".join(sample_keys).encode()).hexdigest()[:24]
 
 
+TRANSIENT_FIELDS = ("settling_time_s", "final_error_fs", "core_energy_j", "input_energy_j",
+                    "activation_energy_j", "final_power_w", "bias_energy_j")
+"""A stored transient's metrics, in order (one stored before bias_energy_j existed has the
+first six: its deck had no bias reference of its own)."""
+
+
 def state_arrays(state: SampleState, deck: Deck | None = None,
                  trace_points: int = 0) -> dict[str, np.ndarray]:
     """What the store keeps of a sample: z, x; a transient's metrics; with ``trace_points`` its
@@ -74,9 +80,7 @@ def state_arrays(state: SampleState, deck: Deck | None = None,
     arrays = {"z": state.z, "x": state.x}
     if state.transient is not None:
         t = state.transient
-        arrays["transient"] = np.array([t.settling_time_s, t.final_error_fs, t.core_energy_j,
-                                        t.input_energy_j, t.activation_energy_j,
-                                        t.final_power_w])
+        arrays["transient"] = np.array([getattr(t, name) for name in TRANSIENT_FIELDS])
         arrays["z_sampled"] = np.array(t.z_sampled)
         if trace_points:
             arrays["t"], arrays["zt"] = resampled_trace(state, deck, trace_points)
@@ -98,7 +102,9 @@ def state_from(index: int, arrays: dict[str, np.ndarray]) -> SampleState:
     """The SampleState of stored ``arrays`` (without its raw result)."""
     transient = None
     if "transient" in arrays:
-        transient = TransientMetrics(*map(float, arrays["transient"]),
+        transient = TransientMetrics(**dict(zip(TRANSIENT_FIELDS,
+                                                map(float, arrays["transient"]),
+                                                strict=False)),
                                      z_sampled=tuple(arrays["z_sampled"].tolist())
                                      if "z_sampled" in arrays else ())
     return SampleState(index, arrays["z"], arrays["x"], transient)

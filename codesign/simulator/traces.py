@@ -79,6 +79,9 @@ class TransientMetrics:
     the biased core draws while its outputs are converted."""
     z_sampled: tuple[float, ...] = ()
     """(n,) the activations at the sampling instant [FS] (what the ADCs convert)."""
+    bias_energy_j: float = 0.0
+    """The part of core_energy_j from the bias reference's own rails, where it is in the deck
+    (codesign.parts.base.Bias.in_deck) [J]."""
 
     @property
     def energy_j(self) -> float:
@@ -108,6 +111,8 @@ def transient_metrics(
         activation_energy_j=integrate_until(
             time, supply_power(sliced, deck.activation_supplies), t_end)
         if deck.activation_supplies else 0.0,
+        bias_energy_j=integrate_until(time, supply_power(sliced, deck.bias_supplies), t_end)
+        if deck.bias_supplies else 0.0,
         final_power_w=float(np.interp(t_end, time, power)),
         z_sampled=tuple(float(np.interp(t_end, time, row)) for row in z),
     )
