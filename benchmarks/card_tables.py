@@ -104,6 +104,10 @@ def _metric(card: dict) -> str:
     """The SPICE metric (and, with a readout fitted to the chip, the trained readout's) against
     the naive digital DEQ where the card names it, else the same model's digital core."""
     text = f"{card['metric_spice']:.4f}"
+    tune = card.get("tune")
+    if tune:
+        text += (f" (model tuned to the chip instance: {tune['epochs']} epochs through its "
+                 f"proxy trimmed on {tune['samples']} training inputs)")
     readout = card.get("readout")
     if readout:
         text += (f" (readout fitted on {readout['samples']} training inputs; as trained "

@@ -22,6 +22,8 @@ from pathlib import Path
 
 from benchmarks.common import chip_arguments, trained_chip
 from codesign.calibration.readout import fit_readout
+from codesign.calibration.trim import tune_to_chip
+from codesign.chip.chip import Chip
 from codesign.design.verify import chip_cards, digital_metric, spice_states, states_metric
 from codesign.errors import CodesignError, InputError
 from codesign.files import write_json
@@ -62,6 +64,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--readout", type=int, default=0,
                         help="fit the chip instance's decoder to its SPICE states of this many "
                              "training inputs (codesign.calibration.readout; 0: as trained)")
+    parser.add_argument("--tune", type=int, default=0, metavar="EPOCHS",
+                        help="first fine-tune the model for this chip instance through its own "
+                             "proxy (re-fitted and trimmed on --tune-samples training inputs' "
+                             "SPICE states; codesign.calibration.trim.tune_to_chip) for this "
+                             "many epochs (0: as trained)")
+    parser.add_argument("--tune-samples", type=int, default=128)
     parser.add_argument("--baselines", type=Path, default=None,
                         help="the loop's baselines.csv: the naive digital DEQ the chip is "
                              "judged against")
@@ -75,6 +83,15 @@ def main(argv: list[str] | None = None) -> dict:
     start = time.perf_counter()
     task, model, params, chip = trained_chip(args)
     run_dir = args.out.with_suffix("")
+    tune = None
+    if args.tune:
+        tune = tune_to_chip(task, model, params, chip, args.tune_samples, run_dir / "tune",
+                            seed=args.chip_seed, epochs=args.tune)
+        model, params = tune.model, tune.params
+        chip = Chip(model.core.to_weights(), chip.config, chip.seed, chip.simulator)
+        print(f"tuned to the chip instance: trim {tune.trim.rms_before:.2e} -> "
+              f"{tune.trim.rms_after:.2e} FS RMS on {tune.trim.judged} held-back training "
+              f"inputs, {tune.epochs} epochs")
     readout = None
     if args.readout:
         readout = fit_readout(task, model, chip, params, args.readout, run_dir / "readout",
@@ -93,6 +110,7 @@ def main(argv: list[str] | None = None) -> dict:
         "metric_spice": metric_spice, "metric_digital": metric_digital, "samples": count,
         "metric_spice_trained_readout": metric_trained,
         "readout": readout.summary() if readout is not None else None,
+        "tune": tune.summary() if tune is not None else None,
         "metric_reference": (reference(args.baselines) if args.reference_model is None else
                              reference_model(task, args.reference_model, selection)),
         **cards,

@@ -35,6 +35,9 @@ class HardwareModel:
     tol: float = 1e-6
     """Equilibrium tolerance of the proxy's Anderson solve during training."""
     max_iter: int = 80
+    spread: NeuronSpread | None = None
+    """One chip instance's own per-neuron terms (codesign.calibration.trim), used at every step
+    instead of drawn ones: training for that chip, not for the process's distribution."""
 
     def with_array(self, **changes) -> HardwareModel:
         """A copy with array settings changed (levels, mismatch_sigma, line_ohm)."""
@@ -63,8 +66,9 @@ class HardwareModel:
                 generator: torch.Generator | None) -> torch.Tensor:
         """Model outputs with the core computed by the proxy on a fresh chip instance, its
         inputs through the DACs and its outputs through the ADCs (straight-through)."""
-        spread = None
-        if self.params.neuron_gain_sigma > 0 or self.params.neuron_offset_sigma_fs > 0:
+        spread = self.spread
+        if spread is None and (self.params.neuron_gain_sigma > 0
+                               or self.params.neuron_offset_sigma_fs > 0):
             spread = NeuronSpread.sample(self.params, model.config.core_size, generator)
         converters = self.circuit.converters
         e = dac(model.encode(x).double(), converters, straight_through=True)
