@@ -63,3 +63,13 @@ def simulate_op(sim, core: CoreWeights, config: CircuitConfig, e: np.ndarray, ru
     """SPICE operating points (K x n, units of full scale) of the chip of ``core`` on
     ``config`` (mismatch from ``seed``) for inputs ``e``."""
     return Chip(core, config, seed, sim).operating_points(e, run_dir).z
+
+
+def tanh_core(n: int, m: int, seed: int = 0, bias: float = 0.2) -> CoreWeights:
+    """A small random tanh core with ||W||_2 = 0.5 (a contraction), N(0, 1) inputs' weights and
+    N(0, bias^2) biases, from ``seed``."""
+    rng = np.random.default_rng(seed)
+    W = rng.normal(size=(n, n))
+    W *= 0.5 / np.linalg.norm(W, 2)
+    return CoreWeights(W=W, U=rng.normal(size=(n, m)), b=bias * rng.normal(size=n),
+                       activation="tanh")

@@ -16,12 +16,12 @@ from codesign.chip.card import Basis, area_card, cited_settings, energy_card
 from codesign.chip.chip import Chip
 from codesign.circuit.config import ConverterConfig, circuit_config
 from codesign.circuit.settings import override
-from codesign.deq.weights import CoreWeights
 from codesign.errors import InputError
 from codesign.parts import chip_parts, get_part
 from codesign.parts.bias_sky130_beta_mirrors import TAPS
 from codesign.simulator.store import state_arrays, state_from
 from codesign.simulator.traces import SampleState, TransientMetrics
+from tests.conftest import tanh_core
 
 MIRRORS = "sky130_beta_mirrors"
 
@@ -41,17 +41,12 @@ def test_a_taps_width_interpolates_the_measured_taps():
 
 
 def _chips(simulator, amplifier):
-    rng = np.random.default_rng(5)
-    n, m = 4, 2
-    W = rng.normal(size=(n, n))
-    W *= 0.5 / np.linalg.norm(W, 2)
-    core = CoreWeights(W=W, U=rng.normal(size=(n, m)), b=0.2 * rng.normal(size=n),
-                       activation="tanh")
+    core = tanh_core(4, 2, seed=5)
     base = replace(circuit_config("cmos", cell="sky130_r2r_eq"),
                    converters=ConverterConfig(dac_bits=6, adc_bits=6))
     base = override(base, {"neuron.opamp.model": amplifier})
     return [Chip(core, override(base, {"periphery.bias": bias}), seed=1, simulator=simulator)
-            for bias in ("sky130_beta", MIRRORS)], rng.uniform(-1, 1, (2, m))
+            for bias in ("sky130_beta", MIRRORS)], np.random.default_rng(6).uniform(-1, 1, (2, 2))
 
 
 @pytest.mark.parametrize("amplifier", ["cd_ota_ab_sky130", "cd_ota_sky130"])

@@ -19,18 +19,14 @@ from codesign.chip.card import (
 )
 from codesign.chip.chip import Chip
 from codesign.circuit.config import ConverterConfig, circuit_config
-from codesign.deq.weights import CoreWeights
 from codesign.errors import InputError
 from codesign.parts.cell_sky130_r2r import drawn_area_um2
 from codesign.simulator.traces import TransientMetrics
+from tests.conftest import tanh_core
 
 
 def _chip(simulator=None, n=4, m=2):
-    rng = np.random.default_rng(0)
-    W = rng.normal(size=(n, n))
-    W *= 0.5 / np.linalg.norm(W, 2)
-    core = CoreWeights(W=W, U=rng.normal(size=(n, m)), b=0.2 * rng.normal(size=n),
-                       activation="tanh")
+    core = tanh_core(n, m)
     config = replace(circuit_config("cmos", cell="sky130_r2r_eq"),
                      converters=ConverterConfig(dac_bits=6, adc_bits=6))
     return Chip(core, config, seed=1, simulator=simulator)

@@ -7,18 +7,13 @@ import torch
 from codesign.calibration.trim import fit_trim
 from codesign.chip.chip import Chip
 from codesign.circuit.config import circuit_config
-from codesign.deq.weights import CoreWeights
 from codesign.proxy.model import CircuitProxy, NeuronSpread
 from codesign.proxy.params import default_params_path, load_params
+from tests.conftest import tanh_core
 
 
 def _chip():
-    rng = np.random.default_rng(0)
-    n, m = 6, 3
-    W = rng.normal(size=(n, n))
-    W *= 0.5 / np.linalg.norm(W, 2)
-    core = CoreWeights(W=W, U=rng.normal(size=(n, m)), b=0.1 * rng.normal(size=n),
-                       activation="tanh")
+    core = tanh_core(6, 3, bias=0.1)
     return Chip(core, circuit_config("cmos", cell="sky130_r2r_eq"), seed=1)
 
 
