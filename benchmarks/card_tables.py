@@ -31,6 +31,10 @@ SWEEP = RESULTS / "sweep"
 """Cards of the same models at other design points (``--set tau_s=... --set ota_bias_a=...``)."""
 SWEEP_START, SWEEP_END = "<!-- card-table:sweep:start -->", "<!-- card-table:sweep:end -->"
 SWEEP_TARGET = ROOT / "docs" / "parts.md"
+PROBES = RESULTS / "probe-cell"
+"""Short cards (16 test inputs, 4 transients, the readout as trained) of one chip with the cell's
+DC equivalent and with its dynamics (cell=sky130_r2r_rc) at several design points."""
+PROBE_START, PROBE_END = "<!-- card-table:probe:start -->", "<!-- card-table:probe:end -->"
 SEARCHES = RESULTS / "design"
 """Design searches on the buildable chip: each folder holds a run's run.json, chosen.json,
 front.csv and trials.csv (copied from ``codesign design --out RUN``)."""
@@ -45,8 +49,8 @@ ANALOG = ("summing amplifiers", "activations and output drivers",
           "input DAC drivers and bias buffer")
 
 
-def _cards(folder: Path = RESULTS) -> list[dict]:
-    return [json.loads(path.read_text()) for path in sorted(folder.glob("card-*.json"))]
+def _cards(folder: Path = RESULTS, pattern: str = "card-*.json") -> list[dict]:
+    return [json.loads(path.read_text()) for path in sorted(folder.glob(pattern))]
 
 
 def _name(card: dict) -> str:
@@ -129,6 +133,16 @@ def _idle(card: dict) -> str:
     return "" if counted else ", drivers' idle not counted"
 
 
+DC_CELL = "cell sky130_r2r_eq"
+"""The R-2R cell as its DC equivalent (cd_wcell_eq): no capacitance, delay or summing-node
+conductance of the cell's own, so a fast chip's transients are short (sky130_r2r_rc has them)."""
+
+
+def _cell(card: dict) -> str:
+    """A mark on a card whose cells are their DC equivalent."""
+    return ", cells' dynamics left out" if DC_CELL in card["parts"].split("; ") else ""
+
+
 def render(cards: list[dict], lines_too: bool = True) -> str:
     """The summary table and, with ``lines_too``, each card's energy lines."""
     lines = ["| chip (parts) | SPICE metric / digital reference | energy per "
@@ -140,7 +154,7 @@ def render(cards: list[dict], lines_too: bool = True) -> str:
         complete = "" if a["complete"] else " (incomplete: behavioural parts)"
         lines.append(
             f"| {_name(c)} | {_metric(c)} ({c['samples']} samples) | {e['median_j'] * 1e12:.0f} pJ "
-            f"({e['p95_j'] * 1e12:.0f}){_idle(c)} | {e['per_mac_j'] * 1e15:.0f} fJ "
+            f"({e['p95_j'] * 1e12:.0f}){_idle(c)}{_cell(c)} | {e['per_mac_j'] * 1e15:.0f} fJ "
             f"({e['p95_per_mac_j'] * 1e15:.0f}) | {e['tops_per_w']:.3g} | "
             f"{a['total_mm2']:.2f} mm^2{complete} | {a['tops_per_mm2']:.3g} |")
     anchors = ", ".join(f"{r.name}: {r.value:.0f} {r.unit}" for r in
@@ -196,6 +210,24 @@ def sweep_table(cards: list[dict], points: list[dict]) -> str:
     commands = [f"- `{c['command'].strip()}`" for c in points]
     return "\n".join([*lines, "", "Measured by (stored as `docs/results/sweep/card-*.json`; the "
                        "chips of the card table below by the commands beside their lines):", "",
+                       *commands])
+
+
+def probe_table(probes: list[dict]) -> str:
+    """The probes: cell, design point, metric, sampling instant, energy; then their commands."""
+    lines = ["| cell | design point | SPICE metric / digital reference | sampling | energy per "
+             "inference, median (p95) | per equivalent MAC |", "|---|---|---|---|---|---|"]
+    probes = sorted(probes, key=lambda c: (c["config"]["array"]["cell"],
+                                           -c["config"]["neuron"]["tau_s"],
+                                           -c["config"]["neuron"]["cmos"]["ota_cc_f"]))
+    for c in probes:
+        e = c["energy"]
+        lines.append(f"| {c['config']['array']['cell']} | {_point(c)} | {_metric(c)} "
+                     f"({c['samples']} samples) | {e['sampling_s'] * 1e6:.2f} us | "
+                     f"{e['median_j'] * 1e12:.0f} pJ ({e['p95_j'] * 1e12:.0f}) | "
+                     f"{e['per_mac_j'] * 1e15:.0f} fJ |")
+    commands = [f"- `{c['command'].strip()}`" for c in probes]
+    return "\n".join([*lines, "", "Measured by (stored as `docs/results/probe-cell/*.json`):", "",
                        *commands])
 
 
@@ -257,6 +289,9 @@ def _updates() -> list[tuple[Path, str]]:
         text = replaced(text, render(cards, lines_too))
         if path == SWEEP_TARGET and points and SWEEP_START in text:
             text = between(text, sweep_table(cards, points), SWEEP_START, SWEEP_END)
+        probes = _cards(PROBES, "probe-*.json")
+        if path == SWEEP_TARGET and probes and PROBE_START in text:
+            text = between(text, probe_table(probes), PROBE_START, PROBE_END)
         out.append((path, text))
     searches = sorted(p for p in SEARCHES.glob("*") if (p / "chosen.json").is_file())
     text = SEARCH_TARGET.read_text()

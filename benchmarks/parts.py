@@ -16,6 +16,8 @@ tt 27 C unless noted; Monte Carlo is the tt_mm section with ``.options seed=1..N
    and its maximum over a = -0.25..0.25 V in 50 mV steps.
 4. cd_bias_ref: current of one NMOS tap (nfet 2/4, gate on nbias, drain in a 0 V source to vdd),
    one PMOS tap (pfet_lvt 4/4 on pbias) and the reference's own supply current.
+6. (``--ac``) cd_wcell's small-signal figures at every code at 100 kHz: the Elmore delay of its
+   current into s, s's capacitance and conductance to AC ground, dp's capacitance (CELL_AC).
 5. cd_comp_sa, 5 fF on each output: energy per decision at a 50 MHz clock, vid = 1 mV: 1.8 V x
    the charge drawn from vdd over 8 clock cycles (after 2 cycles of start-up) / 8; also the
    energy both supplies deliver, and the outputs mid-evaluation.
@@ -31,11 +33,13 @@ import json
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
+from codesign.parts.cell_sky130_r2r import mismatch_sigma, rc_params
 from codesign.parts.geometry import model_library_dir
 
 LIBRARIES = ("codesign_sky130.lib", "codesign_sky130_cells.lib", "codesign_sky130_periphery.lib")
@@ -104,6 +108,84 @@ def wcell_fit(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         gs.append(g)
         nls.append(np.max(np.abs(i - g * v)) / (g * VSWEEP) * 100 if g > 1e-12 else np.nan)
     return np.array(gs), np.array(nls)
+
+
+AC_HZ = 1e5
+"""The frequency of the cell's small-signal measurement: omega tau < 0.02 at its slowest bit, so
+the phase gives the Elmore delay within 0.02 %."""
+
+
+def wcell_ac_deck(subckt: str, codes: Sequence[int], drive: str,
+                  params: Callable[[int], str] = lambda code: CELL) -> str:
+    """``subckt`` (pos=1) at every code, each on nodes of its own, all at 0 V DC (dn too), an
+    AC source of 1 V at ``drive`` ("dp": the driver's line; "s": the summing node) and 0 V at
+    the other; ``params(code)`` fills its parameters. Writes, per code, the real and imaginary
+    parts of the dp source's and the s source's currents at AC_HZ."""
+    net = header("tt", "codesign_sky130_cells.lib")
+    vectors = []
+    for c in codes:
+        net += (f"vp{c} dp{c} 0 dc 0 {'ac 1' if drive == 'dp' else ''}\n"
+                f"vs{c} s{c} 0 dc 0 {'ac 1' if drive == 's' else ''}\n"
+                f"x{c} dp{c} 0 s{c} 0 vdd vss {subckt} code={c} pos=1 {params(c)}\n")
+        vectors += [f"real(i(vp{c}))", f"imag(i(vp{c}))", f"real(i(vs{c}))", f"imag(i(vs{c}))"]
+    return net + control(f"ac lin 1 {AC_HZ:g} {AC_HZ:g}", vectors)
+
+
+def wcell_ac_figures(from_dp: np.ndarray, from_s: np.ndarray,
+                     codes: Sequence[int]) -> dict[int, tuple[float, float, float, float]]:
+    """Per code, from the two AC decks' rows: (Elmore delay of the current into the summing
+    node [s], the summing node's capacitance [F] and conductance [S] to AC ground, the driver
+    line's capacitance [F])."""
+    w = 2 * np.pi * AC_HZ
+    out = {}
+    for k, c in enumerate(codes):
+        ip = complex(*from_dp[0, 1 + 4 * k:3 + 4 * k])
+        i21 = complex(*from_dp[0, 3 + 4 * k:5 + 4 * k])
+        iss = complex(*from_s[0, 3 + 4 * k:5 + 4 * k])
+        tau = -np.angle(i21) / w if c else 0.0
+        out[c] = (float(tau), float(-iss.imag / w), float(-iss.real), float(-ip.imag / w))
+    return out
+
+
+def rc_cell(code: int) -> str:
+    """cd_wcell_rc's parameters at ``code`` as the cell part writes them."""
+    return " ".join(f"{k}={v:.6g}" for k, v in (*rc_params(code), ("sg", mismatch_sigma(code))))
+
+
+def wcell_step(subckt: str, codes: Sequence[int],
+               params: Callable[[int], str] = lambda code: CELL) -> tuple[np.ndarray, np.ndarray]:
+    """``subckt`` at each code after a 0.25 V step (0.1 ns ramp) of its driver line: the time
+    [s] and the current into each code's summing node (held at 0 V)."""
+    net = header("tt", "codesign_sky130_cells.lib") + "vp dp 0 dc 0 pwl(0 0 0.1n 0.25)\n"
+    for c in codes:
+        net += f"vs{c} s{c} 0 0\nx{c} dp 0 s{c} 0 vdd vss {subckt} code={c} pos=1 {params(c)}\n"
+    data = run_deck(net + control("tran 0.02n 400n", [f"i(vs{c})" for c in codes]))
+    return data[:, 0], data[:, 1:]
+
+
+def settling_s(t: np.ndarray, i: np.ndarray, within: float) -> float:
+    """The time [s] after which ``i`` stays within ``within`` of its final value."""
+    outside = np.nonzero(np.abs(i - i[-1]) > within * abs(i[-1]))[0]
+    return float(t[outside[-1] + 1]) if len(outside) else 0.0
+
+
+def ac_table() -> str:
+    """codesign/parts/cell_sky130_r2r.py's CELL_AC, measured on cd_wcell at every code, and the
+    1 % settling of cd_wcell's and cd_wcell_rc's currents after a step at three codes."""
+    codes = list(range(64))
+    figures = wcell_ac_figures(*(run_deck(wcell_ac_deck("cd_wcell", codes, drive))
+                                 for drive in ("dp", "s")), codes)
+    rows = [f"    ({t * 1e9:.3f}, {cs * 1e15:.2f}, {gs * 1e9:.1f}),"
+            for t, cs, gs, _ in figures.values()]
+    cin = {round(f[3] * 1e15, 2) for f in figures.values()}
+    steps = (1, 21, 63)
+    t, device = wcell_step("cd_wcell", steps)
+    _, rc = wcell_step("cd_wcell_rc", steps, rc_cell)
+    settle = ", ".join(f"code {c}: {settling_s(t, device[:, k], 0.01) * 1e9:.0f} / "
+                       f"{settling_s(t, rc[:, k], 0.01) * 1e9:.0f} ns"
+                       for k, c in enumerate(steps))
+    return "\n".join(["CELL_AC = (", *rows, ")", f"driver line fF per cell: {sorted(cin)}",
+                      f"1 % settling after a step, cd_wcell / cd_wcell_rc: {settle}"])
 
 
 # ---- 2. driver ---------------------------------------------------------------------------
@@ -291,7 +373,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/bench/parts.json"))
     parser.add_argument("--seeds", type=int, default=8, help="Monte Carlo seeds (tt_mm)")
     parser.add_argument("--jobs", type=int, default=2, help="ngspice processes at a time")
+    parser.add_argument("--ac", action="store_true",
+                        help="print only cd_wcell's small-signal table (CELL_AC), about 20 s")
     args = parser.parse_args()
+    if args.ac:
+        print(ac_table())
+        return
     start = time.perf_counter()
     result = measure(args.seeds, args.jobs)
     result["runtime_s"] = time.perf_counter() - start

@@ -59,6 +59,90 @@ the PDK's poly body and head mismatch (models_global.spice) and its switches' th
 mismatch; interpolated in log(code) in between."""
 
 
+CELL_AC: tuple[tuple[float, float, float], ...] = (
+    (0.000, 9.27, 0.0),
+    (28.092, 22.85, 333.4),
+    (22.758, 22.89, 333.8),
+    (24.529, 38.88, 501.3),
+    (17.144, 22.83, 335.7),
+    (19.332, 38.04, 587.0),
+    (19.009, 38.83, 505.6),
+    (20.301, 56.45, 591.2),
+    (11.460, 22.61, 343.6),
+    (13.311, 37.15, 637.8),
+    (13.719, 37.73, 599.2),
+    (15.024, 54.68, 727.6),
+    (13.349, 38.30, 523.2),
+    (14.483, 54.47, 735.4),
+    (14.689, 55.81, 615.0),
+    (15.579, 74.39, 661.6),
+    (5.760, 22.07, 374.8),
+    (7.078, 36.09, 692.5),
+    (7.652, 36.40, 677.3),
+    (8.729, 52.83, 829.1),
+    (8.038, 36.69, 648.0),
+    (8.994, 52.34, 883.6),
+    (9.375, 53.41, 786.6),
+    (10.188, 71.47, 856.6),
+    (7.657, 36.83, 593.4),
+    (8.476, 51.81, 872.0),
+    (8.818, 52.66, 817.8),
+    (9.532, 70.06, 930.6),
+    (9.009, 53.59, 710.6),
+    (9.667, 70.20, 907.2),
+    (9.923, 71.81, 771.3),
+    (10.507, 90.83, 802.3),
+    (0.056, 21.35, 499.5),
+    (0.910, 34.93, 832.9),
+    (1.397, 34.96, 833.3),
+    (2.162, 50.96, 1000.8),
+    (1.960, 34.90, 835.2),
+    (2.669, 50.11, 1086.5),
+    (3.056, 50.91, 1005.0),
+    (3.699, 68.53, 1090.7),
+    (2.340, 34.68, 843.0),
+    (2.970, 49.22, 1137.2),
+    (3.314, 49.81, 1098.6),
+    (3.891, 66.76, 1227.0),
+    (3.686, 50.37, 1022.6),
+    (4.229, 66.55, 1234.8),
+    (4.515, 67.88, 1114.4),
+    (5.016, 86.47, 1161.0),
+    (1.958, 34.15, 874.1),
+    (2.494, 48.16, 1191.8),
+    (2.792, 48.47, 1176.6),
+    (3.289, 64.91, 1328.4),
+    (3.128, 48.77, 1147.3),
+    (3.600, 64.42, 1382.9),
+    (3.855, 65.49, 1285.8),
+    (4.295, 83.55, 1355.8),
+    (3.315, 48.91, 1092.7),
+    (3.750, 63.89, 1371.2),
+    (3.986, 64.74, 1317.0),
+    (4.394, 82.14, 1429.8),
+    (4.235, 65.67, 1209.8),
+    (4.627, 82.28, 1406.4),
+    (4.832, 83.89, 1270.4),
+    (5.200, 102.91, 1301.4),
+)
+"""Per code 0..63, cd_wcell's small-signal figures at 100 kHz (tt, 27 C; ``python -m
+benchmarks.parts --ac``): the Elmore delay of its current into the summing node [ns], the
+summing node's capacitance [fF] and its conductance to AC ground [nS] (the series path's code
+G_LSB and the paths through the ladder's other legs). The driver's line sees CELL_CIN_F at every
+code. The delay is each bit's (28.1 ns for bit 0 down to 0.06 ns for bit 5: the strips'
+parasitic capacitance, the PDK's, along the ladder) weighted by its current."""
+CELL_CIN_F = 60.93e-15
+"""The driver line's capacitance per cell [F] (cd_wcell at 100 kHz, every code)."""
+
+
+def rc_params(code: int) -> tuple[tuple[str, float], ...]:
+    """cd_wcell_rc's dynamic parameters at ``code`` (CELL_AC): tau [s], cin, cs [F], gx [S]."""
+    tau_ns, cs_ff, gs_ns = CELL_AC[code]
+    gx = max(gs_ns * 1e-9 - code * G_LSB_S, 0.0)
+    return (("tau", float(f"{tau_ns * 1e-9:.4g}")), ("cin", CELL_CIN_F),
+            ("cs", float(f"{cs_ff * 1e-15:.4g}")), ("gx", float(f"{gx:.4g}")))
+
+
 def mismatch_sigma(code: int) -> float:
     """The relative sigma of a cell's conductance at ``code`` (MISMATCH_SIGMA)."""
     codes, sigmas = zip(*MISMATCH_SIGMA, strict=True)
@@ -74,6 +158,9 @@ def code_of(conductance: float) -> int:
 class R2RCell(Cell):
     equivalent: bool = False
     """Write the cell's linear two-resistor equivalent (cd_wcell_eq) instead of its devices."""
+    dynamic: bool = False
+    """With ``equivalent``: the equivalent with the cell's small-signal dynamics (cd_wcell_rc:
+    its delay and both ends' capacitance, CELL_AC)."""
 
     def elements(self, names: Sequence[str], columns: Sequence[str], others: Sequence[str],
                  rows: Sequence[str], g: Sequence[float]) -> Iterator[Element]:
@@ -84,8 +171,9 @@ class R2RCell(Cell):
             code = code_of(conductance)
             nodes = (column, other, row, "0", *CELL_SUPPLIES)
             if self.equivalent:
-                yield Element(f"x{name}", nodes, model="cd_wcell_eq",
-                              params=(("code", code), ("sg", mismatch_sigma(code))))
+                params = (("code", code), ("sg", mismatch_sigma(code)))
+                yield Element(f"x{name}", nodes, model=self.subckt,
+                              params=params + rc_params(code) if self.dynamic else params)
             else:
                 yield Element(f"x{name}", nodes, model="cd_wcell",
                               params=(("code", code), ("pos", 1)))
@@ -99,6 +187,9 @@ class R2RCell(Cell):
         return np.where(np.asarray(g) > 0, 64 * G_LSB_S, 0.0)
 
     def behavioural(self, taps: bool = False) -> tuple[str, ...]:
+        if self.dynamic:
+            return ("cd_wcell_rc: resistors and capacitors standing for cd_wcell at its DC "
+                    "operating point and its small-signal dynamics",)
         if self.equivalent:
             return ("cd_wcell_eq: two resistors standing for cd_wcell at its DC operating point",)
         return tuple(f"{name} (a stored bit's latch output)" for name in super().behavioural(taps))
@@ -117,4 +208,7 @@ PARTS = (
     R2RCell("sky130_r2r_eq", "the sky130_r2r cell as its linear equivalent for arrays "
             "(cd_wcell_eq: two resistors, the cell's measured gain, mismatch and tempco)",
             equivalent=True, subckt="cd_wcell_eq", **_COMMON),
+    R2RCell("sky130_r2r_rc", "the sky130_r2r cell as its linear equivalent with its dynamics "
+            "(cd_wcell_rc: cd_wcell_eq with its delay per code and both ends' capacitance)",
+            equivalent=True, dynamic=True, subckt="cd_wcell_rc", **_COMMON),
 )
