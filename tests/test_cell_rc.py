@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks.parts import rc_cell, run_deck, wcell_ac_deck, wcell_ac_figures, wcell_step
+from benchmarks.parts import CELL, rc_cell, run_deck, wcell_ac_deck, wcell_ac_figures, wcell_step
 from codesign.chip.chip import Chip
 from codesign.circuit.config import circuit_config
 from codesign.parts import PartKind, get_part
@@ -18,30 +18,23 @@ from tests.test_cells import _core
 CODES = (1, 21, 63)
 
 
-def test_the_table_is_the_device_cells_small_signal_figures():
-    """cd_wcell measured again in ngspice: CELL_AC's delay, capacitance and conductance."""
-    figures = wcell_ac_figures(*(run_deck(wcell_ac_deck("cd_wcell", CODES, drive))
+@pytest.mark.parametrize("subckt, rel", [("cd_wcell", 2e-3), ("cd_wcell_rc", 1e-3)])
+def test_the_table_is_the_device_cells_and_the_equivalent_reproduces_it(subckt, rel):
+    """CELL_AC's delay, capacitance and conductance: cd_wcell measured again in ngspice (the
+    table is the device cell's), and cd_wcell_rc with the part's parameters (the equivalent
+    carries them)."""
+    params = rc_cell if subckt == "cd_wcell_rc" else (lambda code: CELL)
+    figures = wcell_ac_figures(*(run_deck(wcell_ac_deck(subckt, CODES, drive, params))
                                  for drive in ("dp", "s")), CODES)
     for code in CODES:
         tau, cs, gs, cin = figures[code]
-        assert tau * 1e9 == pytest.approx(CELL_AC[code][0], rel=2e-3)
-        assert cs * 1e15 == pytest.approx(CELL_AC[code][1], rel=2e-3)
-        assert gs * 1e9 == pytest.approx(CELL_AC[code][2], rel=2e-3)
-        assert cin == pytest.approx(CELL_CIN_F, rel=2e-3)
+        assert tau * 1e9 == pytest.approx(CELL_AC[code][0], rel=rel)
+        assert cs * 1e15 == pytest.approx(CELL_AC[code][1], rel=rel)
+        assert gs * 1e9 == pytest.approx(CELL_AC[code][2], rel=rel)
+        assert cin == pytest.approx(CELL_CIN_F, rel=rel)
     # deeper bits are later: bit 0 arrives ~28 ns after the driver, bit 5 at once
     delays = [CELL_AC[1 << b][0] for b in range(6)]
     assert delays == sorted(delays, reverse=True) and delays[0] > 25 and delays[5] < 0.1
-
-
-def test_the_equivalent_reproduces_the_table():
-    figures = wcell_ac_figures(*(run_deck(wcell_ac_deck("cd_wcell_rc", CODES, drive, rc_cell))
-                                 for drive in ("dp", "s")), CODES)
-    for code in CODES:
-        tau, cs, gs, cin = figures[code]
-        assert tau * 1e9 == pytest.approx(CELL_AC[code][0], rel=1e-3)
-        assert cs * 1e15 == pytest.approx(CELL_AC[code][1], rel=1e-3)
-        assert gs * 1e9 == pytest.approx(CELL_AC[code][2], rel=1e-3)
-        assert cin == pytest.approx(CELL_CIN_F, rel=1e-3)
 
 
 def test_its_step_response_has_the_device_cells_delay():
