@@ -280,7 +280,7 @@ def replaced(text: str, table: str) -> str:
 
 def _updates() -> list[tuple[Path, str]]:
     """(file, its text with every generated table current)."""
-    cards, points = _cards(), _cards(SWEEP)
+    cards, points, probes = _cards(), _cards(SWEEP), _cards(PROBES, "probe-*.json")
     out = []
     for path, lines_too in TARGETS:
         text = path.read_text()
@@ -289,7 +289,6 @@ def _updates() -> list[tuple[Path, str]]:
         text = replaced(text, render(cards, lines_too))
         if path == SWEEP_TARGET and points and SWEEP_START in text:
             text = between(text, sweep_table(cards, points), SWEEP_START, SWEEP_END)
-        probes = _cards(PROBES, "probe-*.json")
         if path == SWEEP_TARGET and probes and PROBE_START in text:
             text = between(text, probe_table(probes), PROBE_START, PROBE_END)
         out.append((path, text))

@@ -16,11 +16,11 @@ tt 27 C unless noted; Monte Carlo is the tt_mm section with ``.options seed=1..N
    and its maximum over a = -0.25..0.25 V in 50 mV steps.
 4. cd_bias_ref: current of one NMOS tap (nfet 2/4, gate on nbias, drain in a 0 V source to vdd),
    one PMOS tap (pfet_lvt 4/4 on pbias) and the reference's own supply current.
-6. (``--ac``) cd_wcell's small-signal figures at every code at 100 kHz: the Elmore delay of its
-   current into s, s's capacitance and conductance to AC ground, dp's capacitance (CELL_AC).
 5. cd_comp_sa, 5 fF on each output: energy per decision at a 50 MHz clock, vid = 1 mV: 1.8 V x
    the charge drawn from vdd over 8 clock cycles (after 2 cycles of start-up) / 8; also the
    energy both supplies deliver, and the outputs mid-evaluation.
+6. (``--ac``) cd_wcell's small-signal figures at every code at 100 kHz: the Elmore delay of its
+   current into s, s's capacitance and conductance to AC ground, dp's capacitance (CELL_AC).
 
 Each deck is built here as text and run as ``ngspice -b deck.cir`` in a temporary folder;
 results come back through ``wrdata``. Writes runs/bench/parts.json and prints a table.
@@ -39,7 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
-from codesign.parts.cell_sky130_r2r import mismatch_sigma, rc_params
+from codesign.parts import PartKind, get_part
+from codesign.parts.cell_sky130_r2r import G_LSB_S
 from codesign.parts.geometry import model_library_dir
 
 LIBRARIES = ("codesign_sky130.lib", "codesign_sky130_cells.lib", "codesign_sky130_periphery.lib")
@@ -148,8 +149,11 @@ def wcell_ac_figures(from_dp: np.ndarray, from_s: np.ndarray,
 
 
 def rc_cell(code: int) -> str:
-    """cd_wcell_rc's parameters at ``code`` as the cell part writes them."""
-    return " ".join(f"{k}={v:.6g}" for k, v in (*rc_params(code), ("sg", mismatch_sigma(code))))
+    """cd_wcell_rc's parameters at ``code``, those the cell part writes for a weight of that
+    code (its ``code`` apart)."""
+    (cell,) = get_part(PartKind.CELL, "sky130_r2r_rc").elements(["c"], ["dp"], ["dn"], ["s"],
+                                                                [code * G_LSB_S])
+    return " ".join(f"{k}={v:.6g}" for k, v in cell.params if k != "code")
 
 
 def wcell_step(subckt: str, codes: Sequence[int],
