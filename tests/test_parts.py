@@ -3,6 +3,7 @@ circuit config picks its parts by name (codesign.parts)."""
 
 import pkgutil
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -72,6 +73,26 @@ def test_levels_pick_their_parts():
     opamp = chip_parts(circuit_config("opamp"))
     assert opamp.process is None and opamp.reset is None
     assert chip_parts(circuit_config("transistor")).setup()
+
+
+def test_transistor_counts_are_the_subcircuits_devices():
+    """Part.transistors (what the memory estimate counts) is the number of sky130 FETs in its
+    subcircuit, and its _tap variant's one more: counted from the library text."""
+    from codesign.parts.geometry import part_area
+
+    checked = 0
+    for part in registry().values():
+        if part.process != Process.SKY130 or not part.subckt or getattr(part, "equivalent", 0):
+            continue
+        for taps in (False, True) if part.tapped else (False,):
+            drawn = part_area(part.libraries[-1], part.drawn(taps), **dict(part.nominal))
+            assert part.transistor_count(taps) == drawn.transistors, (part.name, taps)
+            checked += 1
+    assert checked >= 10
+    cmos = circuit_config("cmos")
+    mirrors = chip_parts(replace(cmos, periphery=replace(cmos.periphery,
+                                                         bias="sky130_beta_mirrors")))
+    assert mirrors.sky130_transistors_per_neuron() == 12 + 2  # the OTA's and the pair's taps
 
 
 def test_unknown_parts_are_refused_with_the_valid_names():

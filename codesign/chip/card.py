@@ -193,6 +193,10 @@ def codes_equal(transients: Sequence[TransientMetrics], z_op: np.ndarray,
     return adc_np(sampled, converters) == adc_np(z_op, converters)
 
 
+CONVERSION_LINES = ("ADC conversions", "DAC conversions")
+"""The card's converter lines (cited per conversion)."""
+
+
 def _card_lines(chip, settle: np.ndarray, amplifiers: np.ndarray, act: np.ndarray,
                 inputs: np.ndarray, power: np.ndarray, settings: EnergySettings,
                 bias: np.ndarray | None = None) -> list:
@@ -239,9 +243,9 @@ def _card_lines(chip, settle: np.ndarray, amplifiers: np.ndarray, act: np.ndarra
         bias_line,
         ("behavioural drivers' idle current", idle_w * (active_s + idle_s), Basis.SPICE_POWER,
          f"{drivers}: {idle_source}" if drivers else "no behavioural driver"),
-        ("ADC conversions", ones * n * (settings.adc_conversion_j if conv.adc_bits else 0.0),
+        (CONVERSION_LINES[0], ones * n * (settings.adc_conversion_j if conv.adc_bits else 0.0),
          Basis.CITED, f"{n} x {conv.adc_bits}-bit: {settings.adc_source}"),
-        ("DAC conversions", ones * m * (settings.dac_conversion_j if conv.dac_bits else 0.0),
+        (CONVERSION_LINES[1], ones * m * (settings.dac_conversion_j if conv.dac_bits else 0.0),
          Basis.CITED, f"{m} x {conv.dac_bits}-bit: {settings.dac_source}"),
         ("digital encoder and decoder", ones * settings.digital_macs * settings.digital_mac_j,
          Basis.CITED, f"{settings.digital_macs} MACs: {settings.digital_source}"),
@@ -280,14 +284,20 @@ def behavioural_driver_idle(chip) -> tuple[str, float, str]:
             "at the least power")
 
 
-def screened_card_j(chip, settle_s: float, power_w: float, settings: EnergySettings) -> float:
-    """The card's total [J] for an inference a screen estimated (a static ``power_w`` [W] for
-    ``settle_s`` [s], no SPICE): its supplies' lines as power x time, every other line as the
-    card charges it."""
+def screened_lines_j(chip, settle_s: float, power_w: float,
+                     settings: EnergySettings) -> dict[str, float]:
+    """The card's lines {block: J} for an inference a screen estimated (a static ``power_w``
+    [W] for ``settle_s`` [s], no SPICE): its supplies' lines as power x time, every other line
+    as the card charges it."""
     one = np.ones(1)
     lines = _card_lines(chip, one * settle_s, one * power_w * settle_s, 0 * one, 0 * one,
                         one * power_w, settings)
-    return float(sum(values for _, values, _, _ in lines)[0])
+    return {block: float(values[0]) for block, values, _, _ in lines}
+
+
+def screened_card_j(chip, settle_s: float, power_w: float, settings: EnergySettings) -> float:
+    """The card's total [J] for an inference a screen estimated (screened_lines_j)."""
+    return sum(screened_lines_j(chip, settle_s, power_w, settings).values())
 
 
 def sampling_tol_fs(converters: ConverterConfig) -> float:

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from codesign.calibration.noise import noisy_states
-from codesign.chip.card import area_card, cited_settings, screened_card_j
+from codesign.chip.card import CONVERSION_LINES, area_card, cited_settings, screened_lines_j
 from codesign.chip.chip import Chip
 from codesign.deq.checkpoint import load_checkpoint, save_checkpoint
 from codesign.design.energy import proxy_settling_s, screen_power_w
@@ -111,12 +111,11 @@ def run_trial(job: TrialJob) -> TrialResult:
     settling = float(np.median(proxy_settling_s(chip, params, e, job.design.settle_tol_fs)))
     power = float(screen_power_w(chip, e, chip.proxy_equilibrium(params, e)).mean())
     charged = cited_settings(circuit, model.digital_macs)
-    converters = (chip.n * charged.adc_conversion_j * bool(circuit.converters.adc_bits)
-                  + chip.m * charged.dac_conversion_j * bool(circuit.converters.dac_bits))
+    lines = screened_lines_j(chip, settling, power, charged)
     result = TrialResult(
         number=job.number, design=job.design, metric_proxy=float(metric), settling_s=settling,
-        power_w=power, converters_j=converters,
-        energy_j=screened_card_j(chip, settling, power, charged),
+        power_w=power, converters_j=sum(lines[block] for block in CONVERSION_LINES),
+        energy_j=sum(lines.values()),
         noise_fs=float(np.median(np.concatenate([s.ravel() for s in spreads]))),
         train_seconds=seconds, macs=chip.n * (chip.n + chip.m),
         area_mm2=area_card(chip).total_mm2)

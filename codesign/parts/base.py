@@ -93,6 +93,11 @@ class Part:
         is in the deck (``taps``) and it has one (``tapped``)."""
         return f"{self.subckt}_tap" if taps and self.tapped else self.subckt
 
+    def transistor_count(self, taps: bool = False) -> int:
+        """Transistors per instance as a deck holds it: its ``_tap`` variant (``taps`` and
+        ``tapped``) has one more, the PMOS tap in place of the ideal reference source."""
+        return self.transistors + (1 if taps and self.tapped else 0)
+
     def area_um2(self, taps: bool = False) -> float | None:
         """Drawn area of one instance from its devices' geometry [um^2], routing excluded
         (None: a behavioural part, nothing to draw); ``taps``: as in a deck whose bias

@@ -147,6 +147,8 @@ class Area(NamedTuple):
     um2: float
     behavioural: tuple[str, ...]
     """Elements with no device behind them (sources, B-sources, switch models)."""
+    transistors: int = 0
+    """Its sky130 transistors, nested subcircuits' included (a device's ``m`` counted)."""
 
 
 def subckt_area(library: Path, name: str, **params: float) -> Area:
@@ -163,7 +165,7 @@ def _area(table: dict[str, Subckt], name: str, given: dict[str, float], path: st
     scope: dict[str, float] = {}
     for key, value in sub.params.items():
         scope[key] = given[key] if key in given else _evaluate(value, scope)
-    total, behavioural = 0.0, []
+    total, behavioural, transistors = 0.0, [], 0
     for line in sub.lines:
         words = line.split()
         kind = words[0][0]
@@ -173,12 +175,14 @@ def _area(table: dict[str, Subckt], name: str, given: dict[str, float], path: st
             args = {k: _evaluate(v, scope) for k, v in _assignments(words[split:]).items()}
             if "nfet" in model or "pfet" in model:
                 total += mos_area_um2(args["w"], args["l"]) * args.get("m", 1.0)
+                transistors += round(args.get("m", 1.0))
             elif "res_xhigh_po" in model:
                 total += (args["l"] + XHIGH_PO_HEADS_UM) * XHIGH_PO_PITCH_UM
             elif model in table:
                 inner = _area(table, model, args, f"{path}.{words[0]}")
                 total += inner.um2
                 behavioural += inner.behavioural
+                transistors += inner.transistors
             else:
                 behavioural.append(f"{path}.{words[0]} ({model})")
         elif kind in "rc":
@@ -189,4 +193,4 @@ def _area(table: dict[str, Subckt], name: str, given: dict[str, float], path: st
                 mim_area_um2(ohms_or_farads)
         else:
             behavioural.append(f"{path}.{words[0]}")
-    return Area(total, tuple(behavioural))
+    return Area(total, tuple(behavioural), transistors)

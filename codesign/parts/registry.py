@@ -100,8 +100,8 @@ class ChipParts(NamedTuple):
         reset switch, its row's n + m + 1 cells, and its share of the m + 1 drivers (about
         1 MB of ngspice memory each: codesign.limits)."""
         def sky130(part) -> int:
-            return part.transistors if part is not None and part.process == Process.SKY130 \
-                else 0
+            return part.transistor_count(self.bias.in_deck) if part is not None \
+                and part.process == Process.SKY130 else 0
         own = sum(sky130(p) for p in (self.amplifier, self.activation, self.reset))
         drivers = -(-(m + 1) * sky130(self.driver) // n) if n else 0
         return own + (n + m + 1) * sky130(self.cell) * (n > 0) + drivers
