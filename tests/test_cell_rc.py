@@ -76,3 +76,47 @@ def test_a_chip_writes_the_dynamic_equivalent(process_sim, tmp_path):
     # the dynamic equivalent carries it (gx), the DC one does not
     off = {c: np.abs(z[c] - z["sky130_r2r"]).max() for c in ("sky130_r2r_eq", "sky130_r2r_rc")}
     assert off["sky130_r2r_rc"] < 5e-4 and off["sky130_r2r_rc"] < off["sky130_r2r_eq"] / 2
+
+
+def test_the_linear_prediction_carries_the_cells_row_load(process_sim, tmp_path):
+    """The R-2R cell's ladder legs reaching the summing node (cd_wcell_rc's gx, 0-556 nS by
+    code) raise each amplifier's noise gain: with a 5 mV op-amp offset the circuit's linear
+    prediction, which counts them (CrossbarCircuit.row_load_s), is the SPICE operating point,
+    and the same prediction without them is off by about 7 % of full scale."""
+    core = _core(n=6, m=2)
+    e = np.random.default_rng(1).uniform(-1, 1, size=(3, core.m))
+    chip = Chip(core, circuit_config("opamp", cell="sky130_r2r_rc", offset_v=5e-3), seed=1,
+                simulator=process_sim)
+    load = chip.circuit.row_load_s
+    assert np.all(load > 0) and np.all(load < 9 * 6e-7)
+    eq = Chip(core, circuit_config("opamp", cell="sky130_r2r_eq", offset_v=5e-3), seed=1,
+              simulator=process_sim)
+    assert np.all(eq.circuit.row_load_s == 0)
+    np.testing.assert_allclose(chip.circuit.noise_gain(),
+                               eq.circuit.noise_gain() + load / eq.circuit.g_feedback, rtol=1e-9)
+    x = chip.operating_points(e, Path(tmp_path)).x
+    assert np.abs(chip.prediction(chip.inputs(e)).x - x).max() < 3e-4
+    # the same weights' prediction without the row load (the DC equivalent's circuit)
+    assert np.abs(eq.prediction(eq.inputs(e)).x - x).max() > 0.03
+
+
+def test_the_proxy_counts_the_row_load():
+    """The proxy's noise gain (from the weights, as training sees it, and from the compiled
+    circuit) is the circuit's, row load included; a resistor cell's has none."""
+    import torch
+
+    from codesign.circuit.compile import compile_core
+    from codesign.proxy.crossbar import from_circuit, from_weights
+
+    core = _core(n=6, m=2)
+    W, U, b = (torch.tensor(v) for v in (core.W, core.U, core.b))
+    for cell in ("sky130_r2r_rc", "sky130_r2r_eq"):
+        config = circuit_config("opamp", cell=cell)
+        circuit = compile_core(core, config)
+        proxy = from_weights(W, U, b, config.mapping, config.array)
+        np.testing.assert_allclose(proxy.noise_gain.numpy(), circuit.noise_gain(), rtol=1e-9)
+        np.testing.assert_allclose(from_circuit(circuit).noise_gain.numpy(),
+                                   circuit.noise_gain(), rtol=1e-9)
+        np.testing.assert_allclose(from_circuit(circuit).g_total.numpy(),
+                                   circuit.node_conductance(), rtol=1e-9)
+        assert (circuit.row_load_s.min() > 0) == cell.endswith("_rc")

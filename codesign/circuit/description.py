@@ -27,6 +27,7 @@ import torch
 from codesign.circuit.config import CircuitConfig
 from codesign.circuit.lines import port_admittance, row_positions
 from codesign.errors import InputError
+from codesign.parts import PartKind, get_part
 
 
 def _issparse(a) -> bool:
@@ -137,16 +138,34 @@ class CrossbarCircuit:
         return full[:, :n], full[:, n : n + m], full[:, n + m]
 
     def node_conductance(self) -> np.ndarray:
-        """(n,) all conductance into each summing node [S]: the row's cells and its feedback."""
+        """(n,) all conductance into each summing node [S]: the row's cells, what they add to
+        ground beyond their weights (row_load_s) and its feedback."""
         plus, minus = self.row_cells()
-        return _row_sum(plus) + _row_sum(minus) + self.g_feedback
+        return _row_sum(plus) + _row_sum(minus) + self.row_load_s + self.g_feedback
+
+    @cached_property
+    def row_load_s(self) -> np.ndarray:
+        """(n,) the conductance each row's cells add from its summing node to analog ground
+        beyond their weights (codesign.parts.base.Cell.row_load_s: an R-2R cell's ladder legs;
+        0 for resistors) [S]."""
+        cell = get_part(PartKind.CELL, str(self.config.array.cell))
+        total = np.zeros(self.n)
+        for g in self.row_cells():
+            if self.sparse:
+                g = g.copy()
+                g.data = cell.row_load_s(g.data)
+                total += _row_sum(g)
+            else:
+                total += cell.row_load_s(g).sum(1)
+        return total
 
     def noise_gain(self) -> np.ndarray:
         """(n,) 1 + G_th,i / G_f,i: the op-amp's noise gain, G_th the conductance the crossbar
-        row presents to s_i, every tile's (the sum of its cells with ideal wires)."""
+        row presents to s_i, every tile's (the sum of its cells with ideal wires, and what they
+        add to ground: row_load_s)."""
         if self.sparse:
             return self.node_conductance() / self.g_feedback
-        return 1.0 + np.diag(self._lines[2]) / self.g_feedback
+        return 1.0 + (np.diag(self._lines[2]) + self.row_load_s) / self.g_feedback
 
     def noise_gain_matrix(self) -> np.ndarray:
         """(n, n) I + Y_ss / G_f,i: the noise gain with the rows' sneak coupling through
@@ -156,7 +175,8 @@ class CrossbarCircuit:
             import scipy.sparse as sp  # deferred: only a grid core's circuit is sparse
 
             return sp.diags(self.noise_gain(), format="csr")
-        return np.eye(self.n) + self._lines[2] / self.g_feedback[:, None]
+        return (np.eye(self.n) + self._lines[2] / self.g_feedback[:, None]
+                + np.diag(self.row_load_s / self.g_feedback))
 
     def time_constant_s(self) -> float:
         """The neuron time constant tau = R_f C_f [s] (equal for all rows by construction)."""

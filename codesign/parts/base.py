@@ -218,6 +218,13 @@ class Cell(Part):
         whatever of it reaches the row. A resistor: ``g`` itself."""
         return g
 
+    def row_load_s(self, g: np.ndarray) -> np.ndarray:
+        """The conductance [S] a cell programmed to ``g`` [S] (an array; 0 where there is no
+        cell) adds from the row (the summing node) to analog ground beyond its weight, as its
+        deck holds it: it raises the amplifier's noise gain (its offset and noise reach the
+        output that much more). A resistor: none."""
+        return np.zeros_like(np.asarray(g, dtype=float))
+
 
 
 @dataclass(frozen=True)

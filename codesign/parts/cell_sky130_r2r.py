@@ -143,6 +143,10 @@ def rc_params(code: int) -> tuple[tuple[str, float], ...]:
             ("cs", float(f"{cs_ff * 1e-15:.4g}")), ("gx", float(f"{gx:.4g}")))
 
 
+_ROW_LOAD_S = np.array([dict(rc_params(code))["gx"] for code in range(64)])
+"""cd_wcell_rc's gx per code [S], as its deck writes it."""
+
+
 def mismatch_sigma(code: int) -> float:
     """The relative sigma of a cell's conductance at ``code`` (MISMATCH_SIGMA)."""
     codes, sigmas = zip(*MISMATCH_SIGMA, strict=True)
@@ -185,6 +189,16 @@ class R2RCell(Cell):
         """The ladder's input conductance, 64 G_LSB whatever the code (its off legs' current
         goes to analog ground), where a cell is drawn."""
         return np.where(np.asarray(g) > 0, 64 * G_LSB_S, 0.0)
+
+    def row_load_s(self, g: np.ndarray) -> np.ndarray:
+        """The ladder's legs reaching the summing node (CELL_AC's third column less the
+        weight, 0-1000 nS by code: cd_wcell_rc's gx) where the deck holds them: the device cell and its dynamic equivalent
+        (cd_wcell_rc's rx), not the DC equivalent (cd_wcell_eq leaves it out)."""
+        g = np.asarray(g, dtype=float)
+        if self.equivalent and not self.dynamic:
+            return np.zeros_like(g)
+        codes = np.clip(np.rint(g / G_LSB_S), 0, 63).astype(int)
+        return np.where(g > 0, _ROW_LOAD_S[codes], 0.0)
 
     def behavioural(self, taps: bool = False) -> tuple[str, ...]:
         if self.dynamic:

@@ -18,6 +18,7 @@ from codesign.circuit.config import ArrayConfig, MappingConfig, Wires
 from codesign.circuit.description import CrossbarCircuit
 from codesign.circuit.lines import line_network, row_positions
 from codesign.circuit.mapping import map_weights, program
+from codesign.parts import PartKind, get_part
 
 
 class EffectiveCore(NamedTuple):
@@ -45,16 +46,27 @@ def _relative_noise(g: torch.Tensor, sigma: float, generator: torch.Generator | 
                                          device=g.device))
 
 
+def row_load(plus: torch.Tensor, minus: torch.Tensor, cell: str) -> torch.Tensor:
+    """(n,) what the rows' cells of kind ``cell`` add from each summing node to analog ground
+    beyond their weights [S] (codesign.parts.base.Cell.row_load_s, by the programmed codes: no
+    gradient)."""
+    part = get_part(PartKind.CELL, cell)
+    load = sum(part.row_load_s(g.detach().cpu().numpy()).sum(1) for g in (plus, minus))
+    return torch.as_tensor(load, dtype=plus.dtype, device=plus.device)
+
+
 def effective(plus: torch.Tensor, minus: torch.Tensor, gf: torch.Tensor, n: int, m: int,
-              wires: Wires) -> EffectiveCore:
+              wires: Wires, load: torch.Tensor | None = None) -> EffectiveCore:
     """(n, n + m + 1) plus/minus conductances over [W | U | b] and (n,) feedback conductances
     -> EffectiveCore, through the array's lines and tiles (effective conductances and each
-    row's Thevenin conductance)."""
+    row's Thevenin conductance, with ``load`` (n,) [S] the cells add to ground: row_load)."""
     cells = row_positions(plus, minus)
     lines, g_th, coupling = line_network(cells, wires)
+    if load is not None:
+        g_th = g_th + load
     lines = lines.reshape(plus.shape + (2,))
     full = (lines[..., 0] - lines[..., 1]) / gf[:, None]
-    g_total = plus.sum(1) + minus.sum(1) + gf
+    g_total = plus.sum(1) + minus.sum(1) + gf + (0.0 if load is None else load)
     coupling = None if coupling is None else coupling / gf.detach()[:, None]
     return EffectiveCore(full[:, :n], full[:, n : n + m], full[:, n + m], 1.0 + g_th / gf,
                          g_total, gf, coupling)
@@ -67,7 +79,8 @@ def from_circuit(circuit: CrossbarCircuit, read_noise_sigma: float = 0.0,
     plus = _relative_noise(plus, read_noise_sigma, generator)
     minus = _relative_noise(minus, read_noise_sigma, generator)
     gf = torch.from_numpy(circuit.g_feedback)
-    return effective(plus, minus, gf, circuit.n, circuit.m, circuit.config.array.wires)
+    return effective(plus, minus, gf, circuit.n, circuit.m, circuit.config.array.wires,
+                     torch.from_numpy(circuit.row_load_s))
 
 
 def from_weights(
@@ -79,12 +92,13 @@ def from_weights(
     ``generator``: plus cells first, then minus cells."""
     full = torch.cat([W, U, b[:, None]], dim=1)
     plus, minus, gf = map_weights(full, mapping, array, straight_through=True)
+    load = row_load(plus, minus, str(array.cell))
     plus, minus = (
         _relative_noise(_relative_noise(g, array.mismatch_sigma, generator), read_noise_sigma,
                         generator)
         for g in (plus, minus)
     )
-    return effective(plus, minus, gf, W.shape[0], U.shape[1], array.wires)
+    return effective(plus, minus, gf, W.shape[0], U.shape[1], array.wires, load)
 
 
 def stack(cores: list[EffectiveCore]) -> EffectiveCore:
