@@ -191,9 +191,10 @@ class R2RCell(Cell):
         return np.where(np.asarray(g) > 0, 64 * G_LSB_S, 0.0)
 
     def row_load_s(self, g: np.ndarray) -> np.ndarray:
-        """The ladder's legs reaching the summing node (CELL_AC's third column less the
-        weight, 0-1000 nS by code: cd_wcell_rc's gx) where the deck holds them: the device cell and its dynamic equivalent
-        (cd_wcell_rc's rx), not the DC equivalent (cd_wcell_eq leaves it out)."""
+        """The ladder's legs reaching the summing node, 0-556 nS by code (CELL_AC's third
+        column less the weight: cd_wcell_rc's gx), where the deck holds them: the device cell
+        and its dynamic equivalent (its rx), not the DC equivalent (cd_wcell_eq leaves them
+        out)."""
         g = np.asarray(g, dtype=float)
         if self.equivalent and not self.dynamic:
             return np.zeros_like(g)
