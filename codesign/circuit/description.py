@@ -150,6 +150,8 @@ class CrossbarCircuit:
         0 for resistors) [S]."""
         cell = get_part(PartKind.CELL, str(self.config.array.cell))
         total = np.zeros(self.n)
+        if not cell.loads_row:
+            return total
         for g in self.row_cells():
             if self.sparse:
                 g = g.copy()

@@ -218,6 +218,12 @@ class Cell(Part):
         whatever of it reaches the row. A resistor: ``g`` itself."""
         return g
 
+    @property
+    def loads_row(self) -> bool:
+        """Its deck holds a conductance from the row to analog ground beyond the weight
+        (row_load_s is not all zero). A resistor: no."""
+        return False
+
     def row_load_s(self, g: np.ndarray) -> np.ndarray:
         """The conductance [S] a cell programmed to ``g`` [S] (an array; 0 where there is no
         cell) adds from the row (the summing node) to analog ground beyond its weight, as its

@@ -153,9 +153,14 @@ def mismatch_sigma(code: int) -> float:
     return float(np.interp(np.log(max(code, 1)), np.log(codes), sigmas))
 
 
+def codes_of(conductance: np.ndarray) -> np.ndarray:
+    """The stored magnitude codes of programmed conductances [S] (an array)."""
+    return np.clip(np.rint(np.asarray(conductance, dtype=float) / G_LSB_S), 0, 63).astype(int)
+
+
 def code_of(conductance: float) -> int:
     """The stored magnitude code of a programmed conductance [S]."""
-    return min(max(round(conductance / G_LSB_S), 0), 63)
+    return int(codes_of(conductance))
 
 
 @dataclass(frozen=True)
@@ -196,10 +201,13 @@ class R2RCell(Cell):
         and its dynamic equivalent (its rx), not the DC equivalent (cd_wcell_eq leaves them
         out)."""
         g = np.asarray(g, dtype=float)
-        if self.equivalent and not self.dynamic:
+        if not self.loads_row:
             return np.zeros_like(g)
-        codes = np.clip(np.rint(g / G_LSB_S), 0, 63).astype(int)
-        return np.where(g > 0, _ROW_LOAD_S[codes], 0.0)
+        return np.where(g > 0, _ROW_LOAD_S[codes_of(g)], 0.0)
+
+    @property
+    def loads_row(self) -> bool:
+        return not self.equivalent or self.dynamic
 
     def behavioural(self, taps: bool = False) -> tuple[str, ...]:
         if self.dynamic:

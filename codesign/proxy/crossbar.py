@@ -46,11 +46,13 @@ def _relative_noise(g: torch.Tensor, sigma: float, generator: torch.Generator | 
                                          device=g.device))
 
 
-def row_load(plus: torch.Tensor, minus: torch.Tensor, cell: str) -> torch.Tensor:
+def row_load(plus: torch.Tensor, minus: torch.Tensor, cell: str) -> torch.Tensor | None:
     """(n,) what the rows' cells of kind ``cell`` add from each summing node to analog ground
     beyond their weights [S] (codesign.parts.base.Cell.row_load_s, by the programmed codes: no
-    gradient)."""
+    gradient); None for a cell that adds none (no copy off the device each step)."""
     part = get_part(PartKind.CELL, cell)
+    if not part.loads_row:
+        return None
     load = sum(part.row_load_s(g.detach().cpu().numpy()).sum(1) for g in (plus, minus))
     return torch.as_tensor(load, dtype=plus.dtype, device=plus.device)
 
@@ -79,8 +81,9 @@ def from_circuit(circuit: CrossbarCircuit, read_noise_sigma: float = 0.0,
     plus = _relative_noise(plus, read_noise_sigma, generator)
     minus = _relative_noise(minus, read_noise_sigma, generator)
     gf = torch.from_numpy(circuit.g_feedback)
+    load = circuit.row_load_s
     return effective(plus, minus, gf, circuit.n, circuit.m, circuit.config.array.wires,
-                     torch.from_numpy(circuit.row_load_s))
+                     torch.from_numpy(load) if load.any() else None)
 
 
 def from_weights(
