@@ -12,7 +12,7 @@ from codesign.circuit import circuit_config, compile_core
 from codesign.deq import CoreWeights, random_core
 from codesign.errors import NgspiceNotFoundError, SimulationError
 from codesign.netlist.deck import make_jobs
-from codesign.netlist.spice import write_deck
+from codesign.netlist.spice import relaxed_transients, write_deck
 from codesign.simulator import find_ngspice, get_simulator
 from codesign.simulator.ngspice import error_lines
 from codesign.simulator.traces import integrate_until, op_state, supply_power, transient_metrics
@@ -73,6 +73,26 @@ def test_rc_step_trace_settling_time_and_supply_energy(simulator, tmp_path):
     e_core = 1.65 * (gf * X * t_s + gw * X * (t_s - tau * (1 - math.exp(-t_s / tau))))
     assert metrics.input_energy_j == pytest.approx(p_in * t_s, rel=2e-3)
     assert metrics.core_energy_j == pytest.approx(e_core, rel=2e-3)
+
+
+def test_a_long_transient_at_a_loose_reltol_still_resolves_the_decay(simulator, tmp_path):
+    """An RC step run 400 time constants at reltol 1e-2 (the card's relaxed transients): the
+    deck's largest step (a third of tau) keeps its settling time within 1 % of tau ln(e/tol).
+    At ngspice's own bound alone (t_stop / 100 = 4 tau) the same run settles >5 % early."""
+    circuit = compile_core(rc_neuron(), circuit_config("ideal"))
+    deck = relaxed_transients(write_deck(circuit, klu=simulator.info.klu), 1e-2)
+    e, tau, tol = 0.8, circuit.time_constant_s(), 1e-3
+    assert deck.tran_max_step_s == pytest.approx(tau / 3)
+    settling = {}
+    for bound in (True, False):
+        run = deck if bound else dataclasses.replace(deck, tran_max_step_s=math.inf)
+        (result,) = simulator.run(run, make_jobs(np.array([[e]]), 400 * tau), "tran",
+                                  tmp_path / str(bound))
+        assert np.diff(result.tran.time).max() <= (tau / 3 if bound else 4 * tau) * (1 + 1e-9)
+        metrics = transient_metrics(result, run, op_state(result, run)[0], tol)
+        settling[bound] = metrics.settling_time_s / (tau * math.log(e / tol))
+    assert settling[True] == pytest.approx(1.0, abs=0.01)
+    assert abs(settling[False] - 1.0) > 0.05
 
 
 def test_quiescent_supply_power_of_the_opamp_model(process_sim, tmp_path):

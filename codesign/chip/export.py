@@ -66,7 +66,7 @@ def export_chip(chip, out_dir: Path, *, ngspice: NgspiceInstall | None,
     deck = write_deck(circuit, klu=klu, library=Path("."), inputs=e[0])
     t_stop = float(transient_stops_s(circuit, chip.prediction(e), settle_tol_fs)[0][0])
     job = SampleJob(0, tuple(e[0]), t_stop)
-    text = self_running_deck(deck, analysis_commands(Analysis.TRAN, job, deck.tran_uic))
+    text = self_running_deck(deck, analysis_commands(Analysis.TRAN, job, deck))
     write_text(out_dir / DECK_NAME, text)
     libs = copy_library(out_dir, library_files(chip.config))
     arrays = _conductances(circuit)

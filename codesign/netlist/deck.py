@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import zlib
 from dataclasses import dataclass, field
 
@@ -91,6 +92,10 @@ class Deck:
     tran_uic: bool = True
     """Transients start from every node at 0 (``uic``); False: from the operating point the
     deck's reset switches give at t = 0."""
+    tran_max_step_s: float = math.inf
+    """The largest time step of a transient [s] (codesign.netlist.spice.tran_command): a
+    fraction of the neurons' time constant, so that a transient many time constants long still
+    resolves their decay (inf: t_stop / TRAN_POINTS alone)."""
     op_text: str = ""
     """The same circuit in its operating-point form, which operating points run on
     (codesign.netlist.spice.op_deck): the crossbar as one VCCS per weight and a conductance per

@@ -71,7 +71,17 @@ CMOS_OPTIONS = "reltol=1e-4 vntol=1e-7 abstol=1e-12 xmu=0.49"
 scale, the settling times by 0.05 %, the energies by 0.05 % (measured on that core)."""
 
 TRAN_POINTS = 100
-"""Output points of a transient; the largest time step is t_stop / TRAN_POINTS."""
+"""Output points of a transient; the largest time step is t_stop / TRAN_POINTS, or the deck's
+tran_max_step_s where that is smaller."""
+
+MAX_STEP_TAUS = 1 / 3
+"""A crossbar deck's largest transient time step, in neuron time constants
+(Deck.tran_max_step_s). ngspice's step control lets a loose reltol ride the largest step: on a
+sky130 chip of dynamic R-2R cells (tau 15 ns) whose transients run 5.7 us, steps of t_stop / 100
+(68 ns) put its settling at 0.96 and 0.79 us; steps of 0.45 tau at 0.348 and 0.328 us, and of
+0.11 tau at 0.347 and 0.325 us (the same two inputs, at the deck's own options or at a
+quarter-LSB reltol alike). A third of tau leaves the golden decks' 3 us transients at
+t_stop / 100."""
 
 
 RESET = "destroy all"
@@ -220,6 +230,7 @@ def write_deck(
         reference_vector=f"v({REFERENCE_DAC_NODE})",
         input_vectors=tuple(f"v({input_node(k)})" for k in range(m)),
         tran_uic=not switched_reset(circuit),
+        tran_max_step_s=MAX_STEP_TAUS * circuit.time_constant_s(),
         noise=noise_waves(circuit),
         save_all=save_all,
     )
@@ -285,10 +296,11 @@ def op_deck(deck: Deck, analysis: str | Analysis) -> Deck:
     return deck
 
 
-def tran_command(t_stop_s: float, uic: bool = True) -> str:
+def tran_command(t_stop_s: float, uic: bool = True, max_step_s: float = math.inf) -> str:
     """A transient from the reset state (all capacitors discharged with ``uic``; otherwise from
-    the operating point the deck's reset switches give)."""
-    step = t_stop_s / TRAN_POINTS
+    the operating point the deck's reset switches give), at steps of at most t_stop /
+    TRAN_POINTS and ``max_step_s``."""
+    step = min(t_stop_s / TRAN_POINTS, max_step_s)
     return f"tran {fmt(step)} {fmt(t_stop_s)} 0 {fmt(step)}" + (" uic" if uic else "")
 
 
@@ -330,15 +342,17 @@ def check_jobs(analysis: str, jobs: list[SampleJob]) -> None:
 
 
 def analysis_commands(analysis: str, job: SampleJob,
-                      uic: bool = True) -> list[tuple[Analysis, str]]:
+                      deck: Deck | None = None) -> list[tuple[Analysis, str]]:
     """(analysis, command) pairs run for one sample: op, and for tran also the transient
-    (``uic``: see tran_command)."""
+    (from reset with ``uic``, at the deck's largest step: see tran_command; a plain
+    ``uic`` transient without a deck)."""
     analysis = check_analysis(analysis)
     steps = [(Analysis.OP, "op")]
     if analysis == Analysis.TRAN:
         if job.t_stop_s is None or not math.isfinite(job.t_stop_s) or job.t_stop_s <= 0:
             raise ValueError(f"sample {job.index}: a transient needs t_stop_s > 0")
-        steps.append((Analysis.TRAN, tran_command(job.t_stop_s, uic)))
+        uic, max_step = (True, math.inf) if deck is None else (deck.tran_uic, deck.tran_max_step_s)
+        steps.append((Analysis.TRAN, tran_command(job.t_stop_s, uic, max_step)))
     return steps
 
 
@@ -379,7 +393,7 @@ def control_block(deck: Deck, jobs: list[SampleJob], analysis: str) -> str:
     lines = [".control", "set filetype=binary", "set noaskquit", *save_checks(deck), *deck.setup]
     for job in jobs:
         lines += alter_commands(deck, job)
-        for kind, command in analysis_commands(analysis, job, deck.tran_uic):
+        for kind, command in analysis_commands(analysis, job, deck):
             lines += [RESET, *option_commands(deck, kind), command,
                       f"write {raw_name(job, kind)}"]
     lines += ["quit", ".endc"]
@@ -461,7 +475,7 @@ def accounted_deck(deck: Deck, job: SampleJob, analysis: str) -> str:
     """A batch deck that runs one sample's ``analysis`` and prints ngspice's accounting
     (RUSAGE) after it: where the time of a large core goes."""
     lines = [".control", "set noaskquit", *deck.setup, *alter_commands(deck, job)]
-    for kind, command in analysis_commands(analysis, job, deck.tran_uic):
+    for kind, command in analysis_commands(analysis, job, deck):
         lines += [*option_commands(deck, kind), command]
     lines += [RUSAGE, "quit", ".endc"]
     return deck.text + "\n".join(lines) + "\n.end\n"
@@ -492,7 +506,7 @@ def batch_deck(deck: Deck, jobs: list[SampleJob], analysis: str) -> str:
 def standalone_deck(deck: Deck, job: SampleJob, analysis: str) -> str:
     """A deck that runs by itself: ``deck`` (written with the job's ``inputs``) and .op / .tran
     cards for ``job`` (run from a .control block after the deck's setup commands, if any)."""
-    cards = [f".{command}" for _, command in analysis_commands(analysis, job, deck.tran_uic)]
+    cards = [f".{command}" for _, command in analysis_commands(analysis, job, deck)]
     if deck.setup:
         cards += [".control", *deck.setup, "run", ".endc"]
     return deck.text + "\n".join(cards + [".end"]) + "\n"

@@ -188,7 +188,7 @@ class NgspiceShared(Closing):
         plots = {}
         for command in alter_commands(deck, job):
             self._exec(command, run_dir)
-        for kind, command in analysis_commands(analysis, job, deck.tran_uic):
+        for kind, command in analysis_commands(analysis, job, deck):
             self._exec(RESET, run_dir)
             for option in option_commands(deck, kind):
                 self._exec(option, run_dir)
