@@ -133,6 +133,13 @@ def _idle(card: dict) -> str:
     return "" if counted else ", drivers' idle not counted"
 
 
+def _step(card: dict) -> str:
+    """A mark on a card whose transients stepped at up to t_stop / 100 (measured before
+    Deck.tran_max_step_s bounded the step by the neurons' time constant): its sampling instant,
+    and so its energy, may be off either way (on the dynamic cell's chip 2.3-2.8x late)."""
+    return "" if "max_step_s" in card["energy"] else ", steps of t_stop/100 (before the bound)"
+
+
 DC_CELL = "cell sky130_r2r_eq"
 """The R-2R cell as its DC equivalent (cd_wcell_eq): no capacitance, delay or summing-node
 conductance of the cell's own, so a fast chip's transients are short (sky130_r2r_rc has them)."""
@@ -154,7 +161,8 @@ def render(cards: list[dict], lines_too: bool = True) -> str:
         complete = "" if a["complete"] else " (incomplete: behavioural parts)"
         lines.append(
             f"| {_name(c)} | {_metric(c)} ({c['samples']} samples) | {e['median_j'] * 1e12:.0f} pJ "
-            f"({e['p95_j'] * 1e12:.0f}){_idle(c)}{_cell(c)} | {e['per_mac_j'] * 1e15:.0f} fJ "
+            f"({e['p95_j'] * 1e12:.0f}){_idle(c)}{_cell(c)}{_step(c)} | "
+            f"{e['per_mac_j'] * 1e15:.0f} fJ "
             f"({e['p95_per_mac_j'] * 1e15:.0f}) | {e['tops_per_w']:.3g} | "
             f"{a['total_mm2']:.2f} mm^2{complete} | {a['tops_per_mm2']:.3g} |")
     anchors = ", ".join(f"{r.name}: {r.value:.0f} {r.unit}" for r in
@@ -203,7 +211,7 @@ def sweep_table(cards: list[dict], points: list[dict]) -> str:
         analog = sum(line[b] for b in ANALOG)
         lines.append(
             f"| {_model(c)} | {_point(c)} | {_metric(c)} | "
-            f"{e['sampling_s'] * 1e6:.2f} us | "
+            f"{e['sampling_s'] * 1e6:.2f} us{_step(c)} | "
             + " | ".join(f"{line[b] * 1e9:.2f} nJ" for b in ANALOG)
             + f" | {analog / e['macs'] * 1e15:.0f} fJ | {e['median_j'] * 1e9:.2f} nJ "
             f"({e['p95_j'] * 1e9:.2f}){_idle(c)} | {e['per_mac_j'] * 1e15:.0f} fJ |")
@@ -223,7 +231,7 @@ def probe_table(probes: list[dict]) -> str:
     for c in probes:
         e = c["energy"]
         lines.append(f"| {c['config']['array']['cell']} | {_point(c)} | {_metric(c)} "
-                     f"({c['samples']} samples) | {e['sampling_s'] * 1e6:.2f} us | "
+                     f"({c['samples']} samples) | {e['sampling_s'] * 1e6:.2f} us{_step(c)} | "
                      f"{e['median_j'] * 1e12:.0f} pJ ({e['p95_j'] * 1e12:.0f}) | "
                      f"{e['per_mac_j'] * 1e15:.0f} fJ |")
     commands = [f"- `{c['command'].strip()}`" for c in probes]

@@ -109,3 +109,14 @@ def test_a_design_point_names_what_differs_from_the_cmos_level():
     assert _point(card).endswith("pair tail 0.25 uA, attenuator 0.25 MOhm, v_FS 0.15 V, DAC 7 b, "
                                  "ADC 7 b")
     assert _model(card) == "physics (gamma 0.7)"
+
+
+def test_a_card_measured_before_the_step_bound_says_so():
+    """Cards whose transients stepped at t_stop / 100 carry a mark; one that records its largest
+    step (Deck.tran_max_step_s) does not."""
+    card = _cards()[0]
+    old = {**card, "energy": {k: v for k, v in card["energy"].items() if k != "max_step_s"}}
+    new = {**card, "energy": {**card["energy"], "max_step_s": 5e-9}}
+    mark = "steps of t_stop/100"
+    assert mark in render([old], lines_too=False)
+    assert mark not in render([new], lines_too=False)
