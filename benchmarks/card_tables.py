@@ -136,7 +136,7 @@ def _idle(card: dict) -> str:
 def _step(card: dict) -> str:
     """A mark on a card whose transients stepped at up to t_stop / 100 (measured before
     Deck.tran_max_step_s bounded the step by the neurons' time constant): its sampling instant,
-    and so its energy, may be off either way (on the dynamic cell's chip 2.3-2.8x late)."""
+    and so its energy, may be off either way (on the dynamic cell's chip 2.4-2.8x late)."""
     return "" if "max_step_s" in card["energy"] else ", steps of t_stop/100 (before the bound)"
 
 
