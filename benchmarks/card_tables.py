@@ -176,11 +176,21 @@ def render(cards: list[dict], lines_too: bool = True) -> str:
                   f"{e['code_agreement'] * 100:.1f} % of the ADC codes equal the DC ones (all "
                   "of a sample's on "
                   f"{e['codes_equal'] * 100:.0f} %), and the decoded output equals the DC one on "
-                  f"{e['same_output_at_sampling'] * 100:.0f} %; `{c['command'].strip()}`", "",
+                  f"{e['same_output_at_sampling'] * 100:.0f} %{_sampled_metric(e)}; "
+                  f"`{c['command'].strip()}`", "",
                   "| line | median | p95 | basis |", "|---|---|---|---|"]
         lines += [f"| {r['block']} | {r['median_j'] * 1e12:.2f} pJ | {r['p95_j'] * 1e12:.2f} pJ "
                   f"| {r['basis']} |" for r in e["lines"]]
     return "\n".join(lines)
+
+
+def _sampled_metric(energy: dict) -> str:
+    """The task metric of the card's transients' inputs read at the sampling instant and at
+    the DC codes (cards measured before it was recorded: nothing)."""
+    if "metric_at_sampling" not in energy:
+        return ""
+    return (f"; on these inputs the metric read at the sampling instant is "
+            f"{energy['metric_at_sampling']:.4f}, at the DC codes {energy['metric_at_dc']:.4f}")
 
 
 def heldout_table() -> list[str]:

@@ -213,6 +213,11 @@ def test_a_small_search_measures_chooses_and_resumes(tmp_path):
     card = json.loads((out / "chosen" / "card.json").read_text())  # its energy and area cards
     assert card["energy"]["transients"] == 2 and card["metric_spice"] == chosen["metric_spice"]
     assert card["key"]["number"] == chosen["number"] and card["area"]["total_mm2"] > 0
+    energy = card["energy"]  # its transients' step bound, and the metric read at sampling
+    assert energy["max_step_s"] == pytest.approx(card["config"]["neuron"]["tau_s"] / 3)
+    assert {energy["metric_at_sampling"], energy["metric_at_dc"]} <= {0.0, 0.5, 1.0}
+    assert energy["same_output_at_sampling"] < 1 or (
+        energy["metric_at_sampling"] == energy["metric_at_dc"])
     lines = {line["block"]: line["median_j"] for line in card["energy"]["lines"]}
     assert sum(lines.values()) == pytest.approx(card["energy"]["median_j"], rel=1e-9)
     assert (out / chosen["circuit_path"]).is_file() and (out / chosen["model_path"]).is_file()

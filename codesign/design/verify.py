@@ -190,10 +190,12 @@ def chip_cards(task, model, chip, transients: int, run_dir: Path,
     config, parts, behavioural elements, model, ``energy`` and ``area``): SPICE transients
     from reset of ``transients`` test inputs on the noiseless twin (noise moves neither
     settling nor energy), settled to a quarter of an ADC LSB, the task read at the ADCs'
-    sampling instant against the DC operating points; ``rate_hz`` inferences per second
-    (None: back to back)."""
+    sampling instant against the DC operating points (the codes and decoded outputs that agree,
+    and the task metric of these inputs at both); ``rate_hz`` inferences per second (None: back
+    to back)."""
     config = chip.config
-    e = chip.dac(encode(model, task.x_test[task.test_subset(transients)]))
+    indices = task.test_subset(transients)
+    e = chip.dac(encode(model, task.x_test[indices]))
     twin, run = twin_transients(chip, e, Path(run_dir))
     energy = energy_card(twin, run.transients, run.z,
                          cited_settings(config, model.digital_macs, rate_hz))
@@ -218,6 +220,8 @@ def chip_cards(task, model, chip, transients: int, run_dir: Path,
                    "max_step_s": twin.deck.tran_max_step_s,
                    "code_agreement": energy.code_agreement,
                    "same_output_at_sampling": same_output,
+                   "metric_at_sampling": task.score(at_sampling, task.y_test[indices]),
+                   "metric_at_dc": task.score(at_dc, task.y_test[indices]),
                    "tops_per_w": energy.tops_per_w},
         "area": {"lines": area.rows(), "total_mm2": area.total_mm2,
                  "routing_overhead": area.routing_overhead, "complete": area.complete,
