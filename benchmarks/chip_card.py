@@ -126,6 +126,9 @@ def main(argv: list[str] | None = None) -> dict:
           f"samples); {energy['median_j'] * 1e12:.0f} pJ median ({energy['p95_j'] * 1e12:.0f} "
           f"p95) = {energy['per_mac_j'] * 1e15:.0f} fJ/MAC; {area['total_mm2']:.2f} mm^2; "
           f"{area['tops_per_mm2']:.3g} TOPS/mm^2; {result['wall_s']:.0f} s")
+    print(f"at the sampling instant ({energy['sampling_s'] * 1e6:.2f} us median) the metric of "
+          f"the {energy['transients']} transients' inputs is {energy['metric_at_sampling']:.4f}, "
+          f"at their DC codes {energy['metric_at_dc']:.4f}")
     for line in energy["lines"]:
         print(f"  {line['block']:36s} {line['median_j'] * 1e12:9.2f} pJ  ({line['basis']})")
     print(json.dumps({"wrote": str(args.out)}))
