@@ -11,7 +11,8 @@ tt 27 C unless noted; Monte Carlo is the tt_mm section with ``.options seed=1..N
    cd_wcell_eq at the same codes against code * G_lsb.
 2. cd_pm_driver_sky130, 15.6 kOhm to ground on each output: quiescent supply current (in = 0),
    gain of outp and -outn (endpoint slope over in = +-0.25 V), offset at in = 0; Monte Carlo
-   offset sigma.
+   offset sigma; 0.1 % settling of each output after a 0.25 V step, with 1 pF and with a
+   column's line capacitance (64 x CELL_CIN_F) beside the 15.6 kOhm (an 8 us run).
 3. cd_reset_tg, ctl = +0.9 V, ctlb = -0.9 V: on-resistance (1 mV across) at a = -0.25, 0, +0.25 V
    and its maximum over a = -0.25..0.25 V in 50 mV steps.
 4. cd_bias_ref: current of one NMOS tap (nfet 2/4, gate on nbias, drain in a 0 V source to vdd),
@@ -40,13 +41,18 @@ from pathlib import Path
 import numpy as np
 
 from codesign.parts import PartKind, get_part
-from codesign.parts.cell_sky130_r2r import G_LSB_S
+from codesign.parts.cell_sky130_r2r import CELL_CIN_F, G_LSB_S
 from codesign.parts.geometry import model_library_dir
 
 LIBRARIES = ("codesign_sky130.lib", "codesign_sky130_cells.lib", "codesign_sky130_periphery.lib")
 CELL = "lleg=135.6 wsw=4 wsg=8"
 MC_CODES = (1, 8, 32, 63)
 R_LOAD = "15.6k"
+STEP_AT_S = 1e-7
+DRIVER_LOADS_F = {"1 pF": 1e-12, "a column of 64 cells": 64 * CELL_CIN_F}
+"""The driver's step loads besides 15.6 kOhm (64 cells' ladders, about 64 uS): 1 pF, and the
+capacitance 64 cells put on a driver line (CELL_CIN_F each, from CELL_AC's measurement)."""
+DRIVER_STEP_STOP_S = 8e-6
 VSWEEP = 0.25
 
 
@@ -201,6 +207,33 @@ def driver_deck(section: str, seed: int | None) -> str:
     return net + control(f"dc vin {-VSWEEP} {VSWEEP} {VSWEEP}", ["v(outp)", "v(outn)", "i(vdd)"])
 
 
+def driver_step_deck(load_f: float, t_stop_s: float) -> str:
+    """cd_pm_driver_sky130 (tt, 27 C) after a 0 to 0.25 V step of ``in`` (0.1 ns ramp at 0.1
+    us), each output into 15.6 kOhm || ``load_f``."""
+    net = header("tt", "codesign_sky130_periphery.lib")
+    net += (f"vin in 0 pwl(0 0 {STEP_AT_S:g} 0 {STEP_AT_S + 1e-10:g} {VSWEEP})\n"
+            f"xd in outp outn vdd vss cd_pm_driver_sky130\n"
+            f"rlp outp 0 {R_LOAD}\nclp outp 0 {load_f:g}\n"
+            f"rln outn 0 {R_LOAD}\ncln outn 0 {load_f:g}\n")
+    return net + control(f"tran 1n {t_stop_s:g} 0 2n", ["v(outp)", "v(outn)"])
+
+
+def driver_step_figures(data: np.ndarray, within: float = 1e-3) -> dict:
+    """Each output's settling time [s] after the step to ``within`` of the step (0.25 V) about
+    its value at the end of the run, and that end value; ``None`` where it is still outside in
+    the run's last tenth (not settled: the run is too short to say)."""
+    t = data[:, 0]
+    out = {}
+    for k, name in ((1, "outp"), (2, "outn")):
+        v = data[:, k]
+        outside = np.nonzero(np.abs(v - v[-1]) > within * VSWEEP)[0]
+        last = float(t[outside[-1] + 1]) if len(outside) else STEP_AT_S
+        settled = last < t[-1] - 0.1 * (t[-1] - STEP_AT_S)
+        out[f"settle_{name}_s"] = last - STEP_AT_S if settled else None
+        out[f"final_{name}_v"] = float(v[-1])
+    return out
+
+
 def driver_figures(data: np.ndarray) -> dict:
     """Rows in = -0.25, 0, +0.25; columns in, outp, outn, i(vdd)."""
     outp, outn, ivdd = data[:, 1], data[:, 2], data[:, 3]
@@ -273,6 +306,8 @@ def measure(seeds: int, jobs: int) -> dict:
              "wcell_dc_85": wcell_dc_deck([63], 85.0),
              "wcell_eq": wcell_op_deck(MC_CODES, "tt", "cd_wcell_eq", None),
              "driver_tt": driver_deck("tt", None),
+             **{f"driver_step_{name}": driver_step_deck(c, DRIVER_STEP_STOP_S)
+                for name, c in DRIVER_LOADS_F.items()},
              "tg": tg_deck(), "bias": bias_deck(), "comp": comp_deck()}
     for s in range(1, seeds + 1):
         decks[f"wcell_mc_{s}"] = wcell_op_deck(MC_CODES, "tt_mm", "cd_wcell", s)
@@ -310,6 +345,8 @@ def measure(seeds: int, jobs: int) -> dict:
             driver[f"mc_{key}_mean"] = float(x.mean())
             driver[f"mc_{key}_sigma"] = float(x.std(ddof=1))
         driver["mc_seeds"] = seeds
+    driver["step"] = {name: {"load_f": c, **driver_step_figures(results[f"driver_step_{name}"])}
+                      for name, c in DRIVER_LOADS_F.items()}
 
     # 3. reset switch
     va, ivb = results["tg"][:, 1], results["tg"][:, 2]
@@ -354,6 +391,11 @@ def table(r: dict) -> str:
                      f"{d['mc_offset_outp_v_sigma'] * 1e3:.2f} mV; "
                      f"outn {d['mc_offset_outn_v_mean'] * 1e3:.2f}, "
                      f"{d['mc_offset_outn_v_sigma'] * 1e3:.2f} mV"))
+    for step in d.get("step", {}).values():
+        rows.append((f"driver 0.1 % settling, {step['load_f'] * 1e12:.2f} pF, outp / outn",
+                     " / ".join(
+                         "not settled" if step[f"settle_{o}_s"] is None
+                         else f"{step[f'settle_{o}_s'] * 1e6:.2f} us" for o in ("outp", "outn"))))
     rows += [
         ("reset TG Ron at a = -0.25 / 0 / +0.25 V",
          f"{t['ron_ohm_at_-0.25v'] / 1e3:.3f} / {t['ron_ohm_at_+0.00v'] / 1e3:.3f} / "

@@ -141,6 +141,24 @@ def test_the_sky130_driver_idles_at_the_current_the_card_charges():
     assert figures["iq_a"] == pytest.approx(part.supply_a, rel=0.03)
 
 
+def test_the_driver_step_reads_settling_and_refuses_a_run_too_short():
+    """An exponential step of time constant tau settles to 0.1 % of the step at tau ln(1000)
+    (one output at +0.25 V, the other at -0.25 V); a decay still 1 % off at the run's end is
+    not settled, not a settling time."""
+    from benchmarks.parts import STEP_AT_S, VSWEEP, driver_step_figures
+
+    tau = 50e-9
+    t = np.linspace(0.0, 4e-6, 400_001)
+    rise = np.where(t > STEP_AT_S, 1 - np.exp(-(t - STEP_AT_S) / tau), 0.0) * VSWEEP
+    figures = driver_step_figures(np.stack([t, rise, -rise], axis=1))
+    for out in ("outp", "outn"):
+        assert figures[f"settle_{out}_s"] == pytest.approx(tau * np.log(1000), rel=1e-3)
+    slow = np.where(t > STEP_AT_S, 1 - np.exp(-(t - STEP_AT_S) / 1e-6), 0.0) * VSWEEP
+    figures = driver_step_figures(np.stack([t, slow, rise], axis=1))
+    assert figures["settle_outp_s"] is None
+    assert figures["settle_outn_s"] == pytest.approx(tau * np.log(1000), rel=1e-3)
+
+
 def test_without_a_measured_driver_the_card_says_so_in_one_line(monkeypatch):
     import codesign.chip.card as card
     from codesign.errors import CodesignError

@@ -4,7 +4,10 @@ transistors, one 0.5 uA reference mirrored to everything).
 
 Measured in ngspice (tt, 27 C, into 15.6 kOhm || 1 pF): 11.5 uA quiescent (10.8-11.9 uA over
 the five corners at 0-85 C), gain +0.006 % / -0.003 %, offset -1.4 mV systematic, sigma 1.7 mV
-(+x) and 3.4 mV (-x) over 30 Monte Carlo seeds, 2.3-4.2 us to 0.1 % after a 0.25 V step.
+(+x) and 3.4 mV (-x) over 30 Monte Carlo seeds, 2.3 us (+x) and 3.6 us (-x) to 0.1 % after a
+0.25 V step, with 1 pF or with a column's 3.9 pF beside the 15.6 kOhm: the 3 pF Miller
+capacitors its 1 uA input tail charges set it, not the load (`python -m benchmarks.parts
+--seeds 30`, docs/results/parts.json).
 """
 
 from __future__ import annotations
