@@ -9,10 +9,12 @@ tt 27 C unless noted; Monte Carlo is the tt_mm section with ``.options seed=1..N
    G(63)/63, max INL (endpoint fit, LSB), median nonlinearity (max |i - G v| / (G 0.25 V), codes
    >= 1); G(63) at 0 and 85 C; Monte Carlo sigma(G)/G at codes 1, 8, 32, 63 (dp = 0.25 V, .op).
    cd_wcell_eq at the same codes against code * G_lsb.
-2. cd_pm_driver_sky130, 15.6 kOhm to ground on each output: quiescent supply current (in = 0),
-   gain of outp and -outn (endpoint slope over in = +-0.25 V), offset at in = 0; Monte Carlo
-   offset sigma; 0.1 % settling of each output after a 0.25 V step, with 1 pF and with a
-   column's line capacitance (64 x CELL_CIN_F) beside the 15.6 kOhm (an 8 us run).
+2. Every driver part on cd_pm_driver_sky130 (sky130_ab, sky130_ab_fast: DRIVERS), at its own
+   parameters, 15.6 kOhm to ground on each output: quiescent supply current (in = 0), gain of
+   outp and -outn (endpoint slope over in = +-0.25 V), offset at in = 0; Monte Carlo offset
+   sigma; 0.1 % settling of each output after a 0.25 V step, with 1 pF and with a column's line
+   capacitance (64 x CELL_CIN_F) beside the 15.6 kOhm (an 8 us run), the latter also at the
+   five corners at 0 and 85 C.
 3. cd_reset_tg, ctl = +0.9 V, ctlb = -0.9 V: on-resistance (1 mV across) at a = -0.25, 0, +0.25 V
    and its maximum over a = -0.25..0.25 V in 50 mV steps.
 4. cd_bias_ref: current of one NMOS tap (nfet 2/4, gate on nbias, drain in a 0 V source to vdd),
@@ -22,6 +24,8 @@ tt 27 C unless noted; Monte Carlo is the tt_mm section with ``.options seed=1..N
    energy both supplies deliver, and the outputs mid-evaluation.
 6. (``--ac``) cd_wcell's small-signal figures at every code at 100 kHz: the Elmore delay of its
    current into s, s's capacitance and conductance to AC ground, dp's capacitance (CELL_AC).
+7. (``--driver-sweep``) the driver's idle and step settling into a column's load at other input
+   tails, Miller capacitors and series resistors (DRIVER_SWEEP).
 
 Each deck is built here as text and run as ``ngspice -b deck.cir`` in a temporary folder;
 results come back through ``wrdata``. Writes runs/bench/parts.json and prints a table.
@@ -40,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from codesign.parts import PartKind, get_part
+from codesign.parts import PartKind, get_part, registry
 from codesign.parts.cell_sky130_r2r import CELL_CIN_F, G_LSB_S
 from codesign.parts.geometry import model_library_dir
 
@@ -200,22 +204,47 @@ def ac_table() -> str:
 
 # ---- 2. driver ---------------------------------------------------------------------------
 
-def driver_deck(section: str, seed: int | None) -> str:
+def driver_deck(section: str, seed: int | None, params: str = "") -> str:
     net = header(section, "codesign_sky130_periphery.lib", seed=seed)
-    net += (f"vin in 0 0\nxd in outp outn vdd vss cd_pm_driver_sky130\n"
+    net += (f"vin in 0 0\nxd in outp outn vdd vss cd_pm_driver_sky130 {params}\n"
             f"rlp outp 0 {R_LOAD}\nrln outn 0 {R_LOAD}\n")
     return net + control(f"dc vin {-VSWEEP} {VSWEEP} {VSWEEP}", ["v(outp)", "v(outn)", "i(vdd)"])
 
 
-def driver_step_deck(load_f: float, t_stop_s: float) -> str:
-    """cd_pm_driver_sky130 (tt, 27 C) after a 0 to 0.25 V step of ``in`` (0.1 ns ramp at 0.1
-    us), each output into 15.6 kOhm || ``load_f``."""
-    net = header("tt", "codesign_sky130_periphery.lib")
+def driver_step_deck(load_f: float, t_stop_s: float, params: str = "", section: str = "tt",
+                     temp: float = 27.0) -> str:
+    """cd_pm_driver_sky130 (``params`` over its defaults) after a 0 to 0.25 V step of ``in``
+    (0.1 ns ramp at 0.1 us), each output into 15.6 kOhm || ``load_f``."""
+    net = header(section, "codesign_sky130_periphery.lib", temp)
     net += (f"vin in 0 pwl(0 0 {STEP_AT_S:g} 0 {STEP_AT_S + 1e-10:g} {VSWEEP})\n"
-            f"xd in outp outn vdd vss cd_pm_driver_sky130\n"
+            f"xd in outp outn vdd vss cd_pm_driver_sky130 {params}\n"
             f"rlp outp 0 {R_LOAD}\nclp outp 0 {load_f:g}\n"
             f"rln outn 0 {R_LOAD}\ncln outn 0 {load_f:g}\n")
-    return net + control(f"tran 1n {t_stop_s:g} 0 2n", ["v(outp)", "v(outn)"])
+    return net + control(f"tran 1n {t_stop_s:g} 0 2n", ["v(outp)", "v(outn)", "i(vdd)"])
+
+
+DRIVER_SWEEP = tuple(f"kt={kt} cc={cc} rz={rz}" for kt in (2, 8)
+                     for cc in ("0.5p", "1p", "2p", "3p") for rz in ("1", "20k"))
+"""``--driver-sweep``: the driver's input tail (kt ib), Miller capacitors and their series
+resistors about its defaults (kt=2 cc=3p rz=1)."""
+
+
+def driver_sweep(jobs: int) -> str:
+    """The driver's idle current and its outputs' 0.1 % settling into a column's load at each
+    DRIVER_SWEEP point: what its own parameters can buy."""
+    load = DRIVER_LOADS_F["a column of 64 cells"]
+    decks = [driver_step_deck(load, DRIVER_STEP_STOP_S, p) for p in DRIVER_SWEEP]
+    with ThreadPoolExecutor(jobs) as pool:
+        data = list(pool.map(run_deck, decks))
+    rows = [f"driver into 15.6 kOhm || {load * 1e12:.2f} pF, 0.25 V step, a "
+            f"{DRIVER_STEP_STOP_S * 1e6:g} us run:"]
+    for p, d in zip(DRIVER_SWEEP, data, strict=True):
+        f = driver_step_figures(d)
+        settle = " / ".join("not settled" if f[f"settle_{o}_s"] is None
+                            else f"{f[f'settle_{o}_s'] * 1e6:.2f} us" for o in ("outp", "outn"))
+        rows.append(f"  {p:<20} idle {f['iq_a'] * 1e6:6.2f} uA  0.1 % settling outp / outn "
+                    f"{settle}  (ends at {f['final_outp_v']:+.3f} / {f['final_outn_v']:+.3f} V)")
+    return "\n".join(rows)
 
 
 def driver_step_figures(data: np.ndarray, within: float = 1e-3) -> dict:
@@ -223,7 +252,8 @@ def driver_step_figures(data: np.ndarray, within: float = 1e-3) -> dict:
     its value at the end of the run, and that end value; ``None`` where it is still outside in
     the run's last tenth (not settled: the run is too short to say)."""
     t = data[:, 0]
-    out = {}
+    out = {"iq_a": float(-data[(t > 0.5 * STEP_AT_S) & (t < STEP_AT_S), 3].mean())
+           if data.shape[1] > 3 else None}
     for k, name in ((1, "outp"), (2, "outn")):
         v = data[:, k]
         outside = np.nonzero(np.abs(v - v[-1]) > within * VSWEEP)[0]
@@ -232,6 +262,52 @@ def driver_step_figures(data: np.ndarray, within: float = 1e-3) -> dict:
         out[f"settle_{name}_s"] = last - STEP_AT_S if settled else None
         out[f"final_{name}_v"] = float(v[-1])
     return out
+
+
+DRIVERS: dict[str, str] = {
+    name: " ".join(f"{k}={v:g}" for k, v in part.nominal)
+    for (kind, name), part in registry().items()
+    if kind == PartKind.DRIVER and part.subckt == "cd_pm_driver_sky130"}
+"""Every driver part built on cd_pm_driver_sky130, with the parameters its decks give it."""
+CORNERS = tuple((section, temp) for section in ("tt", "ss", "ff", "sf", "fs") for temp in (0, 85))
+
+
+def driver_decks(name: str, params: str, seeds: int) -> dict[str, str]:
+    """One driver part's decks: DC at tt and per Monte Carlo seed, its step into each load at tt
+    27 C, and into a column's load at each corner."""
+    column = DRIVER_LOADS_F["a column of 64 cells"]
+    decks = {f"driver_{name}_tt": driver_deck("tt", None, params)}
+    decks.update({f"driver_{name}_mc_{s}": driver_deck("tt_mm", s, params)
+                  for s in range(1, seeds + 1)})
+    decks.update({f"driver_{name}_step_{load}": driver_step_deck(c, DRIVER_STEP_STOP_S, params)
+                  for load, c in DRIVER_LOADS_F.items()})
+    decks.update({f"driver_{name}_corner_{sec}_{temp}": driver_step_deck(
+        column, DRIVER_STEP_STOP_S, params, sec, temp) for sec, temp in CORNERS})
+    return decks
+
+
+def driver_summary(name: str, results: dict[str, np.ndarray], seeds: int) -> dict:
+    """One driver part's figures from its decks' results (driver_decks)."""
+    driver = driver_figures(results[f"driver_{name}_tt"])
+    mcd = [driver_figures(results[f"driver_{name}_mc_{s}"]) for s in range(1, seeds + 1)]
+    if seeds > 1:
+        for key in ("offset_outp_v", "offset_outn_v"):
+            x = np.array([m[key] for m in mcd])
+            driver[f"mc_{key}_mean"] = float(x.mean())
+            driver[f"mc_{key}_sigma"] = float(x.std(ddof=1))
+        driver["mc_seeds"] = seeds
+    driver["step"] = {load: {"load_f": c,
+                             **driver_step_figures(results[f"driver_{name}_step_{load}"])}
+                      for load, c in DRIVER_LOADS_F.items()}
+    corners = [driver_step_figures(results[f"driver_{name}_corner_{sec}_{temp}"])
+               for sec, temp in CORNERS]
+    for out in ("outp", "outn"):
+        times = [c[f"settle_{out}_s"] for c in corners]
+        driver[f"corners_settle_{out}_s"] = (None if None in times
+                                             else [float(min(times)), float(max(times))])
+    idle = [c["iq_a"] for c in corners]
+    driver["corners_iq_a"] = [float(min(idle)), float(max(idle))]
+    return driver
 
 
 def driver_figures(data: np.ndarray) -> dict:
@@ -305,13 +381,11 @@ def measure(seeds: int, jobs: int) -> dict:
              "wcell_dc_0": wcell_dc_deck([63], 0.0),
              "wcell_dc_85": wcell_dc_deck([63], 85.0),
              "wcell_eq": wcell_op_deck(MC_CODES, "tt", "cd_wcell_eq", None),
-             "driver_tt": driver_deck("tt", None),
-             **{f"driver_step_{name}": driver_step_deck(c, DRIVER_STEP_STOP_S)
-                for name, c in DRIVER_LOADS_F.items()},
              "tg": tg_deck(), "bias": bias_deck(), "comp": comp_deck()}
     for s in range(1, seeds + 1):
         decks[f"wcell_mc_{s}"] = wcell_op_deck(MC_CODES, "tt_mm", "cd_wcell", s)
-        decks[f"driver_mc_{s}"] = driver_deck("tt_mm", s)
+    for name, params in DRIVERS.items():
+        decks.update(driver_decks(name, params, seeds))
     with ThreadPoolExecutor(jobs) as pool:
         results = dict(zip(decks, pool.map(run_deck, decks.values()), strict=True))
 
@@ -336,17 +410,8 @@ def measure(seeds: int, jobs: int) -> dict:
              "eq_vs_code_lsb_rel": {str(c): float(eq[k] / (c * lsb) - 1)
                                     for k, c in enumerate(MC_CODES)}}
 
-    # 2. driver
-    driver = driver_figures(results["driver_tt"])
-    mcd = [driver_figures(results[f"driver_mc_{s}"]) for s in range(1, seeds + 1)]
-    if seeds > 1:
-        for key in ("offset_outp_v", "offset_outn_v"):
-            x = np.array([m[key] for m in mcd])
-            driver[f"mc_{key}_mean"] = float(x.mean())
-            driver[f"mc_{key}_sigma"] = float(x.std(ddof=1))
-        driver["mc_seeds"] = seeds
-    driver["step"] = {name: {"load_f": c, **driver_step_figures(results[f"driver_step_{name}"])}
-                      for name, c in DRIVER_LOADS_F.items()}
+    # 2. drivers
+    drivers = {name: driver_summary(name, results, seeds) for name in DRIVERS}
 
     # 3. reset switch
     va, ivb = results["tg"][:, 1], results["tg"][:, 2]
@@ -361,12 +426,38 @@ def measure(seeds: int, jobs: int) -> dict:
             "own_supply_a": float(-ivdd - itn - itp), "nbias_v": float(vnb),
             "pbias_v": float(vpb)}
 
-    return {"wcell": wcell, "driver": driver, "reset_tg": tg, "bias_ref": bias,
+    return {"wcell": wcell, "drivers": drivers, "reset_tg": tg, "bias_ref": bias,
             "comp_sa": comp_figures(results["comp"])}
 
 
+def _settle(seconds: float | None) -> str:
+    return "not settled" if seconds is None else f"{seconds * 1e6:.2f} us"
+
+
+def driver_rows(name: str, d: dict) -> list[tuple[str, str]]:
+    """The table's rows of one driver part."""
+    rows = [(f"{name} quiescent current", f"{d['iq_a'] * 1e6:.3f} uA"),
+            (f"{name} gain outp / -outn", f"{d['gain_outp']:.6f} / {d['gain_minus_outn']:.6f}"),
+            (f"{name} offset outp / outn",
+             f"{d['offset_outp_v'] * 1e3:.3f} / {d['offset_outn_v'] * 1e3:.3f} mV")]
+    if "mc_seeds" in d:
+        rows.append((f"{name} MC offset, {d['mc_seeds']} seeds (mean, sigma)",
+                     f"outp {d['mc_offset_outp_v_mean'] * 1e3:.2f}, "
+                     f"{d['mc_offset_outp_v_sigma'] * 1e3:.2f} mV; "
+                     f"outn {d['mc_offset_outn_v_mean'] * 1e3:.2f}, "
+                     f"{d['mc_offset_outn_v_sigma'] * 1e3:.2f} mV"))
+    for step in d["step"].values():
+        rows.append((f"{name} 0.1 % settling, {step['load_f'] * 1e12:.2f} pF, outp / outn",
+                     f"{_settle(step['settle_outp_s'])} / {_settle(step['settle_outn_s'])}"))
+    corners = [d[f"corners_settle_{o}_s"] for o in ("outp", "outn")]
+    rows.append((f"{name} over 5 corners x 0, 85 C: settling outp / outn, idle", " / ".join(
+        "not settled" if c is None else f"{c[0] * 1e6:.2f}-{c[1] * 1e6:.2f} us" for c in corners)
+        + f", {d['corners_iq_a'][0] * 1e6:.2f}-{d['corners_iq_a'][1] * 1e6:.2f} uA"))
+    return rows
+
+
 def table(r: dict) -> str:
-    w, d, t, b, c = r["wcell"], r["driver"], r["reset_tg"], r["bias_ref"], r["comp_sa"]
+    w, t, b, c = r["wcell"], r["reset_tg"], r["bias_ref"], r["comp_sa"]
     rows = [
         ("cd_wcell G(1) / G(32) / G(63)",
          f"{w['g1_s'] * 1e9:.3f} / {w['g32_s'] * 1e9:.2f} / {w['g63_s'] * 1e9:.2f} nS"),
@@ -380,22 +471,9 @@ def table(r: dict) -> str:
          ", ".join(f"code {k}: {v * 100:.3f} %" for k, v in w["mc_sigma_rel"].items())),
         ("cd_wcell_eq G / (code G_lsb) - 1",
          ", ".join(f"code {k}: {v * 100:+.4f} %" for k, v in w["eq_vs_code_lsb_rel"].items())),
-        ("driver quiescent current", f"{d['iq_a'] * 1e6:.3f} uA"),
-        ("driver gain outp / -outn", f"{d['gain_outp']:.6f} / {d['gain_minus_outn']:.6f}"),
-        ("driver offset outp / outn",
-         f"{d['offset_outp_v'] * 1e3:.3f} / {d['offset_outn_v'] * 1e3:.3f} mV"),
     ]
-    if "mc_seeds" in d:
-        rows.append((f"driver MC offset, {d['mc_seeds']} seeds (mean, sigma)",
-                     f"outp {d['mc_offset_outp_v_mean'] * 1e3:.2f}, "
-                     f"{d['mc_offset_outp_v_sigma'] * 1e3:.2f} mV; "
-                     f"outn {d['mc_offset_outn_v_mean'] * 1e3:.2f}, "
-                     f"{d['mc_offset_outn_v_sigma'] * 1e3:.2f} mV"))
-    for step in d.get("step", {}).values():
-        rows.append((f"driver 0.1 % settling, {step['load_f'] * 1e12:.2f} pF, outp / outn",
-                     " / ".join(
-                         "not settled" if step[f"settle_{o}_s"] is None
-                         else f"{step[f'settle_{o}_s'] * 1e6:.2f} us" for o in ("outp", "outn"))))
+    for name, d in r["drivers"].items():
+        rows += driver_rows(name, d)
     rows += [
         ("reset TG Ron at a = -0.25 / 0 / +0.25 V",
          f"{t['ron_ohm_at_-0.25v'] / 1e3:.3f} / {t['ron_ohm_at_+0.00v'] / 1e3:.3f} / "
@@ -419,11 +497,16 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/bench/parts.json"))
     parser.add_argument("--seeds", type=int, default=8, help="Monte Carlo seeds (tt_mm)")
     parser.add_argument("--jobs", type=int, default=2, help="ngspice processes at a time")
+    parser.add_argument("--driver-sweep", action="store_true",
+                        help="print only the driver's idle and settling at other parameters")
     parser.add_argument("--ac", action="store_true",
                         help="print only cd_wcell's small-signal table (CELL_AC), about 20 s")
     args = parser.parse_args()
     if args.ac:
         print(ac_table())
+        return
+    if args.driver_sweep:
+        print(driver_sweep(args.jobs))
         return
     start = time.perf_counter()
     result = measure(args.seeds, args.jobs)

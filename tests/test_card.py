@@ -45,7 +45,7 @@ def test_the_energy_card_adds_up_to_the_supplies_and_the_cited_lines(process_sim
         spice = sum(line.median for line in card.lines if line.basis == Basis.SPICE)
         assert spice == pytest.approx(t.core_energy_j + t.input_energy_j, rel=1e-12)
         biased = sum(line.median for line in card.lines if line.basis == Basis.SPICE_POWER)
-        _, idle_w, _ = behavioural_driver_idle(chip)
+        _, idle_w, _ = behavioural_driver_idle(chip, t.settling_time_s)
         active_s = t.settling_time_s + settings.adc_conversion_s
         assert biased == pytest.approx(t.final_power_w * settings.adc_conversion_s
                                        + idle_w * active_s, rel=1e-12)
@@ -115,7 +115,7 @@ def test_the_bias_reference_is_charged_at_its_own_current_while_active():
 
 def test_behavioural_drivers_are_charged_a_real_drivers_idle_current():
     """The deck's behavioural drivers (class-B sources) draw only their load; the card charges
-    each the sky130 driver's SPICE-measured idle current: m + 1 input/bias drivers and one per
+    each a sky130 driver's SPICE-measured idle current: m + 1 input/bias drivers and one per
     neuron for the activations' output copies; a sky130 driver part removes the first m + 1."""
     chip = _chip()
     settings = cited_settings(chip.config, digital_macs=0)
@@ -127,18 +127,55 @@ def test_behavioural_drivers_are_charged_a_real_drivers_idle_current():
         lines = energy_card(c, [t], np.full((1, chip.n), 0.1), settings).lines
         line = {x.block: x for x in lines}["behavioural drivers' idle current"]
         assert line.basis == Basis.SPICE_POWER
-        assert line.median == pytest.approx(drivers * 11.5e-6 * 1.8 * active, rel=1e-12)
-        assert "sky130_ab" in line.counts
+        assert line.median == pytest.approx(drivers * 10.5e-6 * 1.8 * active, rel=1e-12)
+        assert "sky130_ab_fast" in line.counts
 
 
-def test_the_sky130_driver_idles_at_the_current_the_card_charges():
-    from benchmarks.parts import driver_deck, driver_figures, run_deck
+def test_the_idle_charged_is_the_least_of_the_drivers_fast_enough(monkeypatch):
+    """Of the sky130 drivers, the card charges the one idling at the least power among those
+    settling within the sampling time; where none does, the fastest, and says so."""
+    import codesign.chip.card as card
+    from codesign.parts import PartKind, get_part
+
+    fast = get_part(PartKind.DRIVER, "sky130_ab_fast")
+    frugal = replace(fast, name="frugal", supply_a=2e-6, settle_s=3e-6)
+    monkeypatch.setattr(card, "registry", lambda: {(PartKind.DRIVER, "frugal"): frugal,
+                                                   (PartKind.DRIVER, fast.name): fast})
+    chip = _chip()
+    drivers = chip.m + 1 + chip.n
+    for sampling_s, part, says in ((5e-6, frugal, "least power"), (1e-6, fast, "least power"),
+                                   (0.1e-6, fast, "none settles")):
+        _, idle_w, source = card.behavioural_driver_idle(chip, sampling_s)
+        assert idle_w == pytest.approx(drivers * part.supply_a * part.supply_v, rel=1e-12)
+        assert source.startswith(f"each charged {part.name}'s idle") and says in source
+
+
+def test_each_sky130_driver_idles_and_settles_as_its_part_says():
+    """Every driver part on cd_pm_driver_sky130, at its own parameters: the idle current and
+    the slower output's settling into a column's load the card charges by (benchmarks.parts)."""
+    from benchmarks.parts import (
+        DRIVER_LOADS_F,
+        DRIVER_STEP_STOP_S,
+        DRIVERS,
+        driver_deck,
+        driver_figures,
+        driver_step_deck,
+        driver_step_figures,
+        run_deck,
+    )
     from codesign.parts import PartKind, get_part
     from codesign.simulator import find_ngspice
 
-    part = get_part(PartKind.DRIVER, "sky130_ab")
-    figures = driver_figures(run_deck(driver_deck("tt", None), find_ngspice().executable))
-    assert figures["iq_a"] == pytest.approx(part.supply_a, rel=0.03)
+    ngspice = find_ngspice().executable
+    assert set(DRIVERS) >= {"sky130_ab", "sky130_ab_fast"}
+    for name, params in DRIVERS.items():
+        part = get_part(PartKind.DRIVER, name)
+        figures = driver_figures(run_deck(driver_deck("tt", None, params), ngspice))
+        assert figures["iq_a"] == pytest.approx(part.supply_a, rel=0.03)
+        step = driver_step_figures(run_deck(driver_step_deck(
+            DRIVER_LOADS_F["a column of 64 cells"], DRIVER_STEP_STOP_S, params), ngspice))
+        slower = max(step["settle_outp_s"], step["settle_outn_s"])
+        assert slower == pytest.approx(part.settle_s, rel=0.05)
 
 
 def test_the_driver_step_reads_settling_and_refuses_a_run_too_short():

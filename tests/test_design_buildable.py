@@ -116,8 +116,9 @@ def test_the_screened_card_charges_what_the_card_charges(r2r_chip):
     conv_s = ADC_SAR_130NM_CONVERSION_S.value
     bias_w = chip_parts(chip.config).bias.supply_a * 1.8
     assert bias_w > 0
-    # behavioural input/bias and activation output drivers, each at sky130_ab's idle current
-    drivers_w = (chip.m + 1 + chip.n) * 11.5e-6 * 1.8
+    # behavioural input/bias and activation output drivers, each at the idle current of the
+    # sky130 driver that settles within 1.5 us at the least power (sky130_ab_fast's)
+    drivers_w = (chip.m + 1 + chip.n) * 10.5e-6 * 1.8
     expected = ((power + bias_w + drivers_w) * (settle + conv_s)
                 + chip.n * settings.adc_conversion_j + chip.m * settings.dac_conversion_j
                 + 100 * settings.digital_mac_j)

@@ -162,6 +162,10 @@ class Driver(Part):
     driver, class-B sources that draw only their load current)."""
     supply_v: float = 1.8
     """The rails' span it was measured at [V]."""
+    settle_s: float = 0.0
+    """Its slower output's 0.1 % settling after a 0.25 V step into a column's load (64 cells'
+    line capacitance beside 15.6 kOhm), SPICE-measured on its own at tt, 27 C (0: a behavioural
+    driver, ideal speed)."""
 
     def element(self, name: str, nodes: tuple[str, ...]) -> Element:
         """A driver (nodes: in, +out, -out, vdd, vss)."""
