@@ -88,7 +88,8 @@ def main(argv: list[str] | None = None) -> dict:
         tune = tune_to_chip(task, model, params, chip, args.tune_samples, run_dir / "tune",
                             seed=args.chip_seed, epochs=args.tune)
         model, params = tune.model, tune.params
-        chip = Chip(model.core.to_weights(), chip.config, chip.seed, chip.simulator)
+        chip = Chip(model.core.to_weights(), chip.config, chip.seed, chip.simulator,
+                    force=args.force)
         print(f"tuned to the chip instance: trim {tune.trim.rms_before:.2e} -> "
               f"{tune.trim.rms_after:.2e} FS RMS on {tune.trim.judged} held-back training "
               f"inputs, {tune.epochs} epochs")

@@ -77,6 +77,9 @@ def chip_arguments(parser) -> None:
     parser.add_argument("--chip-seed", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=None,
                         help="seconds one ngspice run may take (default 600)")
+    parser.add_argument("--force", action="store_true",
+                        help="compile a chip larger than codesign.limits estimates this machine "
+                             "takes on (the estimate charges about 1 MB per sky130 transistor)")
 
 
 CARD_BITS = (6, 6)
@@ -106,7 +109,7 @@ def trained_chip(args):
     else:
         config = override(read_circuit(args.circuit), {**bits, **assignments(args.sets)})
     chip = Chip(model.core.to_weights(), config, [args.chip_seed, 7919],
-                get_simulator(timeout_s=args.timeout))
+                get_simulator(timeout_s=args.timeout), force=args.force)
     return task, model, params, chip
 
 

@@ -129,16 +129,21 @@ def test_sky130_periphery_parts_solve_in_spice(process_sim, tmp_path):
                        b=np.array([0.1, -0.2]), activation="tanh")
     e = np.array([[0.5], [-0.7]])
     z = {}
-    for driver in ("behavioural", "sky130_ab"):
+    for driver in ("behavioural", "sky130_ab", "sky130_ab_fast"):
         config = build_circuit("cmos", {"cell": "sky130_r2r_eq", "driver": driver,
                                         "periphery.reset": "sky130_tg"})
         chip = Chip(core, config, seed=1, simulator=process_sim)
-        assert ("cd_pm_driver_sky130" in chip.deck.text) == (driver == "sky130_ab")
+        real = driver != "behavioural"
+        assert ("cd_pm_driver_sky130" in chip.deck.text) == real
+        # a sky130 driver also makes the activations' +/- copies, at its own parameters
+        assert ("cd_act_mos_pair_sd " in chip.deck.text) == real
+        assert chip.deck.text.count("cd_act_mos_pair_sd ") == (2 if real else 0)
         assert "cd_reset_tg" in chip.deck.text and "vrstb" in chip.deck.text
         z[driver] = chip.operating_points(e, tmp_path / driver).z
     # the transistor drivers' offsets (a few mV against v_fs = 0.25 V) move the equilibria
     # by a few percent of full scale at most
-    assert 0 < np.abs(z["sky130_ab"] - z["behavioural"]).max() < 0.05
+    for driver in ("sky130_ab", "sky130_ab_fast"):
+        assert 0 < np.abs(z[driver] - z["behavioural"]).max() < 0.05
 
 
 def test_a_device_cell_array_too_large_for_this_machine_is_refused():

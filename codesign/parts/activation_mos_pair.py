@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from codesign.parts.base import Activation, Circuit, Process
+from codesign.parts.base import Activation, Circuit, Driver, Process
 from codesign.parts.items import Element
 from codesign.parts.registry import tapped
 
@@ -19,11 +19,43 @@ class MosPair(Activation):
         att = cmos.attenuation(circuit.v_fs)
         params = (("vfs", circuit.v_fs), ("att", att), ("it", cmos.pair_tail_a),
                   ("ra", (1 - att) * cmos.attenuator_ohm), ("rb", att * cmos.attenuator_ohm))
-        return tapped(circuit, Element(f"xact{i}", nodes, model="cd_act_mos_pair",
-                                       params=params), cmos.pair_tail_a)
+        return tapped(circuit, Element(f"xact{i}", nodes, model=self.subckt,
+                                       params=params + self.nominal), cmos.pair_tail_a)
 
     def draws_mismatch(self, circuit: Circuit) -> bool:
         return circuit.config.neuron.cmos.device_mismatch
+
+    def driven_by(self, driver: Driver) -> Activation:
+        """Where the chip's +/- drivers are a sky130 driver on cd_pm_driver_sky130, its output
+        copies are that driver too (cd_act_mos_pair_sd, at the driver's parameters): its idle
+        current then flows in the pair's own rails and its speed is inside the loop."""
+        if driver.process != Process.SKY130 or driver.subckt != "cd_pm_driver_sky130":
+            return self
+        return DrivenMosPair(
+            f"{self.name}+{driver.name}", f"{self.description}, its +/- copies by {driver.name}",
+            libraries=tuple(dict.fromkeys((*driver.libraries, *self.libraries))),
+            process=Process.SKY130, tapped=True, transistors=self.transistors + driver.transistors,
+            realises=self.realises, separate_supplies=True, subckt="cd_act_mos_pair_sd",
+            behavioural_drivers=0, nominal=tuple((f"d{k}", v) for k, v in driver.nominal),
+            driver=driver)
+
+
+@dataclass(frozen=True)
+class DrivenMosPair(MosPair):
+    """A MosPair whose +/- output copies are a sky130 driver part (MosPair.driven_by)."""
+
+    driver: Driver | None = None
+
+    def driven_by(self, driver: Driver) -> Activation:
+        return self
+
+    def area_um2(self, taps: bool = False) -> float | None:
+        """The pair's devices plus its driver's (whose subcircuit is in another library)."""
+        return float(super().area_um2(taps)) + float(self.driver.area_um2())
+
+    def behavioural(self, taps: bool = False) -> tuple[str, ...]:
+        own = tuple(b for b in super().behavioural(taps) if "cd_pm_driver_sky130" not in b)
+        return own + tuple(f"{self.drawn(taps)}.xcore.xd: {b}" for b in self.driver.behavioural())
 
 
 PART = MosPair("mos_pair", "a sky130 MOS pair in weak inversion making tanh",

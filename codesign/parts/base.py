@@ -153,6 +153,11 @@ class Activation(Part):
         """Whether compiling it draws random numbers (its own mismatch)."""
         return False
 
+    def driven_by(self, driver: Driver) -> Activation:
+        """This activation in a chip whose +/- drivers are ``driver``: the same part where its
+        output copies cannot be made by that driver (by default)."""
+        return self
+
 
 @dataclass(frozen=True)
 class Driver(Part):

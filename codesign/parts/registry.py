@@ -144,9 +144,10 @@ def chip_parts(config: Any) -> ChipParts:
 @lru_cache(maxsize=64)
 def _parts(cell: str, amplifier: str, activation: str, driver: str,
            reset: str | None, bias: str) -> ChipParts:
+    chosen = get_part(PartKind.DRIVER, driver)
     return ChipParts(cell=get_part(PartKind.CELL, cell),
                      amplifier=get_part(PartKind.AMPLIFIER, amplifier),
-                     activation=get_part(PartKind.ACTIVATION, activation),
-                     driver=get_part(PartKind.DRIVER, driver),
+                     activation=get_part(PartKind.ACTIVATION, activation).driven_by(chosen),
+                     driver=chosen,
                      reset=None if reset is None else get_part(PartKind.RESET, reset),
                      bias=get_part(PartKind.BIAS, bias))
