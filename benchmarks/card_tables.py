@@ -74,7 +74,8 @@ def _gamma(model: dict) -> float:
 def _point(card: dict) -> str:
     """The design point: the neuron's time constant, the OTA's bias and Miller capacitor, and
     the activation pair's tail current and attenuator, the full scale and the converters' bits
-    where they are not the cmos level's (the bits: not chip_card's default)."""
+    where they are not the cmos level's (the bits: not chip_card's default), and a sky130
+    driver where the +/- drivers are one."""
     neuron = card["config"]["neuron"]
     cmos = neuron.get("cmos")
     point = f"tau {neuron['tau_s'] * 1e6:.3g} us"
@@ -90,6 +91,9 @@ def _point(card: dict) -> str:
     conv = card["config"]["converters"]
     if (conv["dac_bits"], conv["adc_bits"]) != CARD_BITS:
         point += f", DAC {conv['dac_bits']} b, ADC {conv['adc_bits']} b"
+    driver = card["config"].get("periphery", {}).get("driver", "behavioural")
+    if driver != "behavioural":
+        point += f", every +/- driver {driver}"
     return point
 
 
