@@ -240,8 +240,7 @@ def driver_sweep(jobs: int) -> str:
             f"{DRIVER_STEP_STOP_S * 1e6:g} us run:"]
     for p, d in zip(DRIVER_SWEEP, data, strict=True):
         f = driver_step_figures(d)
-        settle = " / ".join("not settled" if f[f"settle_{o}_s"] is None
-                            else f"{f[f'settle_{o}_s'] * 1e6:.2f} us" for o in ("outp", "outn"))
+        settle = f"{_settle(f['settle_outp_s'])} / {_settle(f['settle_outn_s'])}"
         rows.append(f"  {p:<20} idle {f['iq_a'] * 1e6:6.2f} uA  0.1 % settling outp / outn "
                     f"{settle}  (ends at {f['final_outp_v']:+.3f} / {f['final_outn_v']:+.3f} V)")
     return "\n".join(rows)
