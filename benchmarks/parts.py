@@ -14,7 +14,10 @@ tt 27 C unless noted; Monte Carlo is the tt_mm section with ``.options seed=1..N
    outp and -outn (endpoint slope over in = +-0.25 V), offset at in = 0; Monte Carlo offset
    sigma; 0.1 % settling of each output after a 0.25 V step, with 1 pF and with a column's line
    capacitance (64 x CELL_CIN_F) beside the 15.6 kOhm (an 8 us run), the latter also at the
-   five corners at 0 and 85 C.
+   five corners at 0 and 85 C; and the light loads a chip's columns are (DRIVER_LIGHT: open
+   with 8 or 64 cells' capacitance, 250 kOhm with 64) after steps to 0, to +0.05 and to -0.25 V
+   (DRIVER_LEVELS), the step to 0 into the open column also at the corners: the worst 0.1 %
+   settling over all of them, and any ringing left in a run's last quarter.
 3. cd_reset_tg, ctl = +0.9 V, ctlb = -0.9 V: on-resistance (1 mV across) at a = -0.25, 0, +0.25 V
    and its maximum over a = -0.25..0.25 V in 50 mV steps.
 4. cd_bias_ref: current of one NMOS tap (nfet 2/4, gate on nbias, drain in a 0 V source to vdd),
@@ -24,8 +27,10 @@ tt 27 C unless noted; Monte Carlo is the tt_mm section with ``.options seed=1..N
    energy both supplies deliver, and the outputs mid-evaluation.
 6. (``--ac``) cd_wcell's small-signal figures at every code at 100 kHz: the Elmore delay of its
    current into s, s's capacitance and conductance to AC ground, dp's capacitance (CELL_AC).
-7. (``--driver-sweep``) the driver's idle and step settling into a column's load at other input
-   tails, Miller capacitors and series resistors (DRIVER_SWEEP).
+7. (``--driver-sweep``) the driver's idle, worst step settling over every load and level at tt,
+   and its ringing, at other output idle currents and Miller resistors (DRIVER_SWEEP).
+8. (``--driver-loop``) each driver inside small chips' loops: the transient stop's first try and
+   the settling of a long transient (driver_loop).
 
 Each deck is built here as text and run as ``ngspice -b deck.cir`` in a temporary folder;
 results come back through ``wrdata``. Writes runs/bench/parts.json and prints a table.
@@ -58,6 +63,16 @@ DRIVER_LOADS_F = {"1 pF": 1e-12, "a column of 64 cells": 64 * CELL_CIN_F}
 capacitance 64 cells put on a driver line (CELL_CIN_F each, from CELL_AC's measurement)."""
 DRIVER_STEP_STOP_S = 8e-6
 VSWEEP = 0.25
+DRIVER_LIGHT: dict[str, tuple[str, float]] = {
+    "open, 8 cells": ("1g", 8 * CELL_CIN_F), "open, 64 cells": ("1g", 64 * CELL_CIN_F),
+    "250 kOhm, 64 cells": ("250k", 64 * CELL_CIN_F)}
+"""The loads a driver meets in a chip (resistance, capacitance): a column's conductance is the sum
+of its cells' codes times G_lsb, mostly far below the 64 uS of every cell at full code (and
+nearly nothing for a small or sparse core), beside its cells' line capacitance. A class-AB
+output idling at a few uA into such a load rings where 15.6 kOhm damps it."""
+DRIVER_LEVELS = ((VSWEEP, 0.0), (-VSWEEP, 0.05), (0.0, -VSWEEP))
+"""(from, to) [V] of the light-load steps: to zero, where a class-AB output stage carries only
+its quiescent current, to just above it, and to the negative rail's side."""
 
 
 def header(section: str, include: str, temp: float = 27.0, seed: int | None = None) -> str:
@@ -212,44 +227,62 @@ def driver_deck(section: str, seed: int | None, params: str = "") -> str:
 
 
 def driver_step_deck(load_f: float, t_stop_s: float, params: str = "", section: str = "tt",
-                     temp: float = 27.0) -> str:
-    """cd_pm_driver_sky130 (``params`` over its defaults) after a 0 to 0.25 V step of ``in``
-    (0.1 ns ramp at 0.1 us), each output into 15.6 kOhm || ``load_f``."""
+                     temp: float = 27.0, r_load: str = R_LOAD,
+                     levels: tuple[float, float] = (0.0, VSWEEP)) -> str:
+    """cd_pm_driver_sky130 (``params`` over its defaults) after a step of ``in`` from
+    ``levels[0]`` to ``levels[1]`` [V] (0.1 ns ramp at 0.1 us), each output into ``r_load`` ||
+    ``load_f``."""
     net = header(section, "codesign_sky130_periphery.lib", temp)
-    net += (f"vin in 0 pwl(0 0 {STEP_AT_S:g} 0 {STEP_AT_S + 1e-10:g} {VSWEEP})\n"
+    v0, v1 = levels
+    net += (f"vin in 0 pwl(0 {v0:g} {STEP_AT_S:g} {v0:g} {STEP_AT_S + 1e-10:g} {v1:g})\n"
             f"xd in outp outn vdd vss cd_pm_driver_sky130 {params}\n"
-            f"rlp outp 0 {R_LOAD}\nclp outp 0 {load_f:g}\n"
-            f"rln outn 0 {R_LOAD}\ncln outn 0 {load_f:g}\n")
+            f"rlp outp 0 {r_load}\nclp outp 0 {load_f:g}\n"
+            f"rln outn 0 {r_load}\ncln outn 0 {load_f:g}\n")
     return net + control(f"tran 1n {t_stop_s:g} 0 2n", ["v(outp)", "v(outn)", "i(vdd)"])
 
 
-DRIVER_SWEEP = tuple(f"kt={kt} cc={cc} rz={rz}" for kt in (2, 8)
-                     for cc in ("0.5p", "1p", "2p", "3p") for rz in ("1", "20k"))
-"""``--driver-sweep``: the driver's input tail (kt ib), Miller capacitors and their series
-resistors about its defaults (kt=2 cc=3p rz=1)."""
+_FAST = "ib=0.35u kt=3 cc=0.3p rf=200k lin=1 l1=1 lb=1"
+DRIVER_SWEEP = (*(f"{_FAST} kq={kq} rz=20k" for kq in (4, 8, 16, 32)),
+                *(f"{_FAST} kq=32 rz={rz}" for rz in ("40k", "80k", "120k")), "kq=8", "kq=32")
+"""``--driver-sweep``: sky130_ab_fast's sizing at other output idle currents (kq ib) and Miller
+series resistors, and sky130_ab's at the library's kq = 8 and at its own 32."""
+
+
+def tt_step_decks(params: str) -> dict[str, str]:
+    """A driver's steps at tt 27 C: into 15.6 kOhm beside each DRIVER_LOADS_F, and into each
+    DRIVER_LIGHT load at each of DRIVER_LEVELS, by the case's name."""
+    decks = {f"15.6 kOhm, {load}, 0 to +0.25 V": driver_step_deck(c, DRIVER_STEP_STOP_S, params)
+             for load, c in DRIVER_LOADS_F.items()}
+    decks.update({f"{load}, {v0:+.2f} to {v1:+.2f} V": driver_step_deck(
+        c, DRIVER_STEP_STOP_S, params, r_load=r, levels=(v0, v1))
+        for load, (r, c) in DRIVER_LIGHT.items() for v0, v1 in DRIVER_LEVELS})
+    return decks
 
 
 def driver_sweep(jobs: int) -> str:
-    """The driver's idle current and its outputs' 0.1 % settling into a column's load at each
-    DRIVER_SWEEP point: what its own parameters can buy."""
-    load = DRIVER_LOADS_F["a column of 64 cells"]
-    decks = [driver_step_deck(load, DRIVER_STEP_STOP_S, p) for p in DRIVER_SWEEP]
+    """At each DRIVER_SWEEP point: the driver's idle current, its worst 0.1 % settling over
+    every tt step (tt_step_decks) and the ringing left at worst: what its output's idle current
+    and compensation buy."""
+    decks = {(p, case): text for p in DRIVER_SWEEP for case, text in tt_step_decks(p).items()}
     with ThreadPoolExecutor(jobs) as pool:
-        data = list(pool.map(run_deck, decks))
-    rows = [f"driver into 15.6 kOhm || {load * 1e12:.2f} pF, 0.25 V step, a "
+        data = dict(zip(decks, pool.map(run_deck, decks.values()), strict=True))
+    rows = [f"driver at tt 27 C, every load and level (tt_step_decks), a "
             f"{DRIVER_STEP_STOP_S * 1e6:g} us run:"]
-    for p, d in zip(DRIVER_SWEEP, data, strict=True):
-        f = driver_step_figures(d)
-        settle = f"{_settle(f['settle_outp_s'])} / {_settle(f['settle_outn_s'])}"
-        rows.append(f"  {p:<20} idle {f['iq_a'] * 1e6:6.2f} uA  0.1 % settling outp / outn "
-                    f"{settle}  (ends at {f['final_outp_v']:+.3f} / {f['final_outn_v']:+.3f} V)")
+    for p in DRIVER_SWEEP:
+        figures = {case: driver_step_figures(d) for (q, case), d in data.items() if q == p}
+        worst, seconds = worst_step(figures)
+        idle = next(iter(figures.values()))["iq_a"]
+        ringing = max(f["ringing_v"] for f in figures.values())
+        rows.append(f"  {p:<48} idle {idle * 1e6:5.1f} uA  worst {_settle(seconds):>11} "
+                    f"({worst}), ringing {ringing * 1e3:.2f} mV p-p")
     return "\n".join(rows)
 
 
 def driver_step_figures(data: np.ndarray, within: float = 1e-3) -> dict:
-    """Each output's settling time [s] after the step to ``within`` of the step (0.25 V) about
-    its value at the end of the run, and that end value; ``None`` where it is still outside in
-    the run's last tenth (not settled: the run is too short to say)."""
+    """Each output's settling time [s] after the step to ``within`` of 0.25 V about its value
+    at the end of the run, and that end value; ``None`` where it is still outside in the run's
+    last tenth (not settled: it rings, or the run is too short to say). ``ringing_v``: the
+    larger output's peak-to-peak swing over the run's last quarter."""
     t = data[:, 0]
     out = {"iq_a": float(-data[(t > 0.5 * STEP_AT_S) & (t < STEP_AT_S), 3].mean())
            if data.shape[1] > 3 else None}
@@ -260,6 +293,8 @@ def driver_step_figures(data: np.ndarray, within: float = 1e-3) -> dict:
         settled = last < t[-1] - 0.1 * (t[-1] - STEP_AT_S)
         out[f"settle_{name}_s"] = last - STEP_AT_S if settled else None
         out[f"final_{name}_v"] = float(v[-1])
+    tail = t > t[-1] - 0.25 * (t[-1] - STEP_AT_S)
+    out["ringing_v"] = float(max(np.ptp(data[tail, 1]), np.ptp(data[tail, 2])))
     return out
 
 
@@ -272,17 +307,36 @@ CORNERS = tuple((section, temp) for section in ("tt", "ss", "ff", "sf", "fs") fo
 
 
 def driver_decks(name: str, params: str, seeds: int) -> dict[str, str]:
-    """One driver part's decks: DC at tt and per Monte Carlo seed, its step into each load at tt
-    27 C, and into a column's load at each corner."""
+    """One driver part's decks: DC at tt and per Monte Carlo seed, its steps at tt 27 C
+    (tt_step_decks), and at each corner its step into a column's load beside 15.6 kOhm and into
+    an open column to 0 V."""
     column = DRIVER_LOADS_F["a column of 64 cells"]
+    r_open, c_open = DRIVER_LIGHT["open, 64 cells"]
     decks = {f"driver_{name}_tt": driver_deck("tt", None, params)}
     decks.update({f"driver_{name}_mc_{s}": driver_deck("tt_mm", s, params)
                   for s in range(1, seeds + 1)})
-    decks.update({f"driver_{name}_step_{load}": driver_step_deck(c, DRIVER_STEP_STOP_S, params)
-                  for load, c in DRIVER_LOADS_F.items()})
-    decks.update({f"driver_{name}_corner_{sec}_{temp}": driver_step_deck(
-        column, DRIVER_STEP_STOP_S, params, sec, temp) for sec, temp in CORNERS})
+    decks.update({f"driver_{name}_tt_{case}": text
+                  for case, text in tt_step_decks(params).items()})
+    for sec, temp in CORNERS:
+        decks[f"driver_{name}_corner_{sec}_{temp}"] = driver_step_deck(
+            column, DRIVER_STEP_STOP_S, params, sec, temp)
+        decks[f"driver_{name}_corner_open_{sec}_{temp}"] = driver_step_deck(
+            c_open, DRIVER_STEP_STOP_S, params, sec, temp, r_open, DRIVER_LEVELS[0])
     return decks
+
+
+def _slower(figures: dict) -> float | None:
+    """The slower output's settling [s], None where either did not settle."""
+    times = (figures["settle_outp_s"], figures["settle_outn_s"])
+    return None if None in times else max(times)
+
+
+def worst_step(cases: dict[str, dict]) -> tuple[str, float | None]:
+    """The case (of driver_step_figures by name) whose slower output settles last, and that
+    time [s]; None where one did not settle."""
+    times = {case: _slower(f) for case, f in cases.items()}
+    worst = max(times, key=lambda case: np.inf if times[case] is None else times[case])
+    return worst, times[worst]
 
 
 def driver_summary(name: str, results: dict[str, np.ndarray], seeds: int) -> dict:
@@ -295,8 +349,9 @@ def driver_summary(name: str, results: dict[str, np.ndarray], seeds: int) -> dic
             driver[f"mc_{key}_mean"] = float(x.mean())
             driver[f"mc_{key}_sigma"] = float(x.std(ddof=1))
         driver["mc_seeds"] = seeds
-    driver["step"] = {load: {"load_f": c,
-                             **driver_step_figures(results[f"driver_{name}_step_{load}"])}
+    tt = {case: driver_step_figures(results[f"driver_{name}_tt_{case}"])
+          for case in tt_step_decks(DRIVERS[name])}
+    driver["step"] = {load: {"load_f": c, **tt[f"15.6 kOhm, {load}, 0 to +0.25 V"]}
                       for load, c in DRIVER_LOADS_F.items()}
     corners = [driver_step_figures(results[f"driver_{name}_corner_{sec}_{temp}"])
                for sec, temp in CORNERS]
@@ -306,8 +361,59 @@ def driver_summary(name: str, results: dict[str, np.ndarray], seeds: int) -> dic
                                              else [float(min(times)), float(max(times))])
     idle = [c["iq_a"] for c in corners]
     driver["corners_iq_a"] = [float(min(idle)), float(max(idle))]
+    driver["tt_steps"] = tt
+    driver["settle_tt_worst_case"], driver["settle_tt_worst_s"] = worst_step(tt)
+    every = {**tt, **{f"open, 64 cells, {VSWEEP:+.2f} to +0.00 V, {sec} {temp} C":
+                      driver_step_figures(results[f"driver_{name}_corner_open_{sec}_{temp}"])
+                      for sec, temp in CORNERS}}
+    driver["settle_worst_case"], driver["settle_worst_s"] = worst_step(every)
+    driver["ringing_max_v"] = float(max(f["ringing_v"] for f in every.values()))
     return driver
 
+
+LOOP_CIRCUIT = {"cell": "sky130_r2r_eq", "periphery.bias": "sky130_beta_mirrors",
+                "periphery.reset": "sky130_tg", "neuron.opamp.model": "cd_ota_ab_sky130",
+                "tau_s": 1.5e-8, "ota_bias_a": 2e-6, "ota_cc_f": 1e-14,
+                "neuron.cmos.attenuator_ohm": 2.5e5}
+"""``--driver-loop``: the CMOS level at the dynamic-cell chip's neuron (tau 15 ns, Cc 10 fF),
+on the R-2R cells' linear equivalent, its bias reference and reset switches in the deck."""
+LOOP_CORES = ((8, 0.5), (8, 0.9))
+"""(n, rho) of the --driver-loop cores: a random W scaled to ||W||_2 = rho, 4 inputs."""
+LOOP_STOP_S = 10e-6
+
+
+def driver_loop(jobs: int) -> str:
+    """Each driver inside a chip's loop: small random cores (LOOP_CORES, seeded) at the CMOS level
+    (LOOP_CIRCUIT) with their +/- copies behavioural and by each sky130 driver part; per core
+    and driver, the chip's first-try transient stop (codesign.circuit.dynamics) and the
+    settling to 1e-4 FS of one LOOP_STOP_S transient from reset (not settled: it rings or
+    creeps past the run)."""
+    # deferred: the chip and simulator layers load only for this section
+    from codesign.chip.chip import Chip
+    from codesign.circuit.dynamics import SETTLE_TOL_FS, transient_stops_s
+    from codesign.circuit.settings import build_circuit
+    from codesign.deq.weights import CoreWeights
+    from codesign.simulator import get_simulator
+
+    sim = get_simulator("process", workers=jobs)
+    rows = [f"random cores at tau 15 ns, Cc 10 fF, each +/- copy by the driver; one "
+            f"{LOOP_STOP_S * 1e6:g} us transient, settling to {SETTLE_TOL_FS:g} FS:"]
+    for n, rho in LOOP_CORES:
+        rng = np.random.default_rng(0)
+        w = rng.standard_normal((n, n))
+        core = CoreWeights(W=w * rho / np.linalg.norm(w, 2), U=0.5 * rng.standard_normal((n, 4)),
+                           b=0.1 * rng.standard_normal(n), activation="tanh")
+        e = rng.uniform(-1.0, 1.0, (1, 4))
+        for driver in ("behavioural", *DRIVERS):
+            chip = Chip(core, build_circuit("cmos", {**LOOP_CIRCUIT, "driver": driver}), seed=1,
+                        simulator=sim)
+            first, _ = transient_stops_s(chip.circuit, chip.prediction(e), SETTLE_TOL_FS)
+            with tempfile.TemporaryDirectory() as tmp:
+                run = chip.simulate(e, "tran", Path(tmp), t_stop_s=LOOP_STOP_S)
+            settle = run.transients[0].settling_time_s
+            rows.append(f"  n {n} rho {rho}  {driver:<15} first try {first[0] * 1e6:6.3f} us  "
+                        f"settled {_settle(settle if np.isfinite(settle) else None)}")
+    return "\n".join(rows)
 
 def driver_figures(data: np.ndarray) -> dict:
     """Rows in = -0.25, 0, +0.25; columns in, outp, outn, i(vdd)."""
@@ -452,6 +558,11 @@ def driver_rows(name: str, d: dict) -> list[tuple[str, str]]:
     rows.append((f"{name} over 5 corners x 0, 85 C: settling outp / outn, idle", " / ".join(
         "not settled" if c is None else f"{c[0] * 1e6:.2f}-{c[1] * 1e6:.2f} us" for c in corners)
         + f", {d['corners_iq_a'][0] * 1e6:.2f}-{d['corners_iq_a'][1] * 1e6:.2f} uA"))
+    rows.append((f"{name} worst 0.1 % settling at tt, every load and level",
+                 f"{_settle(d['settle_tt_worst_s'])} ({d['settle_tt_worst_case']})"))
+    rows.append((f"{name} the same with the corners' open-column steps",
+                 f"{_settle(d['settle_worst_s'])} ({d['settle_worst_case']}); ringing "
+                 f"{d['ringing_max_v'] * 1e3:.2f} mV p-p at most"))
     return rows
 
 
@@ -498,6 +609,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="ngspice processes at a time")
     parser.add_argument("--driver-sweep", action="store_true",
                         help="print only the driver's idle and settling at other parameters")
+    parser.add_argument("--driver-loop", action="store_true",
+                        help="print only each driver's settling inside small chips' loops")
     parser.add_argument("--ac", action="store_true",
                         help="print only cd_wcell's small-signal table (CELL_AC), about 20 s")
     args = parser.parse_args()
@@ -506,6 +619,9 @@ def main() -> None:
         return
     if args.driver_sweep:
         print(driver_sweep(args.jobs))
+        return
+    if args.driver_loop:
+        print(driver_loop(args.jobs))
         return
     start = time.perf_counter()
     result = measure(args.seeds, args.jobs)

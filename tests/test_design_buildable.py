@@ -29,7 +29,7 @@ from codesign.design.space import Design, DesignSpace, check_space
 from codesign.design.trial import TrialJob, run_trial
 from codesign.design.verify import verify_design
 from codesign.errors import InputError
-from codesign.parts import chip_parts
+from codesign.parts import PartKind, chip_parts, get_part
 from codesign.parts.cell_sky130_r2r import G_LSB_S
 from codesign.proxy.params import default_params_path
 from codesign.tasks import get_task
@@ -118,7 +118,8 @@ def test_the_screened_card_charges_what_the_card_charges(r2r_chip):
     assert bias_w > 0
     # behavioural input/bias and activation output drivers, each at the idle current of the
     # sky130 driver that settles within 1.5 us at the least power (sky130_ab_fast's)
-    drivers_w = (chip.m + 1 + chip.n) * 10.5e-6 * 1.8
+    fast = get_part(PartKind.DRIVER, "sky130_ab_fast")
+    drivers_w = (chip.m + 1 + chip.n) * fast.supply_a * fast.supply_v
     expected = ((power + bias_w + drivers_w) * (settle + conv_s)
                 + chip.n * settings.adc_conversion_j + chip.m * settings.dac_conversion_j
                 + 100 * settings.digital_mac_j)

@@ -144,6 +144,20 @@ def test_sky130_periphery_parts_solve_in_spice(process_sim, tmp_path):
     # by a few percent of full scale at most
     for driver in ("sky130_ab", "sky130_ab_fast"):
         assert 0 < np.abs(z[driver] - z["behavioural"]).max() < 0.05
+    # with the bias reference in the deck every driver's reference is a tap on it: no ideal
+    # source is left in the drivers, and the equilibria stay within a few % of full scale
+    config = build_circuit("cmos", {"cell": "sky130_r2r_eq", "driver": "sky130_ab_fast",
+                                    "periphery.reset": "sky130_tg",
+                                    "periphery.bias": "sky130_beta_mirrors"})
+    chip = Chip(core, config, seed=1, simulator=process_sim)
+    assert chip.deck.text.count("cd_pm_driver_sky130_tap") == core.U.shape[1] + 1
+    assert chip.deck.text.count("cd_act_mos_pair_sd_tap ") == 2
+    assert "dtapw=" in chip.deck.text and " ib=" not in chip.deck.text
+    from codesign.parts import chip_parts
+
+    assert not [b for b in chip_parts(config).behavioural() if "ib_" in b]
+    tapped = chip.operating_points(e, tmp_path / "tapped").z
+    assert 0 < np.abs(tapped - z["sky130_ab_fast"]).max() < 0.05
 
 
 def test_a_device_cell_array_too_large_for_this_machine_is_refused():
@@ -157,3 +171,48 @@ def test_a_device_cell_array_too_large_for_this_machine_is_refused():
     core = CoreWeights(W=np.eye(n) * 0.1, U=np.zeros((n, m)), b=np.zeros(n), activation="tanh")
     with pytest.raises(SizeError, match="--force"):
         Chip(core, circuit_config("cmos", cell="sky130_r2r"))
+
+
+def test_a_driven_pair_passes_its_driver_every_parameter_at_the_drivers_defaults():
+    """cd_act_mos_pair_sd's d* parameters default to cd_pm_driver_sky130's own (and _sd_tap's to
+    cd_pm_driver_sky130_tap's), so a driver part that sets only some of them (sky130_ab: kq)
+    drives the pairs as it drives the DACs; and every parameter a sky130 driver part sets is
+    one the driven pair passes on."""
+    from codesign.parts import PartKind, registry
+    from codesign.parts.geometry import model_library_dir, spice_number, subckts
+
+    lib = model_library_dir()
+    periphery = subckts(lib / "codesign_sky130_periphery.lib")
+    for name, driver in (("cd_act_mos_pair_sd", "cd_pm_driver_sky130"),
+                         ("cd_act_mos_pair_sd_tap", "cd_pm_driver_sky130_tap")):
+        pair = subckts(lib / "codesign_cmos.lib")[name].params
+        passed = {k[1:]: v for k, v in pair.items() if k.startswith("d")}
+        own = periphery[driver].params
+        shared = set(passed) & set(own)
+        assert shared >= set(own) - {"kc", "wo", "tapw"}, name  # every one a part may set
+        for key in shared:
+            assert spice_number(passed[key]) == spice_number(own[key]), (name, key)
+        for part in registry().values():
+            if part.kind == PartKind.DRIVER and part.subckt == "cd_pm_driver_sky130":
+                assert {k for k, _ in part.nominal} <= set(passed), (name, part.name)
+
+
+def test_the_mirror_readout_has_the_ideal_readouts_transfer():
+    """cd_act_mos_pair_mcore (a PMOS mirror into rl = vfs / it) against cd_act_mos_pair_core's
+    ideal v(c2) - v(c1), side by side in one DC sweep of x at a chip's pair parameters: the same
+    tanh within 2 % of full scale."""
+    import numpy as np
+
+    from benchmarks.parts import header, run_deck
+    from codesign.simulator import find_ngspice
+
+    params = "vfs=0.25 it=0.5u ra=182751 rb=67249"
+    net = header("tt", "codesign_cmos.lib") + (
+        "vx x 0 0\n"
+        f"it1 vdd nb1 0.5u\nxi x ai nb1 vdd vss cd_act_mos_pair_core {params}\n"
+        f"it2 vdd nb2 0.5u\nxm x am nb2 vdd vss cd_act_mos_pair_mcore {params}\n"
+        ".control\nset wr_singlescale\ndc vx -1 1 0.05\nwrdata out.dat v(ai) v(am)\n.endc\n.end\n")
+    data = run_deck(net, find_ngspice().executable)
+    ideal, mirror = data[:, 1], data[:, 2]
+    assert np.abs(ideal).max() > 0.24  # the sweep reaches the rails of the tanh
+    assert np.abs(mirror - ideal).max() < 0.02 * 0.25

@@ -6,6 +6,15 @@ Neuron i obeys tau dx_i/dt = -x_i + sum_j w_ij phi(x_j) + u_i (ideal op-amp). Wi
 |z_i - z_i*| <= |x_i - x_i*|: from the reset x(0) = 0 every activation is within tol of its
 equilibrium after tau ln(||x*||_2 / tol) / (1 - rho). Near x* the decay rate is set by the
 slowest eigenvalue of -I + W diag(phi'(x*)), usually much faster than the bound.
+
+A sky130 +/- driver (a Driver part with a measured ``settle_s``) sits in the loop (the
+activations' copies) and in front of it (the input DACs' copies). Its 0.1 % settling after a
+large step is mostly slewing and its second pole, not a small-signal lag: 8-neuron cores with
+every copy by sky130_ab_fast (0.48 us) settle to 1e-4 FS in 0.55-0.71 us, about as fast as with
+behavioural copies (0.59-0.72 us; ``python -m benchmarks.parts --driver-loop``), where a lag
+settle_s / ln(1000) added to tau would stretch every stop by 1 / (1 - rho). The stops therefore
+add the driver's settling once, as a delay; a transient not settled by its fallback is still
+refused, never read.
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ from codesign.circuit.description import CrossbarCircuit
 from codesign.circuit.ota_speed import ota_delay_s
 from codesign.circuit.predict import CircuitPrediction
 from codesign.deq.activations import SLOPES
+from codesign.parts.registry import chip_parts
 
 SETTLE_TOL_FS = 1e-4
 """The default settling tolerance, a fraction of full scale: a transient has settled when every
@@ -44,15 +54,22 @@ def opamp_delay_s(circuit: CrossbarCircuit) -> float:
     return float(circuit.noise_gain().max() / (2 * math.pi * gbw)) if math.isfinite(gbw) else 0.0
 
 
+def driver_delay_s(circuit: CrossbarCircuit) -> float:
+    """The chip's +/- driver's measured 0.1 % step settling [s] (Driver.settle_s; 0 for a
+    behavioural driver)."""
+    return chip_parts(circuit.config).driver.settle_s
+
+
 def transient_stops_s(circuit: CrossbarCircuit, prediction: CircuitPrediction, tol_fs: float,
                       safety: float = 1.5) -> tuple[np.ndarray, np.ndarray]:
     """(K,) transient lengths to try first, and (K,) to fall back on for samples not settled by
     then. First: the linearised decay rate at each equilibrium, times ``safety``. Fallback: the
     rigorous bound times ``safety`` (10x the first try for a non-contractive core, which has no
-    bound). Both add 10 closed-loop op-amp time constants."""
+    bound). Both add 10 closed-loop op-amp time constants and the driver's settling
+    (driver_delay_s)."""
     W, _, _ = circuit.effective_weights()
     tau = circuit.time_constant_s()
-    delay = 10 * opamp_delay_s(circuit)
+    delay = 10 * opamp_delay_s(circuit) + driver_delay_s(circuit)
     slope = SLOPES[circuit.activation](torch.from_numpy(prediction.x)).numpy()
     if getattr(circuit, "sparse", False):
         rho, rate = _sparse_rates(W, slope)

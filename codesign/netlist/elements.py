@@ -293,10 +293,12 @@ def _sources(circuit: CrossbarCircuit, inputs: Sequence[float]) -> Iterator[Item
     driver = chip_parts(circuit.config).driver
     for k in range(circuit.m):
         yield from _set_node(input_source(k), input_node(k), float(inputs[k]) * circuit.v_fs)
-        yield driver.element(f"xdac{k}", (input_node(k), f"ep{k}", f"en{k}", "vddi", "vssi"))
+        yield driver.element(circuit, f"xdac{k}",
+                             (input_node(k), f"ep{k}", f"en{k}", "vddi", "vssi"))
     yield Comment("bias reference: +vfs and -vfs")
     yield from _set_node("iref", REFERENCE_DAC_NODE, circuit.v_fs)
-    yield driver.element("xref", (REFERENCE_DAC_NODE, REFERENCE_NODE, "refn", "vddi", "vssi"))
+    yield driver.element(circuit, "xref",
+                         (REFERENCE_DAC_NODE, REFERENCE_NODE, "refn", "vddi", "vssi"))
     if switched_reset(circuit):
         reset = chip_parts(circuit.config).reset
         yield Comment("reset: the switches across Rf || Cf are closed at t = 0, open after "
@@ -438,7 +440,8 @@ def network_elements(circuit, inputs: Sequence[float] | None = None,
             yield from _set_node(bit_source(q), bit_node(q), float(bool(bits[q])) * v_fs)
     yield Comment("bias reference: +vfs and -vfs")
     yield from _set_node("iref", REFERENCE_DAC_NODE, v_fs)
-    yield driver.element("xref", (REFERENCE_DAC_NODE, REFERENCE_NODE, "refn", "vddi", "vssi"))
+    yield driver.element(circuit, "xref",
+                         (REFERENCE_DAC_NODE, REFERENCE_NODE, "refn", "vddi", "vssi"))
     u = network_node
     yield Comment("node-to-node resistors: edges, then channel couplings (one per coupling)")
     for k, ((a, b), g) in enumerate(zip(circuit.pair_nodes.tolist(), circuit.g_pair.tolist(),

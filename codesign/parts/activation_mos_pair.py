@@ -7,8 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from codesign.parts.base import Activation, Circuit, Driver, Process
+from codesign.parts.geometry import part_area
 from codesign.parts.items import Element
-from codesign.parts.registry import tapped
+from codesign.parts.registry import chip_parts, tapped
 
 
 @dataclass(frozen=True)
@@ -27,14 +28,17 @@ class MosPair(Activation):
 
     def driven_by(self, driver: Driver) -> Activation:
         """Where the chip's +/- drivers are a sky130 driver on cd_pm_driver_sky130, its output
-        copies are that driver too (cd_act_mos_pair_sd, at the driver's parameters): its idle
-        current then flows in the pair's own rails and its speed is inside the loop."""
+        copies are that driver too (cd_act_mos_pair_sd, at the driver's parameters), read out
+        by a PMOS mirror instead of the ideal ``ba``: its idle current then flows in the pair's
+        own rails, and its speed and the readout's are inside the loop."""
         if driver.process != Process.SKY130 or driver.subckt != "cd_pm_driver_sky130":
             return self
+        own = part_area(self.libraries[-1], "cd_act_mos_pair_sd").transistors
         return DrivenMosPair(
-            f"{self.name}+{driver.name}", f"{self.description}, its +/- copies by {driver.name}",
+            f"{self.name}+{driver.name}",
+            f"{self.description}, read out by a PMOS mirror, its +/- copies by {driver.name}",
             libraries=tuple(dict.fromkeys((*driver.libraries, *self.libraries))),
-            process=Process.SKY130, tapped=True, transistors=self.transistors + driver.transistors,
+            process=Process.SKY130, tapped=True, transistors=own + driver.transistors,
             realises=self.realises, separate_supplies=True, subckt="cd_act_mos_pair_sd",
             behavioural_drivers=0, nominal=tuple((f"d{k}", v) for k, v in driver.nominal),
             driver=driver)
@@ -42,20 +46,34 @@ class MosPair(Activation):
 
 @dataclass(frozen=True)
 class DrivenMosPair(MosPair):
-    """A MosPair whose +/- output copies are a sky130 driver part (MosPair.driven_by)."""
+    """A MosPair read out by a PMOS mirror whose +/- output copies are a sky130 driver part
+    (MosPair.driven_by)."""
 
     driver: Driver | None = None
 
     def driven_by(self, driver: Driver) -> Activation:
         return self
 
+    def element(self, circuit: Circuit, i: int, nodes: tuple[str, ...]) -> Element:
+        """As MosPair's; where the chip's bias reference is in the deck, the driver's reference
+        is a tap on it too (``dtapw``, the width for its ``ib``)."""
+        element = super().element(circuit, i, nodes)
+        if not element.model.endswith("_tap"):
+            return element
+        width = chip_parts(circuit.config).bias.tap_width_um(self.driver.reference_a)
+        return element._replace(params=(*element.params, ("dtapw", width)))
+
+    def transistor_count(self, taps: bool = False) -> int:
+        """The pair's and its driver's, each with its tap where ``taps``."""
+        return super().transistor_count(taps) + (1 if taps else 0)
+
     def area_um2(self, taps: bool = False) -> float | None:
         """The pair's devices plus its driver's (whose subcircuit is in another library)."""
-        return float(super().area_um2(taps)) + float(self.driver.area_um2())
+        return float(super().area_um2(taps)) + float(self.driver.area_um2(taps))
 
     def behavioural(self, taps: bool = False) -> tuple[str, ...]:
         own = tuple(b for b in super().behavioural(taps) if "cd_pm_driver_sky130" not in b)
-        return own + tuple(f"{self.drawn(taps)}.xcore.xd: {b}" for b in self.driver.behavioural())
+        return own + tuple(f"{self.drawn(taps)}.xd: {b}" for b in self.driver.behavioural(taps))
 
 
 PART = MosPair("mos_pair", "a sky130 MOS pair in weak inversion making tanh",

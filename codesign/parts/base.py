@@ -168,12 +168,13 @@ class Driver(Part):
     supply_v: float = 1.8
     """The rails' span it was measured at [V]."""
     settle_s: float = 0.0
-    """Its slower output's 0.1 % settling after a 0.25 V step into a column's load (64 cells'
-    line capacitance beside 15.6 kOhm), SPICE-measured on its own at tt, 27 C (0: a behavioural
-    driver, ideal speed)."""
+    """Its slower output's 0.1 % settling (of 0.25 V) at worst over the steps and loads of
+    benchmarks.parts (into 15.6 kOhm beside 1 pF or a column's line capacitance, and into the
+    light loads a chip's columns are, stepping to 0, +0.05 and -0.25 V), SPICE-measured on its
+    own at tt, 27 C (0: a behavioural driver, ideal speed)."""
 
-    def element(self, name: str, nodes: tuple[str, ...]) -> Element:
-        """A driver (nodes: in, +out, -out, vdd, vss)."""
+    def element(self, circuit: Circuit, name: str, nodes: tuple[str, ...]) -> Element:
+        """A driver (nodes: in, +out, -out, vdd, vss) in ``circuit``'s deck."""
         raise NotImplementedError
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from codesign.parts.base import Driver
+from codesign.parts.base import Circuit, Driver
 from codesign.parts.items import Element
 
 
 @dataclass(frozen=True)
 class BehaviouralDriver(Driver):
-    def element(self, name: str, nodes: tuple[str, ...]) -> Element:
+    def element(self, circuit: Circuit, name: str, nodes: tuple[str, ...]) -> Element:
         return Element(name, nodes, model="cd_pm_driver")
 
 
