@@ -1,8 +1,9 @@
 """The sky130 OTAs' gain-bandwidth estimate behind the transient stops
-(codesign/circuit/ota_speed.py): it lies below the OTAs' own, measured in ngspice in the repo's
-summing configuration (benchmarks.amplifier_ab's neuron), and not far below; the delay it gives a
-CMOS chip replaces the level's nominal 5 MHz, and a behavioural amplifier's is unchanged; on a
-small CMOS chip the first try's stop still outlasts the settling it sizes."""
+(codesign/parts/ota_speed.py, each amplifier part's ``gbw_hz``): it lies below the OTAs' own,
+measured in ngspice in the repo's summing configuration (benchmarks.amplifier_ab's neuron), and
+not far below; the delay it gives a CMOS chip replaces the level's nominal 5 MHz, and a
+behavioural amplifier's is unchanged; on a small CMOS chip the first try's stop still outlasts
+the settling it sizes."""
 
 import math
 from types import SimpleNamespace
@@ -25,9 +26,19 @@ from codesign.chip.chip import Chip
 from codesign.circuit.compile import compile_core
 from codesign.circuit.config import THERMAL_VOLTAGE_V, circuit_config
 from codesign.circuit.dynamics import opamp_delay_s, transient_stops_s
-from codesign.circuit.ota_speed import circuit_gbw_hz, gm_ekv, noise_gain_floor, ota_delay_s
 from codesign.circuit.settings import build_circuit
 from codesign.deq import random_core
+from codesign.parts import chip_parts
+from codesign.parts.ota_speed import gm_ekv
+
+
+def circuit_gbw_hz(circuit):
+    """Each neuron's amplifier gain-bandwidth bound, as its part gives it."""
+    return chip_parts(circuit.config).amplifier.gbw_hz(circuit)
+
+
+def noise_gain_floor(circuit) -> float:
+    return chip_parts(circuit.config).amplifier.noise_gain_floor(circuit)
 
 # --- the estimate's pieces ---
 
@@ -55,7 +66,7 @@ def test_a_behavioural_amplifiers_delay_is_its_configs_gain_bandwidth(rng):
     core = random_core(6, 3, 0.8, rng)
     for level in ("opamp", "transistor"):
         circuit = compile_core(core, circuit_config(level))
-        assert circuit_gbw_hz(circuit) is None and ota_delay_s(circuit) is None
+        assert circuit_gbw_hz(circuit) is None
         gbw = circuit.config.neuron.opamp.gbw_hz
         assert opamp_delay_s(circuit) == float(circuit.noise_gain().max() / (2 * math.pi * gbw))
     assert opamp_delay_s(compile_core(core, circuit_config("ideal"))) == 0.0
@@ -67,7 +78,7 @@ def test_a_cmos_chips_delay_is_its_otas_not_the_levels_nominal_gbw(rng):
         circuit = compile_core(core, config)
         gbw = circuit_gbw_hz(circuit)
         assert gbw.shape == (6,) and np.all(gbw > 0)
-        floor = noise_gain_floor(config.neuron.opamp.model, config.neuron.cmos.ota_cc_f)
+        floor = noise_gain_floor(circuit)
         noise_gain = np.maximum(circuit.noise_gain(), floor)
         assert opamp_delay_s(circuit) == pytest.approx((noise_gain / (2 * math.pi * gbw)).max())
     # the level's own design: slower than its nominal 5 MHz (SPICE: 3.4-3.7 MHz)
@@ -106,7 +117,7 @@ def test_the_estimate_is_below_the_otas_gain_bandwidth_in_its_summing_configurat
     estimate = float(circuit_gbw_hz(circuit)[0])
     neurons = 1 + G_ROW_S * RF_OHM
     assert 0.4 < estimate / (neurons * closes_hz(neurons)) < 1
-    floor = noise_gain_floor(model, cc_f)
+    floor = noise_gain_floor(circuit)
     for noise_gain in (neurons, 8, 4, 2):
         assert max(noise_gain, floor) / estimate > 1 / closes_hz(noise_gain), noise_gain
 

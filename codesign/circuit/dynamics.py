@@ -25,7 +25,6 @@ import numpy as np
 import torch
 
 from codesign.circuit.description import CrossbarCircuit
-from codesign.circuit.ota_speed import ota_delay_s
 from codesign.circuit.predict import CircuitPrediction
 from codesign.deq.activations import SLOPES
 from codesign.parts.registry import chip_parts
@@ -44,12 +43,14 @@ def settling_bound_s(tau_s: float, rho: float, distance_fs: float, tol_fs: float
 
 def opamp_delay_s(circuit: CrossbarCircuit) -> float:
     """Closed-loop time constant of the slowest op-amp, NG / (2 pi GBW) [s] (0 if ideal): a
-    behavioural amplifier's at its config's ``gbw_hz``; a transistor-level OTA's at a lower
-    bound of its gain-bandwidth at its bias, Miller capacitor and load, NG at least 8
-    (codesign.circuit.ota_speed.ota_delay_s)."""
-    ota = ota_delay_s(circuit)
-    if ota is not None:
-        return ota
+    transistor-level amplifier's at the lower bound of its gain-bandwidth its part gives at
+    the circuit's bias and load (``Amplifier.gbw_hz``; codesign.parts.ota_speed), NG at least
+    its ``noise_gain_floor``; another's at its config's ``gbw_hz``."""
+    amplifier = chip_parts(circuit.config).amplifier
+    gbw = amplifier.gbw_hz(circuit) if circuit.config.neuron.cmos is not None else None
+    if gbw is not None:
+        noise_gain = np.maximum(circuit.noise_gain(), amplifier.noise_gain_floor(circuit))
+        return float((noise_gain / (2 * math.pi * gbw)).max())
     gbw = circuit.config.neuron.opamp.gbw_hz
     return float(circuit.noise_gain().max() / (2 * math.pi * gbw)) if math.isfinite(gbw) else 0.0
 

@@ -127,6 +127,16 @@ class Amplifier(Part):
         an ideal amplifier draws nothing)."""
         return 0.0
 
+    def gbw_hz(self, circuit: Circuit) -> Any:
+        """(n,) a lower bound of each neuron's amplifier gain-bandwidth [Hz] at the circuit's
+        bias and load, what the transient stops wait for (codesign.circuit.dynamics); None
+        where the part has none (a behavioural amplifier: its config's ``gbw_hz``)."""
+        return None
+
+    def noise_gain_floor(self, circuit: Circuit) -> float:
+        """The smallest noise gain its delay counts (codesign.parts.ota_speed)."""
+        return 0.0
+
 
 @dataclass(frozen=True)
 class Activation(Part):

@@ -25,7 +25,8 @@ from codesign.parts.base import (
 )
 from codesign.parts.items import Element
 
-_INFRASTRUCTURE = {"base", "geometry", "items", "registry"}
+INFRASTRUCTURE = frozenset({"base", "geometry", "items", "ota_speed", "registry"})
+"""The package's modules that are not parts (shared by the part modules)."""
 
 
 @lru_cache(maxsize=1)
@@ -34,7 +35,7 @@ def registry() -> dict[tuple[PartKind, str], Part]:
     package = importlib.import_module("codesign.parts")
     parts: dict[tuple[PartKind, str], Part] = {}
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-        if info.name in _INFRASTRUCTURE:
+        if info.name in INFRASTRUCTURE:
             continue
         module = importlib.import_module(f"codesign.parts.{info.name}")
         found = getattr(module, "PARTS", ()) + ((module.PART,) if hasattr(module, "PART") else ())

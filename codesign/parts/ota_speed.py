@@ -1,5 +1,6 @@
 """How fast the sky130 summing OTAs are, for the transient stops
-(codesign.circuit.dynamics.opamp_delay_s): a lower bound of their gain-bandwidth product at the
+(codesign.circuit.dynamics.opamp_delay_s, through each amplifier part's ``gbw_hz``): the
+physics of a lower bound of their gain-bandwidth product at the
 bias current and Miller capacitor the CMOS level gives them (CmosParams.ota_bias_a, ota_cc_f)
 and the load their neuron puts on them. The CMOS level's ``neuron.opamp.gbw_hz`` (5 MHz) is a
 nominal figure that says nothing about the OTA a chip holds: 1.4x cd_ota_sky130's (3.4-3.7 MHz
@@ -31,7 +32,7 @@ tt, ss, fs and sf corners, the estimate is 0.36-0.94 of NG f_NG, f_NG where the 
 |A| falls to the noise gain NG (tests/test_ota_speed.py checks a few of these points).
 
 Below a noise gain of about 8 a small Cc no longer splits the poles: at Cc = 10 fF the second
-pole lowers NG f_NG by up to 1.6x at NG = 2. The delay (ota_delay_s) therefore counts each
+pole lowers NG f_NG by up to 1.6x at NG = 2. The delay (opamp_delay_s) therefore counts each
 neuron's noise gain as at least noise_gain_floor, about 8 at Cc = 10 fF and below 1 from 0.5 pF:
 |A| falls through a smaller noise gain at a higher frequency than through the floor, so its
 loop closes faster than the floor's delay says. With it the delay outlasts 1 / (2 pi f_NG) at
@@ -45,8 +46,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from codesign.circuit.config import THERMAL_VOLTAGE_V
-from codesign.parts.amplifier_sky130_ota import cmos_output_ratio
+THERMAL_VOLTAGE_V = 1.380649e-23 * 300.15 / 1.602176634e-19
+"""kT/q at ngspice's default 27 C [V] (codesign.circuit.config.THERMAL_VOLTAGE_V, which a part
+cannot import: the circuit layer builds on the parts)."""
 
 N_NMOS = 1.5
 """Subthreshold slope factor of the sky130 nfet_01v8 (high end): the input pair's gm / I at
@@ -88,29 +90,6 @@ class OtaModel(NamedTuple):
     """The output node's own capacitance [F] (Cf on top)."""
 
 
-MODELS: dict[str, OtaModel] = {
-    # xm1/xm2 nfet w=10 l=1; xm5 pfet w=2 k2 l=0.5 at k2 ib over the sink xm6
-    "cd_ota_sky130": OtaModel(input_squares=10.0, miller_a=1.0, miller_parasitic_f=0.0,
-                              first_stage_f=60e-15, first_stage_gds_per_a=0.2,
-                              output_f=30e-15),
-    # xm1a/xm2a nfet w=10 l=1 under xm1b/xm2b w=40 l=0.5; push-pull xmp (pfet w=16 l=0.5) and
-    # xmn (nfet w=4 l=1), both idling at AB_OUTPUT_RATIO ib or more
-    "cd_ota_ab_sky130": OtaModel(input_squares=1 / (1 / 10 + 0.5 / 40), miller_a=1.0,
-                                 miller_parasitic_f=15e-15, first_stage_f=40e-15,
-                                 first_stage_gds_per_a=0.5, output_f=30e-15),
-}
-"""The transistor-level amplifiers this estimate knows, by subcircuit name."""
-
-CLASS_A_OUTPUT_SQUARES_PER_K2 = 4.0
-"""cd_ota_sky130's xm5: w = 2 k2, l = 0.5, at k2 ib."""
-AB_OUTPUT_RATIO = 0.4
-"""cd_ota_ab_sky130's output devices' idle current / ib (low end): 0.83 at 0.1 uA, 0.72 at
-1 uA, 0.40 at 10 uA (SPICE, tt)."""
-AB_OUTPUT_PMOS_W_UM = 16.0
-AB_OUTPUT_PMOS_SQUARES = 32.0
-AB_OUTPUT_NMOS_SQUARES = 4.0
-
-
 def gm_ekv(current_a, n: float, i_spec_a):
     """The EKV transconductance I / (n U_T) * 2 / (1 + sqrt(1 + 4 I / I_spec)) [S]: the weak-
     inversion I / (n U_T) at I << I_spec, sqrt(I I_spec) / (n U_T) at I >> I_spec."""
@@ -119,23 +98,15 @@ def gm_ekv(current_a, n: float, i_spec_a):
             * 2 / (1 + np.sqrt(1 + 4 * current_a / np.asarray(i_spec_a, float))))
 
 
-def ota_gbw_hz(model: str, ib_a: float, cc_f: float, load_s, load_f, k2=None) -> np.ndarray:
-    """A lower bound of the OTA ``model``'s gain-bandwidth [Hz] at reference current ``ib_a``
-    and Miller capacitance ``cc_f``, per neuron: ``load_s`` [S] and ``load_f`` [F] what its
-    output drives (Rf and the activation's attenuator; Cf), ``k2`` its output sink's ratio
-    (cd_ota_sky130 only: codesign.parts.amplifier_sky130_ota.cmos_output_ratio)."""
-    ota = MODELS[model]
+def two_stage_gbw_hz(ota: OtaModel, ib_a: float, cc_f: float, load_s, load_f, gm2,
+                     output_a, overlap_f) -> np.ndarray:
+    """A lower bound of a two-stage OTA's gain-bandwidth [Hz] (the module docstring's C_eff),
+    per neuron: ``ota`` its sizes and fitted bounds, ``ib_a`` its reference current [A],
+    ``cc_f`` its Miller capacitance [F], ``load_s`` [S] and ``load_f`` [F] what its output
+    drives (Rf and the activation's attenuator; Cf), ``gm2`` [S] its output stage's
+    transconductance at ``output_a`` [A] (each output device's current) and ``overlap_f`` [F]
+    the output device's gate-drain overlap."""
     gm1 = gm_ekv(ib_a, N_NMOS, I_SQ_NMOS_A * ota.input_squares)
-    if model == "cd_ota_sky130":
-        k2 = np.asarray(k2, float)
-        output_a = k2 * ib_a  # xm5 and xm6 each
-        gm2 = k2 * gm_ekv(ib_a, N_PMOS, I_SQ_PMOS_A * CLASS_A_OUTPUT_SQUARES_PER_K2)
-        overlap_f = GATE_DRAIN_F_PER_UM * 2 * k2
-    else:
-        output_a = AB_OUTPUT_RATIO * ib_a  # xmp and xmn each
-        gm2 = (gm_ekv(output_a, N_PMOS, I_SQ_PMOS_A * AB_OUTPUT_PMOS_SQUARES)
-               + gm_ekv(output_a, N_NMOS, I_SQ_NMOS_A * AB_OUTPUT_NMOS_SQUARES))
-        overlap_f = GATE_DRAIN_F_PER_UM * AB_OUTPUT_PMOS_W_UM
     gm2_r2 = gm2 / (np.asarray(load_s, float) + 2 * OUTPUT_GDS_PER_A * output_a)
     gm2_r1 = gm2 / (2 * ota.first_stage_gds_per_a * ib_a)
     c_eff = (cc_f * (1 + ota.miller_a / gm2_r2) + overlap_f + ota.miller_parasitic_f
@@ -144,37 +115,15 @@ def ota_gbw_hz(model: str, ib_a: float, cc_f: float, load_s, load_f, k2=None) ->
     return gm1 / (2 * math.pi * c_eff)
 
 
-def circuit_gbw_hz(circuit) -> np.ndarray | None:
-    """(n,) each neuron's OTA gain-bandwidth lower bound [Hz] (ota_gbw_hz at the circuit's
-    CmosParams and its rows' Rf, Cf and attenuator); None where its amplifier is not a
-    transistor-level OTA this estimate knows (MODELS). Reads ``circuit.config.neuron``,
-    ``circuit.g_feedback`` and ``circuit.c_feedback``."""
-    neuron = circuit.config.neuron
-    if neuron.cmos is None or neuron.opamp.model not in MODELS:
-        return None
-    cmos = neuron.cmos
-    load_s = np.asarray(circuit.g_feedback, float) + 1.0 / cmos.attenuator_ohm
-    k2 = None
-    if neuron.opamp.model == "cd_ota_sky130":  # its sink is sized per neuron by its part
-        k2 = np.array([cmos_output_ratio(circuit, i) for i in range(len(load_s))])
-    return ota_gbw_hz(neuron.opamp.model, cmos.ota_bias_a, cmos.ota_cc_f, load_s,
-                      circuit.c_feedback, k2)
-
-
-def noise_gain_floor(model: str, cc_f: float) -> float:
-    """The smallest noise gain the OTA ``model``'s delay counts at Miller capacitance ``cc_f``:
+def noise_gain_floor(ota: OtaModel, cc_f: float) -> float:
+    """The smallest noise gain an OTA's delay counts at Miller capacitance ``cc_f``:
     NOISE_GAIN_FLOOR C1 / (C1 + Cc), 8-8.6 at Cc = 10 fF, 3-4 at 0.1 pF, below 1 from 0.5 pF
     (a Cc well above C1 splits the poles: the estimate holds down to a noise gain of 2)."""
-    c1 = MODELS[model].first_stage_f
-    return NOISE_GAIN_FLOOR * c1 / (c1 + cc_f)
+    return NOISE_GAIN_FLOOR * ota.first_stage_f / (ota.first_stage_f + cc_f)
 
 
-def ota_delay_s(circuit) -> float | None:
-    """The slowest neuron's closed-loop OTA time constant max(NG, noise_gain_floor) / (2 pi GBW)
-    [s], GBW circuit_gbw_hz's; None where its amplifier is not one this estimate knows."""
-    gbw = circuit_gbw_hz(circuit)
-    if gbw is None:
-        return None
-    neuron = circuit.config.neuron
-    floor = noise_gain_floor(neuron.opamp.model, neuron.cmos.ota_cc_f)
-    return float((np.maximum(circuit.noise_gain(), floor) / (2 * math.pi * gbw)).max())
+def row_load_s(circuit) -> np.ndarray:
+    """(n,) what each neuron's OTA output drives [S]: its Rf and the activation's attenuator.
+    Reads ``circuit.g_feedback`` and ``circuit.config.neuron.cmos``."""
+    return (np.asarray(circuit.g_feedback, float)
+            + 1.0 / circuit.config.neuron.cmos.attenuator_ohm)
