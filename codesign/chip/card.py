@@ -327,8 +327,10 @@ def energy_card(chip, transients: Sequence[TransientMetrics], z_op: np.ndarray,
         raise InputError("an energy card needs at least one transient")
     settle = np.array([t.settling_time_s for t in transients])
     if not np.isfinite(settle).all():
-        raise InputError(f"{int((~np.isfinite(settle)).sum())} of {len(settle)} transients did "
-                         "not settle: a failed measurement, not a settling time (run longer)")
+        ends = [t.final_error_fs for t in transients if not math.isfinite(t.settling_time_s)]
+        raise InputError(f"{len(ends)} of {len(settle)} transients did not settle (at their runs' "
+                         f"ends {min(ends):.3g}-{max(ends):.3g} FS from their operating "
+                         "points): a failed measurement, not a settling time (run longer)")
     n, m = chip.n, chip.m
     conv = chip.config.converters
     core = np.array([t.core_energy_j for t in transients])
