@@ -7,22 +7,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from codesign.parts import ota_speed as speed
 from codesign.parts.base import Amplifier, Circuit, Process
 from codesign.parts.items import Element
-from codesign.parts.ota_speed import (
-    GATE_DRAIN_F_PER_UM,
-    I_SQ_PMOS_A,
-    N_PMOS,
-    OtaModel,
-    gm_ekv,
-    noise_gain_floor,
-    row_load_s,
-    two_stage_gbw_hz,
-)
 from codesign.parts.registry import tapped
 
-SPEED = OtaModel(input_squares=10.0, miller_a=1.0, miller_parasitic_f=0.0, first_stage_f=60e-15,
-                 first_stage_gds_per_a=0.2, output_f=30e-15)
+SPEED = speed.OtaModel(input_squares=10.0, miller_a=1.0, miller_parasitic_f=0.0,
+                       first_stage_f=60e-15, first_stage_gds_per_a=0.2, output_f=30e-15)
 """Its gain-bandwidth model (codesign.parts.ota_speed): xm1/xm2 nfet w=10 l=1."""
 OUTPUT_SQUARES_PER_K2 = 4.0
 """xm5: w = 2 k2, l = 0.5, at k2 ib (over the sink xm6)."""
@@ -56,13 +47,14 @@ class Sky130Ota(Amplifier):
         ``circuit.config.neuron.cmos``, ``circuit.g_feedback`` and ``circuit.c_feedback``."""
         cmos = circuit.config.neuron.cmos
         k2 = np.array([cmos_output_ratio(circuit, i) for i in range(len(circuit.g_feedback))])
-        gm2 = k2 * gm_ekv(cmos.ota_bias_a, N_PMOS, I_SQ_PMOS_A * OUTPUT_SQUARES_PER_K2)
-        return two_stage_gbw_hz(SPEED, cmos.ota_bias_a, cmos.ota_cc_f, row_load_s(circuit),
-                                circuit.c_feedback, gm2, k2 * cmos.ota_bias_a,
-                                GATE_DRAIN_F_PER_UM * 2 * k2)
+        gm2 = k2 * speed.gm_ekv(cmos.ota_bias_a, speed.N_PMOS,
+                                speed.I_SQ_PMOS_A * OUTPUT_SQUARES_PER_K2)
+        return speed.two_stage_gbw_hz(SPEED, cmos.ota_bias_a, cmos.ota_cc_f,
+                                      speed.row_load_s(circuit), circuit.c_feedback, gm2,
+                                      k2 * cmos.ota_bias_a, speed.GATE_DRAIN_F_PER_UM * 2 * k2)
 
     def noise_gain_floor(self, circuit: Circuit) -> float:
-        return noise_gain_floor(SPEED, circuit.config.neuron.cmos.ota_cc_f)
+        return speed.noise_gain_floor(SPEED, circuit.config.neuron.cmos.ota_cc_f)
 
 
 PART = Sky130Ota("cd_ota_sky130", "a sky130 two-stage Miller OTA",

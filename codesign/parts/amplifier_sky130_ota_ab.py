@@ -14,20 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from codesign.parts import ota_speed as speed
 from codesign.parts.base import Amplifier, Circuit, Process
 from codesign.parts.items import Element
-from codesign.parts.ota_speed import (
-    GATE_DRAIN_F_PER_UM,
-    I_SQ_NMOS_A,
-    I_SQ_PMOS_A,
-    N_NMOS,
-    N_PMOS,
-    OtaModel,
-    gm_ekv,
-    noise_gain_floor,
-    row_load_s,
-    two_stage_gbw_hz,
-)
 from codesign.parts.registry import tapped
 
 IDLE_RATIO = 3.95
@@ -35,8 +24,9 @@ IDLE_RATIO = 3.95
 3.87-4.03 over the ss, ff, sf and fs corners."""
 
 
-SPEED = OtaModel(input_squares=1 / (1 / 10 + 0.5 / 40), miller_a=1.0, miller_parasitic_f=15e-15,
-                 first_stage_f=40e-15, first_stage_gds_per_a=0.5, output_f=30e-15)
+SPEED = speed.OtaModel(input_squares=1 / (1 / 10 + 0.5 / 40), miller_a=1.0,
+                       miller_parasitic_f=15e-15, first_stage_f=40e-15,
+                       first_stage_gds_per_a=0.5, output_f=30e-15)
 """Its gain-bandwidth model (codesign.parts.ota_speed): xm1a/xm2a nfet w=10 l=1 under
 xm1b/xm2b w=40 l=0.5."""
 OUTPUT_RATIO = 0.4
@@ -67,14 +57,14 @@ class Sky130OtaAb(Amplifier):
         ``circuit.config.neuron.cmos``, ``circuit.g_feedback`` and ``circuit.c_feedback``."""
         cmos = circuit.config.neuron.cmos
         output_a = OUTPUT_RATIO * cmos.ota_bias_a
-        gm2 = (gm_ekv(output_a, N_PMOS, I_SQ_PMOS_A * OUTPUT_PMOS_SQUARES)
-               + gm_ekv(output_a, N_NMOS, I_SQ_NMOS_A * OUTPUT_NMOS_SQUARES))
-        return two_stage_gbw_hz(SPEED, cmos.ota_bias_a, cmos.ota_cc_f, row_load_s(circuit),
-                                circuit.c_feedback, gm2, output_a,
-                                GATE_DRAIN_F_PER_UM * OUTPUT_PMOS_W_UM)
+        gm2 = (speed.gm_ekv(output_a, speed.N_PMOS, speed.I_SQ_PMOS_A * OUTPUT_PMOS_SQUARES)
+               + speed.gm_ekv(output_a, speed.N_NMOS, speed.I_SQ_NMOS_A * OUTPUT_NMOS_SQUARES))
+        return speed.two_stage_gbw_hz(SPEED, cmos.ota_bias_a, cmos.ota_cc_f,
+                                      speed.row_load_s(circuit), circuit.c_feedback, gm2,
+                                      output_a, speed.GATE_DRAIN_F_PER_UM * OUTPUT_PMOS_W_UM)
 
     def noise_gain_floor(self, circuit: Circuit) -> float:
-        return noise_gain_floor(SPEED, circuit.config.neuron.cmos.ota_cc_f)
+        return speed.noise_gain_floor(SPEED, circuit.config.neuron.cmos.ota_cc_f)
 
 
 # Its decks set rshunt=1e12 (1 pS from every node to ground, 1e-4 of the smallest cell
