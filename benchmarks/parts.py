@@ -349,8 +349,9 @@ def driver_summary(name: str, results: dict[str, np.ndarray], seeds: int) -> dic
             driver[f"mc_{key}_mean"] = float(x.mean())
             driver[f"mc_{key}_sigma"] = float(x.std(ddof=1))
         driver["mc_seeds"] = seeds
-    tt = {case: driver_step_figures(results[f"driver_{name}_tt_{case}"])
-          for case in tt_step_decks(DRIVERS[name])}
+    prefix = f"driver_{name}_tt_"
+    tt = {key.removeprefix(prefix): driver_step_figures(data)
+          for key, data in results.items() if key.startswith(prefix)}
     driver["step"] = {load: {"load_f": c, **tt[f"15.6 kOhm, {load}, 0 to +0.25 V"]}
                       for load, c in DRIVER_LOADS_F.items()}
     corners = [driver_step_figures(results[f"driver_{name}_corner_{sec}_{temp}"])

@@ -266,7 +266,7 @@ def behavioural_driver_idle(chip, sampling_s: float = 0.0) -> tuple[str, float, 
     load current in the deck, at ideal speed; a real driver also idles, so each is charged the
     idle power of a sky130 driver in the registry, as SPICE measured it on its own
     (``Driver.supply_a`` at ``supply_v``): the one that idles at the least power among those
-    that settle into a column's load (``Driver.settle_s``) within the chip's sampling time
+    whose worst step settles (``Driver.settle_s``) within the chip's sampling time
     ``sampling_s`` [s], or, where none does, the fastest (a lower bound: a driver fast enough
     would idle at more)."""
     parts = chip_parts(chip.config)
@@ -284,7 +284,7 @@ def behavioural_driver_idle(chip, sampling_s: float = 0.0) -> tuple[str, float, 
     why = (f"the sky130 driver that idles at the least power of those settling within the "
            f"sampling time {sampling_s * 1e6:.3g} us (it: {pick.settle_s * 1e6:.2g} us)"
            if in_time else
-           f"the fastest sky130 driver, {pick.settle_s * 1e6:.2g} us into a column's load: none "
+           f"the fastest sky130 driver, {pick.settle_s * 1e6:.2g} us at worst: none "
            f"settles within the sampling time {sampling_s * 1e6:.3g} us, so a lower bound")
     which = " and ".join(w for w in (f"{inputs} input/bias" if inputs else "",
                                      f"{outputs} activation output" if outputs else "") if w)

@@ -11,6 +11,9 @@ from codesign.parts.geometry import part_area
 from codesign.parts.items import Element
 from codesign.parts.registry import chip_parts, tapped
 
+DRIVEN_SUBCKT = "cd_act_mos_pair_sd"
+"""The pair read out by a PMOS mirror with a sky130 driver's +/- copies (MosPair.driven_by)."""
+
 
 @dataclass(frozen=True)
 class MosPair(Activation):
@@ -33,13 +36,13 @@ class MosPair(Activation):
         own rails, and its speed and the readout's are inside the loop."""
         if driver.process != Process.SKY130 or driver.subckt != "cd_pm_driver_sky130":
             return self
-        own = part_area(self.libraries[-1], "cd_act_mos_pair_sd").transistors
+        own = part_area(self.libraries[-1], DRIVEN_SUBCKT).transistors
         return DrivenMosPair(
             f"{self.name}+{driver.name}",
             f"{self.description}, read out by a PMOS mirror, its +/- copies by {driver.name}",
             libraries=tuple(dict.fromkeys((*driver.libraries, *self.libraries))),
             process=Process.SKY130, tapped=True, transistors=own + driver.transistors,
-            realises=self.realises, separate_supplies=True, subckt="cd_act_mos_pair_sd",
+            realises=self.realises, separate_supplies=True, subckt=DRIVEN_SUBCKT,
             behavioural_drivers=0, nominal=tuple((f"d{k}", v) for k, v in driver.nominal),
             driver=driver)
 
@@ -65,7 +68,8 @@ class DrivenMosPair(MosPair):
 
     def transistor_count(self, taps: bool = False) -> int:
         """The pair's and its driver's, each with its tap where ``taps``."""
-        return super().transistor_count(taps) + (1 if taps else 0)
+        own = part_area(self.libraries[-1], self.drawn(taps)).transistors
+        return own + self.driver.transistor_count(taps)
 
     def area_um2(self, taps: bool = False) -> float | None:
         """The pair's devices plus its driver's (whose subcircuit is in another library)."""
