@@ -48,6 +48,7 @@ bench: setup
 	@# codesign verify from the command line against a one-parse ngspice alter loop (issue 22)
 	$(BIN)/python -m benchmarks.verify_rate --repeats 2
 	$(BIN)/python -m benchmarks.parts
+	$(BIN)/python -m benchmarks.pdk_models
 	$(BIN)/python -m benchmarks.accuracy_grid
 	$(BIN)/python -m benchmarks.calibration
 	$(BIN)/python -m benchmarks.training

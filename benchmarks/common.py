@@ -79,7 +79,7 @@ def chip_arguments(parser) -> None:
                         help="seconds one ngspice run may take (default 600)")
     parser.add_argument("--force", action="store_true",
                         help="compile a chip larger than codesign.limits estimates this machine "
-                             "takes on (the estimate charges about 1 MB per sky130 transistor)")
+                             "takes on (the estimate charges about 20 kB per sky130 transistor)")
 
 
 CARD_BITS = (6, 6)

@@ -278,6 +278,37 @@ def driver_sweep(jobs: int) -> str:
     return "\n".join(rows)
 
 
+DRIVER_RAILS_V = (0.9, 0.8, 0.75, 0.7)
+"""``--driver-rails``: sky130_ab_fast on symmetric rails of +-these volts (the chip's: 0.9)."""
+
+
+def on_rails(text: str, volts: float) -> str:
+    """A deck of header()'s with its supplies at +-``volts``."""
+    return text.replace("vdd vdd 0 0.9\n", f"vdd vdd 0 {volts:g}\n", 1).replace(
+        "vss vss 0 -0.9\n", f"vss vss 0 {-volts:g}\n", 1)
+
+
+def driver_rails(jobs: int) -> str:
+    """sky130_ab_fast on lower rails (DRIVER_RAILS_V): its idle current and power, gains, and
+    its worst 0.1 % settling over every tt step (tt_step_decks): what its supply costs."""
+    params = DRIVERS["sky130_ab_fast"]
+    decks = {(v, "dc"): on_rails(driver_deck("tt", None, params), v) for v in DRIVER_RAILS_V}
+    decks.update({(v, case): on_rails(text, v) for v in DRIVER_RAILS_V
+                  for case, text in tt_step_decks(params).items()})
+    with ThreadPoolExecutor(jobs) as pool:
+        data = dict(zip(decks, pool.map(run_deck, decks.values()), strict=True))
+    rows = ["sky130_ab_fast at tt 27 C on +-V rails, every load and level (tt_step_decks):"]
+    for v in DRIVER_RAILS_V:
+        dc = driver_figures(data[(v, "dc")])
+        figures = {case: driver_step_figures(d) for (u, case), d in data.items()
+                   if u == v and case != "dc"}
+        worst, seconds = worst_step(figures)
+        rows.append(f"  +-{v:<5g} V  idle {dc['iq_a'] * 1e6:5.1f} uA = "
+                    f"{dc['iq_a'] * 2 * v * 1e6:5.1f} uW  gains {dc['gain_outp']:.5f} "
+                    f"{dc['gain_minus_outn']:.5f}  worst {_settle(seconds):>11} ({worst})")
+    return "\n".join(rows)
+
+
 def driver_step_figures(data: np.ndarray, within: float = 1e-3) -> dict:
     """Each output's settling time [s] after the step to ``within`` of 0.25 V about its value
     at the end of the run, and that end value; ``None`` where it is still outside in the run's
@@ -610,6 +641,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="ngspice processes at a time")
     parser.add_argument("--driver-sweep", action="store_true",
                         help="print only the driver's idle and settling at other parameters")
+    parser.add_argument("--driver-rails", action="store_true",
+                        help="print only sky130_ab_fast's idle and settling on lower rails")
     parser.add_argument("--driver-loop", action="store_true",
                         help="print only each driver's settling inside small chips' loops")
     parser.add_argument("--ac", action="store_true",
@@ -623,6 +656,9 @@ def main() -> None:
         return
     if args.driver_loop:
         print(driver_loop(args.jobs))
+        return
+    if args.driver_rails:
+        print(driver_rails(args.jobs))
         return
     start = time.perf_counter()
     result = measure(args.seeds, args.jobs)

@@ -14,8 +14,10 @@ NGSPICE_BYTES_PER_DEVICE = 650
 two devices per weight)."""
 DECK_BYTES_PER_DEVICE = 32
 """One crossbar resistor line of a deck (measured: 31 bytes at n = 256)."""
-TRANSISTOR_BYTES = 1_000_000
-"""ngspice memory per BSIM4 transistor instance of the sky130 models (measured: about 1 MB)."""
+TRANSISTOR_BYTES = 20_000
+"""ngspice memory per BSIM4 transistor instance of the sky130 models (measured: 16.5 kB, 1,000
+to 4,000 instances; with the bins shared, codesign.netlist.pdk: each instance of the PDK's own
+subcircuits took about 1 MB)."""
 PYTHON_BYTES_PER_CELL = 100
 """Compile-time arrays (weights, conductances, noise) per weight position."""
 MAX_SAMPLES = 100_000

@@ -42,6 +42,25 @@ def test_a_sweep_gives_each_samples_own_operating_point(tmp_path, rng, level, n,
     assert not list((tmp_path / "process").glob("chunk-*/per-sample"))
 
 
+def test_a_sweep_of_class_ab_drivers_steps_between_samples(tmp_path, rng):
+    """A chip whose +/- copies are sky130 class-AB drivers sweeps in quarter steps between
+    samples (Deck.sweep_substeps) and gives each sample the operating point its own .op gives."""
+    from codesign.circuit.settings import build_circuit
+
+    core = random_core(4, 2, 0.5, rng)
+    e = rng.uniform(-1, 1, (5, core.m))
+    circuit = build_circuit("cmos", {"driver": "sky130_ab_fast"})
+    z = {}
+    for sweep in (False, True):
+        sim = get_simulator("process", workers=1, sweep=sweep)
+        chip = Chip(core, circuit, seed=1, simulator=sim)
+        z[sweep] = chip.operating_points(e, tmp_path / str(sweep)).z
+    assert chip.deck.sweep_substeps == 4
+    deck = next((tmp_path / "True").glob("chunk-*/deck.cir")).read_text()
+    assert "dc vsample 0 4 0.25" in deck
+    np.testing.assert_allclose(z[True], z[False], rtol=0, atol=1e-4)
+
+
 def test_a_failed_sweep_runs_again_per_sample(tmp_path, rng):
     core = random_core(6, 3, 0.5, rng)
     e = rng.uniform(-1, 1, (10, 3))
@@ -60,34 +79,42 @@ def small_deck():
 
 
 def _vectors(deck, e: np.ndarray) -> dict[str, np.ndarray]:
-    """What a correct sweep of ``e`` writes (z, x arbitrary but finite)."""
-    k = len(e)
+    """What a correct sweep of ``e`` writes (z, x arbitrary but finite; the inputs interpolated
+    between samples at the deck's substeps, as the PWL lookups are)."""
+    k = deck.sweep_points(len(e))
     vectors = {name: np.full(k, 0.1) for name in deck.z_vectors + deck.x_vectors}
     vectors[deck.reference_vector] = np.full(k, deck.v_fs)
+    index = np.arange(k) / deck.sweep_substeps
     for j, name in enumerate(deck.input_vectors):
-        vectors[name] = e[:, j] * deck.v_fs
+        vectors[name] = np.interp(index, np.arange(len(e)), e[:, j]) * deck.v_fs
     return vectors
 
 
 @settings(max_examples=40, deadline=None)
-@given(samples=st.integers(1, 12), seed=st.integers(0, 2**16),
+@given(samples=st.integers(1, 12), seed=st.integers(0, 2**16), substeps=st.sampled_from([1, 4]),
        damage=st.sampled_from(["none", "truncate", "nan", "swap", "reference"]))
 def test_a_sweep_counts_only_when_every_point_is_its_samples(small_deck, samples, seed,
-                                                             damage):
+                                                             substeps, damage):
+    from dataclasses import replace
+
+    small_deck = replace(small_deck, sweep_substeps=substeps)
     rng = np.random.default_rng(seed)
     e = rng.uniform(-1, 1, (samples, small_deck.m))
     vectors = _vectors(small_deck, e)
     name = small_deck.z_vectors[0]
     if damage == "truncate":
-        vectors = {k: v[: samples - 1] for k, v in vectors.items()}
+        vectors = {k: v[:-1] for k, v in vectors.items()}
     elif damage == "nan":
-        vectors[name][rng.integers(samples)] = np.nan
+        vectors[name][rng.integers(samples) * substeps] = np.nan
     elif damage == "swap" and samples > 1:
         for inputs in small_deck.input_vectors:
             vectors[inputs] = vectors[inputs][::-1].copy()
     elif damage == "reference":
         vectors[small_deck.reference_vector][-1] = 0.0
     result = sweep_results(small_deck, make_jobs(e), vectors)
+    if substeps > 1 and damage == "nan" and samples > 0:
+        vectors[name][1::substeps] = np.nan  # between samples: not read
+        assert isinstance(sweep_results(small_deck, make_jobs(e), vectors), str)
     swapped_same = damage == "swap" and np.allclose(e, e[::-1])
     if damage == "none" or swapped_same:
         assert [r.index for r in result] == list(range(samples))

@@ -109,11 +109,23 @@ class Deck:
     form."""
     noise: NoiseWaves | None = None
     """The circuit's noise sources, whose waveforms each transient sets (None: noiseless)."""
+    sweep_substeps: int = 1
+    """Points per sample of an operating-point sweep (a power of two; codesign.netlist.spice.
+    sweep_commands): k > 1 walks k - 1 interpolated inputs (the DAC sources' PWL lookups are
+    linear between samples) from each sample to the next, so that every Newton solve starts
+    near its answer. Class-AB drivers fail a full step from one sample's operating point to the
+    next and fall back on ngspice's gmin stepping at every sample; at k = 4 a 64-neuron chip
+    with sky130 drivers everywhere solves 4 samples in 873 Newton iterations instead of 3,065
+    (28 s instead of 76)."""
     save_all: bool = False
     """The deck saves every vector (``.save all``) instead of listing the ones read: ngspice 46
     matches a listed save against every node name (saves x nodes string compares, ~7 s at
     n = 4096, ~100 s at n = 16384), while ``all`` is linear; the reader then picks the needed
     vectors out of the raw file."""
+
+    def sweep_points(self, count: int) -> int:
+        """The points an operating-point sweep of ``count`` samples solves."""
+        return (count - 1) * self.sweep_substeps + 1
 
     @property
     def check_vectors(self) -> tuple[str, ...]:

@@ -18,7 +18,7 @@ LIBRARY_FILES = ("codesign_devices.lib", "codesign_amplifiers.lib", "codesign_ne
 SKY130_LIBRARY = "codesign_sky130.lib"
 SKY130_FILES = ("sky130/LICENSE", "sky130/README.md",
                 *(f"sky130/{name}.spice" for name in (
-                    "models_global", "models_fet", "parameters_fet_tt", "parameters_fet_ss",
+                    "models_global", "models_fet_shared", "parameters_fet_tt", "parameters_fet_ss",
                     "parameters_fet_ff", "parameters_fet_sf", "parameters_fet_fs",
                     "parameters_res_nom", "parameters_cap_nom")))
 """SkyWater's files under sky130/ (Apache-2.0) that codesign_sky130.lib reads."""

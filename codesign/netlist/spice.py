@@ -233,6 +233,8 @@ def write_deck(
         tran_max_step_s=MAX_STEP_TAUS * circuit.time_constant_s(),
         noise=noise_waves(circuit),
         save_all=save_all,
+        sweep_substeps=(SWEEP_SUBSTEPS_CLASS_AB
+                        if chip_parts(circuit.config).driver.process == Process.SKY130 else 1),
     )
 
 
@@ -400,6 +402,8 @@ def control_block(deck: Deck, jobs: list[SampleJob], analysis: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+SWEEP_SUBSTEPS_CLASS_AB = 4
+"""Deck.sweep_substeps where the chip's +/- drivers are transistors (chip_parts(...).driver)."""
 SWEEP_SOURCE = "vsample"
 """The sample-index source of an operating-point sweep (its node: SWEEP_NODE)."""
 SWEEP_NODE = "sample_index"
@@ -453,8 +457,11 @@ def sweep_circuit(deck: Deck, jobs: Sequence[SampleJob]) -> str:
 
 
 def sweep_commands(deck: Deck, count: int) -> list[str]:
-    """The interactive commands of an operating-point sweep over ``count`` samples."""
-    return [*option_commands(deck, Analysis.OP), f"dc {SWEEP_SOURCE} 0 {count - 1} 1"]
+    """The interactive commands of an operating-point sweep over ``count`` samples, in steps of
+    1 / deck.sweep_substeps (sample k at point k x substeps: Deck.sweep_points)."""
+    return [*option_commands(deck, Analysis.OP),
+            f"dc {SWEEP_SOURCE} 0 {count - 1} {1 / deck.sweep_substeps:g}"]
+
 
 
 def sweep_deck(deck: Deck, jobs: Sequence[SampleJob]) -> str:

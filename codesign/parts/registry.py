@@ -99,7 +99,7 @@ class ChipParts(NamedTuple):
     def sky130_transistors_per_neuron(self, n: int = 0, m: int = 0) -> int:
         """The sky130 transistors per neuron of an n x m core: its amplifier, activation and
         reset switch, its row's n + m + 1 cells, and its share of the m + 1 drivers (about
-        1 MB of ngspice memory each: codesign.limits)."""
+        20 kB of ngspice memory each: codesign.limits)."""
         def sky130(part) -> int:
             return part.transistor_count(self.bias.in_deck) if part is not None \
                 and part.process == Process.SKY130 else 0

@@ -142,14 +142,17 @@ def plot_problem(deck: Deck, job: SampleJob, kind: Analysis,
 
 def sweep_results(deck: Deck, jobs: list[SampleJob],
                   vectors: dict[str, np.ndarray]) -> list[SampleResult] | str:
-    """Each job's operating point from an operating-point sweep's vectors (point k: job k), or
-    why they are not usable: every point must be there, finite and the job's own."""
+    """Each job's operating point from an operating-point sweep's vectors (point k x
+    deck.sweep_substeps: job k), or why they are not usable: every point must be there, finite
+    and the job's own."""
     counts = {len(values) for values in vectors.values()}
-    if counts != {len(jobs)}:
-        return f"{sorted(counts)} points for {len(jobs)} samples (a sweep that stopped early)"
+    if counts != {deck.sweep_points(len(jobs))}:
+        return (f"{sorted(counts)} points for {len(jobs)} samples of "
+                f"{deck.sweep_points(len(jobs))} points (a sweep that stopped early)")
     results = []
+    step = deck.sweep_substeps
     for k, job in enumerate(jobs):
-        point = {name: values[k:k + 1] for name, values in vectors.items()}
+        point = {name: values[k * step:k * step + 1] for name, values in vectors.items()}
         problem = plot_problem(deck, job, Analysis.OP, point)
         if problem:
             return f"sample {job.index}: {problem}"
