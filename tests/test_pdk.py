@@ -30,6 +30,9 @@ def test_a_model_parameter_that_depends_on_the_instance_is_refused():
     assert changed != source
     with pytest.raises(ValueError, match=r"depends on \['w'\]"):
         shared_fet_models(changed)
+    mismatch = source.replace("+ ngcon = 1 vth0 = 0.5190093", "+ ngcon = 1 vth0 = {swx_vth}", 1)
+    with pytest.raises(ValueError, match=r"depends on \['swx_vth'\]"):
+        shared_fet_models(mismatch)  # a continuation line's parameter of the subcircuit
     with pytest.raises(ValueError, match="not in the model file"):
         shared_fet_models(source, ("sky130_fd_pr__nfet_99v9",))
 

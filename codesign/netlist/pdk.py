@@ -56,11 +56,14 @@ def _blocks(lines: list[str]) -> dict[str, tuple[int, int]]:
 def _share(name: str, block: list[str]) -> tuple[list[str], list[str]]:
     """The subcircuit ``block`` without its models, and its models renamed for the top level."""
     body, models, in_model, base = [], [], False, None
-    local = {"l", "w", "nf", "ad", "as", "pd", "ps", "nrd", "nrs", "sa", "sb", "sd", "mult"}
+    local, in_param = {"mult"}, False  # the subcircuit's own parameters
     for line in block:
         words = line.split()
-        if words and words[0].lower() == ".param":
-            local |= set(re.findall(r"(\w+)\s*=", line))
+        if words and (words[0].lower() == ".param" or (in_param and line.startswith("+"))):
+            local |= set(re.findall(r"(\w+)\s*=", re.sub(r"\{[^}]*\}", "", line)))
+            in_param = True
+        elif words and not line.startswith("*"):
+            in_param = False
     for line in block:
         words = line.split()
         if words and words[0].lower() == ".model":

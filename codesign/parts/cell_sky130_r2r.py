@@ -8,8 +8,8 @@ cell is a linear conductance code/64/R from the driver to the row (0.04 % median
 nonlinearity over +-0.25 V), with no clock, no refresh, and a sign bit picking the driver's +x
 or -x line, so the continuous-time feedback sees a plain resistor. Its temperature coefficient
 (the poly's, about -0.25 %/K: +15 % from 27 to 85 C) tracks a feedback resistor of the same poly,
-so G / G_f, the weight, holds. Its mismatch is the PDK's (poly body and heads: sigma 0.3-0.7 % per
-code, tt_mm), drawn by ngspice where the chip's device mismatch is on.
+so G / G_f, the weight, holds. Its mismatch is the PDK's (poly body and heads: sigma 0.2-0.8 % per
+code over 30 seeds, tt_mm), drawn by ngspice where the chip's device mismatch is on.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ benchmarks.parts --driver-sweep`).
 
 Measured in ngspice (`python -m benchmarks.parts --seeds 30`, docs/results/parts.json): 16.3 uA
 quiescent (12.7-20.0 uA over the five corners at 0-85 C), gain +0.007 % / -0.000 %, offset
--1.4 mV systematic, sigma 1.7 mV (+x) and 3.4 mV (-x) over 30 Monte Carlo seeds; the slower
+-1.2 and -0.8 mV systematic, sigma 1.8 mV (+x) and 4.2 mV (-x) over 30 Monte Carlo seeds; the slower
 output settles to 0.1 % of 0.25 V in at most 4.64 us at tt 27 C over every load and level the
 benchmark steps it through (3.5 us into 15.6 kOhm with 1 pF or a column's 3.9 pF), 4.95 us over
 the corners: its 3 pF Miller capacitors and long mirrors set it, not the load.

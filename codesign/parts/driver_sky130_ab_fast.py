@@ -18,8 +18,8 @@ of 0.25 V in at most 0.48 us at tt 27 C over every load and level the benchmark 
 (15.6 kOhm with 1 pF or a column's 3.9 pF; open with 8 or 64 cells' capacitance and 250 kOhm
 with 64, stepping to 0, +0.05 and -0.25 V), at most 0.60 us over the corners, and rings by
 less than 0.1 mV afterwards. Gain -0.03 % / -0.06 %. What the speed costs is the short mirrors'
-mismatch: an offset of +3.8 mV, sigma 6.6 mV (+x) and 14.4 mV (-x) over 30 Monte Carlo seeds,
-against sky130_ab's 1.7 and 3.4 mV. A static offset moves each neuron by a constant current,
+mismatch: an offset of +5.6 and +5.0 mV, sigma 7.8 mV (+x) and 15.9 mV (-x) over 30 Monte Carlo
+seeds, against sky130_ab's 1.8 and 4.2 mV. A static offset moves each neuron by a constant current,
 which the chip instance's per-neuron trim absorbs.
 """
 
