@@ -284,8 +284,11 @@ DRIVER_RAILS_V = (0.9, 0.8, 0.75, 0.7)
 
 def on_rails(text: str, volts: float) -> str:
     """A deck of header()'s with its supplies at +-``volts``."""
-    return text.replace("vdd vdd 0 0.9\n", f"vdd vdd 0 {volts:g}\n", 1).replace(
-        "vss vss 0 -0.9\n", f"vss vss 0 {-volts:g}\n", 1)
+    rails = ("vdd vdd 0 0.9\n", "vss vss 0 -0.9\n")
+    if not all(line in text for line in rails):
+        raise ValueError("not a deck of header()'s: its supplies are not at +-0.9 V")
+    return text.replace(rails[0], f"vdd vdd 0 {volts:g}\n", 1).replace(
+        rails[1], f"vss vss 0 {-volts:g}\n", 1)
 
 
 def driver_rails(jobs: int) -> str:

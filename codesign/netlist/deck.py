@@ -114,9 +114,8 @@ class Deck:
     sweep_commands): k > 1 walks k - 1 interpolated inputs (the DAC sources' PWL lookups are
     linear between samples) from each sample to the next, so that every Newton solve starts
     near its answer. Class-AB drivers fail a full step from one sample's operating point to the
-    next and fall back on ngspice's gmin stepping at every sample; at k = 4 a 64-neuron chip
-    with sky130 drivers everywhere solves 4 samples in 873 Newton iterations instead of 3,065
-    (28 s instead of 76)."""
+    next and fall back on ngspice's gmin stepping at every sample; at k = 4 each point converges
+    from its neighbour, and only the first sample of a sweep steps gmin."""
     save_all: bool = False
     """The deck saves every vector (``.save all``) instead of listing the ones read: ngspice 46
     matches a listed save against every node name (saves x nodes string compares, ~7 s at

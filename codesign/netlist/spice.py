@@ -463,7 +463,6 @@ def sweep_commands(deck: Deck, count: int) -> list[str]:
             f"dc {SWEEP_SOURCE} 0 {count - 1} {1 / deck.sweep_substeps:g}"]
 
 
-
 def sweep_deck(deck: Deck, jobs: Sequence[SampleJob]) -> str:
     """The deck text for one ngspice batch run of every job's operating point as one sweep,
     written to SWEEP_RAW."""
