@@ -45,6 +45,9 @@ CMOS_V_FS, CMOS_PAIR_TAIL_A, CMOS_ATTENUATOR_OHM = (
     _CMOS.mapping.v_fs, _CMOS.neuron.cmos.pair_tail_a, _CMOS.neuron.cmos.attenuator_ohm)
 """The cmos level's full scale [V], activation pair tail current [A] and attenuator [Ohm]: a
 card names them where its chip's differ."""
+CMOS_RAILS_V = (_CMOS.supplies.vdd_v, _CMOS.supplies.vss_v, _CMOS.supplies.input_vdd_v,
+                _CMOS.supplies.input_vss_v)
+"""The cmos level's core and input rails [V]: a card names its own where they differ."""
 ANALOG = ("summing amplifiers", "activations and output drivers",
           "input DAC drivers and bias buffer")
 
@@ -91,6 +94,11 @@ def _point(card: dict) -> str:
     conv = card["config"]["converters"]
     if (conv["dac_bits"], conv["adc_bits"]) != CARD_BITS:
         point += f", DAC {conv['dac_bits']} b, ADC {conv['adc_bits']} b"
+    sup = card["config"].get("supplies")
+    rails = (sup["vdd_v"], sup["vss_v"], sup["input_vdd_v"], sup["input_vss_v"]) if sup else None
+    if rails and rails != CMOS_RAILS_V:
+        point += (f", rails {rails[1]:+.2g}/{rails[0]:+.2g} V (inputs "
+                  f"{rails[3]:+.2g}/{rails[2]:+.2g} V)")
     driver = card["config"].get("periphery", {}).get("driver", "behavioural")
     if driver != "behavioural":
         point += f", every +/- driver {driver}"

@@ -81,15 +81,21 @@ def test_the_tune_trains_through_the_instances_proxy_and_trim(tmp_path, process_
     chip = Chip(model.core.to_weights(), config, seed=[1, 7919], simulator=process_sim)
     params = load_params(default_params_path("cmos"))[0]
     seen = {}
-    real = trim_module.train_model
+    real, real_refit = trim_module.train_model, trim_module.refit
 
     def train_model(task, model, config, hardware):
         seen.update(config=config, hardware=hardware)
         return real(task, model, replace(config, epochs=1), hardware)
 
+    def refit(params, chip, e, z, x):
+        refitted, result = real_refit(params, chip, e, z, x)
+        seen["refitted"] = replace(refitted, slope=refitted.slope * 1.01)  # marked
+        return seen["refitted"], result
+
     monkeypatch.setattr(trim_module, "train_model", train_model)
+    monkeypatch.setattr(trim_module, "refit", refit)
     tune = tune_to_chip(task, model, params, chip, 32, tmp_path / "tune", seed=3, epochs=4)
-    assert seen["hardware"].params == tune.params != params
+    assert seen["hardware"].params == tune.params == seen["refitted"] != params
     spread = tune.trim.spread()
     for name in ("gain", "offset", "output", "scale"):
         torch.testing.assert_close(getattr(seen["hardware"].spread, name), getattr(spread, name))
