@@ -75,14 +75,16 @@ DRIVER_LEVELS = ((VSWEEP, 0.0), (-VSWEEP, 0.05), (0.0, -VSWEEP))
 its quiescent current, to just above it, and to the negative rail's side."""
 
 
-def header(section: str, include: str, temp: float = 27.0, seed: int | None = None) -> str:
-    """A deck's first lines: the model section, one part library, supplies, temperature."""
+def header(section: str, include: str, temp: float = 27.0, seed: int | None = None,
+           rails_v: float = 0.9) -> str:
+    """A deck's first lines: the model section, one part library, supplies (+-``rails_v``),
+    temperature."""
     lib = model_library_dir(LIBRARIES)
     lines = ["* codesign parts characterisation", f".lib {lib / 'codesign_sky130.lib'} {section}",
              f".include {lib / include}", f".temp {temp:g}"]
     if seed is not None:
         lines.append(f".options seed={seed}")
-    return "\n".join(lines + ["vdd vdd 0 0.9", "vss vss 0 -0.9", ""])
+    return "\n".join(lines + [f"vdd vdd 0 {rails_v:g}", f"vss vss 0 {-rails_v:g}", ""])
 
 
 def control(analysis: str, vectors: list[str]) -> str:
@@ -103,6 +105,12 @@ def run_deck(text: str, executable: str = "ngspice", timeout_s: float = 600.0) -
                                + (proc.stdout + proc.stderr)[-2000:])
         data = np.atleast_2d(np.loadtxt(out))
     return data
+
+
+def run_decks(decks: dict, jobs: int) -> dict:
+    """run_deck on every value of ``decks``, ``jobs`` at a time: the results by the same keys."""
+    with ThreadPoolExecutor(jobs) as pool:
+        return dict(zip(decks, pool.map(run_deck, decks.values()), strict=True))
 
 
 # ---- 1. weight cell ----------------------------------------------------------------------
@@ -219,8 +227,8 @@ def ac_table() -> str:
 
 # ---- 2. driver ---------------------------------------------------------------------------
 
-def driver_deck(section: str, seed: int | None, params: str = "") -> str:
-    net = header(section, "codesign_sky130_periphery.lib", seed=seed)
+def driver_deck(section: str, seed: int | None, params: str = "", rails_v: float = 0.9) -> str:
+    net = header(section, "codesign_sky130_periphery.lib", seed=seed, rails_v=rails_v)
     net += (f"vin in 0 0\nxd in outp outn vdd vss cd_pm_driver_sky130 {params}\n"
             f"rlp outp 0 {R_LOAD}\nrln outn 0 {R_LOAD}\n")
     return net + control(f"dc vin {-VSWEEP} {VSWEEP} {VSWEEP}", ["v(outp)", "v(outn)", "i(vdd)"])
@@ -228,11 +236,11 @@ def driver_deck(section: str, seed: int | None, params: str = "") -> str:
 
 def driver_step_deck(load_f: float, t_stop_s: float, params: str = "", section: str = "tt",
                      temp: float = 27.0, r_load: str = R_LOAD,
-                     levels: tuple[float, float] = (0.0, VSWEEP)) -> str:
+                     levels: tuple[float, float] = (0.0, VSWEEP), rails_v: float = 0.9) -> str:
     """cd_pm_driver_sky130 (``params`` over its defaults) after a step of ``in`` from
     ``levels[0]`` to ``levels[1]`` [V] (0.1 ns ramp at 0.1 us), each output into ``r_load`` ||
     ``load_f``."""
-    net = header(section, "codesign_sky130_periphery.lib", temp)
+    net = header(section, "codesign_sky130_periphery.lib", temp, rails_v=rails_v)
     v0, v1 = levels
     net += (f"vin in 0 pwl(0 {v0:g} {STEP_AT_S:g} {v0:g} {STEP_AT_S + 1e-10:g} {v1:g})\n"
             f"xd in outp outn vdd vss cd_pm_driver_sky130 {params}\n"
@@ -248,13 +256,13 @@ DRIVER_SWEEP = (*(f"{_FAST} kq={kq} rz=20k" for kq in (4, 8, 16, 32)),
 series resistors, and sky130_ab's at the library's kq = 8 and at its own 32."""
 
 
-def tt_step_decks(params: str) -> dict[str, str]:
+def tt_step_decks(params: str, rails_v: float = 0.9) -> dict[str, str]:
     """A driver's steps at tt 27 C: into 15.6 kOhm beside each DRIVER_LOADS_F, and into each
     DRIVER_LIGHT load at each of DRIVER_LEVELS, by the case's name."""
-    decks = {f"15.6 kOhm, {load}, 0 to +0.25 V": driver_step_deck(c, DRIVER_STEP_STOP_S, params)
-             for load, c in DRIVER_LOADS_F.items()}
+    decks = {f"15.6 kOhm, {load}, 0 to +0.25 V": driver_step_deck(
+        c, DRIVER_STEP_STOP_S, params, rails_v=rails_v) for load, c in DRIVER_LOADS_F.items()}
     decks.update({f"{load}, {v0:+.2f} to {v1:+.2f} V": driver_step_deck(
-        c, DRIVER_STEP_STOP_S, params, r_load=r, levels=(v0, v1))
+        c, DRIVER_STEP_STOP_S, params, r_load=r, levels=(v0, v1), rails_v=rails_v)
         for load, (r, c) in DRIVER_LIGHT.items() for v0, v1 in DRIVER_LEVELS})
     return decks
 
@@ -263,9 +271,8 @@ def driver_sweep(jobs: int) -> str:
     """At each DRIVER_SWEEP point: the driver's idle current, its worst 0.1 % settling over
     every tt step (tt_step_decks) and the ringing left at worst: what its output's idle current
     and compensation buy."""
-    decks = {(p, case): text for p in DRIVER_SWEEP for case, text in tt_step_decks(p).items()}
-    with ThreadPoolExecutor(jobs) as pool:
-        data = dict(zip(decks, pool.map(run_deck, decks.values()), strict=True))
+    data = run_decks({(p, case): text for p in DRIVER_SWEEP
+                      for case, text in tt_step_decks(p).items()}, jobs)
     rows = [f"driver at tt 27 C, every load and level (tt_step_decks), a "
             f"{DRIVER_STEP_STOP_S * 1e6:g} us run:"]
     for p in DRIVER_SWEEP:
@@ -282,24 +289,14 @@ DRIVER_RAILS_V = (0.9, 0.8, 0.75, 0.7)
 """``--driver-rails``: sky130_ab_fast on symmetric rails of +-these volts (the chip's: 0.9)."""
 
 
-def on_rails(text: str, volts: float) -> str:
-    """A deck of header()'s with its supplies at +-``volts``."""
-    rails = ("vdd vdd 0 0.9\n", "vss vss 0 -0.9\n")
-    if not all(line in text for line in rails):
-        raise ValueError("not a deck of header()'s: its supplies are not at +-0.9 V")
-    return text.replace(rails[0], f"vdd vdd 0 {volts:g}\n", 1).replace(
-        rails[1], f"vss vss 0 {-volts:g}\n", 1)
-
-
 def driver_rails(jobs: int) -> str:
     """sky130_ab_fast on lower rails (DRIVER_RAILS_V): its idle current and power, gains, and
     its worst 0.1 % settling over every tt step (tt_step_decks): what its supply costs."""
     params = DRIVERS["sky130_ab_fast"]
-    decks = {(v, "dc"): on_rails(driver_deck("tt", None, params), v) for v in DRIVER_RAILS_V}
-    decks.update({(v, case): on_rails(text, v) for v in DRIVER_RAILS_V
-                  for case, text in tt_step_decks(params).items()})
-    with ThreadPoolExecutor(jobs) as pool:
-        data = dict(zip(decks, pool.map(run_deck, decks.values()), strict=True))
+    decks = {(v, "dc"): driver_deck("tt", None, params, v) for v in DRIVER_RAILS_V}
+    decks.update({(v, case): text for v in DRIVER_RAILS_V
+                  for case, text in tt_step_decks(params, v).items()})
+    data = run_decks(decks, jobs)
     rows = ["sky130_ab_fast at tt 27 C on +-V rails, every load and level (tt_step_decks):"]
     for v in DRIVER_RAILS_V:
         dc = driver_figures(data[(v, "dc")])
@@ -450,6 +447,7 @@ def driver_loop(jobs: int) -> str:
                         f"settled {_settle(settle if np.isfinite(settle) else None)}")
     return "\n".join(rows)
 
+
 def driver_figures(data: np.ndarray) -> dict:
     """Rows in = -0.25, 0, +0.25; columns in, outp, outn, i(vdd)."""
     outp, outn, ivdd = data[:, 1], data[:, 2], data[:, 3]
@@ -526,8 +524,7 @@ def measure(seeds: int, jobs: int) -> dict:
         decks[f"wcell_mc_{s}"] = wcell_op_deck(MC_CODES, "tt_mm", "cd_wcell", s)
     for name, params in DRIVERS.items():
         decks.update(driver_decks(name, params, seeds))
-    with ThreadPoolExecutor(jobs) as pool:
-        results = dict(zip(decks, pool.map(run_deck, decks.values()), strict=True))
+    results = run_decks(decks, jobs)
 
     # 1. weight cell
     g, nl = wcell_fit(results["wcell_dc_27"])

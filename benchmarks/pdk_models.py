@@ -31,17 +31,26 @@ SIZES = ((1, 1), (4, 4), (2, 8), (4, 1), (20, 1))
 OUT = Path("docs/results/pdk-models.json")
 
 
+def model_header(models: str, corner: str = "tt", mismatch: bool = True, seed: int = 3,
+                 vds: float = 0.9) -> list[str]:
+    """A deck's first lines on the FET model file ``models`` (``models_fet`` or
+    ``models_fet_shared``) at ``corner``, the PDK's mismatch on or off, as codesign_sky130.lib's
+    sections set them up; the gate source ``g`` (and ``gp`` = -g) at 0 and the drains ``dn``
+    and ``dp`` at +-``vds``."""
+    lib = library_dir() / "sky130"
+    return ["* bins shared or per instance",
+            f".param mc_mm_switch={int(mismatch)} mc_pr_switch=0 corner_factor=1 "
+            "process_mc_factor=1 mismatch_factor=1",
+            *(f".include {lib / name}.spice" for name in (
+                f"parameters_fet_{corner}", "parameters_res_nom", "parameters_cap_nom",
+                "models_global", models)),
+            f".options klu seed={seed}", "vg g 0 0", "eg gp 0 g 0 -1", f"vdn dn 0 {vds:g}",
+            f"vdp dp 0 {-vds:g}"]
+
+
 def deck(models: str, n: int) -> str:
     """n transistors on ``models``, mismatch on; writes each 20th one's current to out.dat."""
-    lib = library_dir() / "sky130"
-    lines = ["* bins shared or per instance",
-             ".param mc_mm_switch=1 mc_pr_switch=0 corner_factor=1 process_mc_factor=1 "
-             "mismatch_factor=1",
-             *(f".include {lib / name}.spice" for name in (
-                 "parameters_fet_tt", "parameters_res_nom", "parameters_cap_nom",
-                 "models_global", models)),
-             ".options klu seed=3", "vg g 0 0.6", "eg gp 0 g 0 -1", "vdn dn 0 0.9",
-             "vdp dp 0 -0.9"]
+    lines = model_header(models)
     probes = []
     for k in range(n):
         fet = FETS[k % len(FETS)]

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from benchmarks.parts import run_deck
+from benchmarks.pdk_models import model_header
 from codesign.netlist.library import library_dir
 from codesign.netlist.pdk import SHARED, SHARED_FETS, SOURCE, shared_fet_models
 
@@ -37,16 +38,8 @@ def test_a_model_parameter_that_depends_on_the_instance_is_refused():
         shared_fet_models(source, ("sky130_fd_pr__nfet_99v9",))
 
 
-def _deck(models: str, corner: str, mismatch: int, vds: float) -> str:
-    lib = library_dir() / "sky130"
-    lines = ["* shared bins against the PDK's subcircuits",
-             f".param mc_mm_switch={mismatch} mc_pr_switch=0 corner_factor=1 "
-             "process_mc_factor=1 mismatch_factor=1",
-             *(f".include {lib / name}.spice" for name in (
-                 f"parameters_fet_{corner}", "parameters_res_nom", "parameters_cap_nom",
-                 "models_global", models)),
-             ".options seed=11", "vg g 0 0", "eg gp 0 g 0 -1",
-             f"vdn dn 0 {vds:g}", f"vdp dp 0 {-vds:g}"]
+def _deck(models: str, corner: str, vds: float) -> str:
+    lines = model_header(models, corner, mismatch=False, seed=11, vds=vds)
     probes = []
     for fet in SHARED_FETS:
         n = "nfet" in fet
@@ -66,8 +59,8 @@ def _deck(models: str, corner: str, mismatch: int, vds: float) -> str:
 def test_every_shared_fet_draws_the_pdk_subcircuits_currents(corner, vds):
     """Saturation and deep triode (where the source/drain resistance moved onto the instance
     matters most), 40 devices over a gate sweep."""
-    pdk = run_deck(_deck("models_fet", corner, 0, vds))[:, 1:]
-    shared = run_deck(_deck("models_fet_shared", corner, 0, vds))[:, 1:]
+    pdk = run_deck(_deck("models_fet", corner, vds))[:, 1:]
+    shared = run_deck(_deck("models_fet_shared", corner, vds))[:, 1:]
     assert pdk.shape == shared.shape == (13, len(SHARED_FETS) * len(GEOMETRIES))
     assert np.abs(pdk).max() > 1e-4  # the sweep turns the devices on
     np.testing.assert_allclose(shared, pdk, rtol=1e-9, atol=1e-15)  # 1e-3 of abstol
@@ -78,9 +71,8 @@ MISMATCH_N = 300
 
 def _delvto(models: str, tmp_path) -> np.ndarray:
     """Each of MISMATCH_N 1 x 1 um nfet_01v8 instances' threshold shift, mismatch on."""
-    head = _deck(models, "tt", 1, 0.9).split("vg g 0 0")[0]
-    lines = [head + "vg g 0 0.4\nvd d 0 0.9"]
-    lines += [f"xm{k} d g 0 0 sky130_fd_pr__nfet_01v8 w=1 l=1" for k in range(MISMATCH_N)]
+    lines = model_header(models, seed=11)
+    lines += [f"xm{k} dn g 0 0 sky130_fd_pr__nfet_01v8 w=1 l=1" for k in range(MISMATCH_N)]
     lines += [".control", "op"]
     lines += [f"print @m.xm{k}.msky130_fd_pr__nfet_01v8[delvto]" for k in range(MISMATCH_N)]
     lines += [".endc", ".end"]
